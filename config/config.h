@@ -1,0 +1,81 @@
+/* config: YAML (libyaml) to one validated, immutable struct. Nothing else reads YAML. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum cfg_log_level { CFG_LOG_ERROR, CFG_LOG_WARN, CFG_LOG_INFO, CFG_LOG_DEBUG };
+
+/* A "host:port" or "[v6]:port" address, as written and split. */
+struct cfg_addr {
+    char host[256];
+    uint16_t port;
+};
+
+struct cfg_backend {
+    char *name;
+    struct cfg_addr addr;
+};
+
+struct cfg_user {
+    char *name;
+    /* What clients log in with: plaintext, or "*HEX" (MySQL's SHA1(SHA1(pw)) hash). */
+    char *password;
+    /* What ringsql logs in to the backends with; defaults to name / password. */
+    char *backend_user;
+    char *backend_password;
+};
+
+struct cfg_pool {
+    uint32_t size; /* backend connections per (backend, user), split across workers */
+    uint32_t min_idle;
+    uint64_t stale_after_ms;
+    uint64_t health_check_interval_ms;
+};
+
+struct cfg_timeouts {
+    uint64_t connect_ms;
+    uint64_t handshake_ms;
+    uint64_t client_idle_ms;
+};
+
+struct cfg {
+    char *path;
+    struct cfg_addr listen;
+    uint32_t workers; /* resolved: never 0 after cfg_load() */
+    struct cfg_backend *backends;
+    size_t nbackends;
+    struct cfg_user *users;
+    size_t nusers;
+    struct cfg_pool pool;
+    struct cfg_timeouts timeouts;
+    struct cfg_addr admin_listen;
+    enum cfg_log_level log_level;
+};
+
+/* Validation errors, each "file:line:column: message", in the order found. */
+struct cfg_errors {
+    size_t count;
+    char **lines;
+};
+
+/* Loads and validates the file at path. On success returns 0 and *out (free with cfg_free()).
+ * On failure returns -EINVAL (or -errno when the file cannot be read) and fills errs with
+ * every problem found (free with cfg_errors_free()). */
+int cfg_load(const char *path, struct cfg **out, struct cfg_errors *errs);
+
+/* The same from a buffer; name stands for the file in error messages. */
+int cfg_load_buffer(const char *name, const char *yaml, size_t len, struct cfg **out,
+                    struct cfg_errors *errs);
+
+void cfg_free(struct cfg *cfg);
+void cfg_errors_free(struct cfg_errors *errs);
+
+const struct cfg_user *cfg_find_user(const struct cfg *cfg, const char *name);
+const char *cfg_log_level_name(enum cfg_log_level level);
+
+/* Parses "250ms", "10s", "5m", "8h" into milliseconds. Returns false on anything else. */
+bool cfg_parse_duration(const char *text, uint64_t *ms);
+/* Parses "host:port" or "[v6]:port"; port must be 1..65535. */
+bool cfg_parse_addr(const char *text, struct cfg_addr *out);

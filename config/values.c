@@ -1,0 +1,84 @@
+/* Scalar value syntax shared by the config loader: durations, addresses, level names. */
+#include "config/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+bool cfg_parse_duration(const char *text, uint64_t *ms)
+{
+    static const struct {
+        const char *suffix;
+        uint64_t ms;
+    } units[] = {{"ms", 1}, {"s", 1000}, {"m", 60 * 1000}, {"h", 60 * 60 * 1000}};
+
+    if (!isdigit((unsigned char)text[0]))
+        return false;
+    errno = 0;
+    char *end;
+    unsigned long long n = strtoull(text, &end, 10);
+    if (errno)
+        return false;
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        if (strcmp(end, units[i].suffix) != 0)
+            continue;
+        if (n > UINT64_MAX / units[i].ms)
+            return false;
+        *ms = n * units[i].ms;
+        return true;
+    }
+    return false;
+}
+
+static bool parse_port(const char *text, uint16_t *port)
+{
+    if (!isdigit((unsigned char)text[0]) || strlen(text) > 5)
+        return false;
+    char *end;
+    unsigned long n = strtoul(text, &end, 10);
+    if (*end || n < 1 || n > 65535)
+        return false;
+    *port = (uint16_t)n;
+    return true;
+}
+
+bool cfg_parse_addr(const char *text, struct cfg_addr *out)
+{
+    const char *host = text, *colon;
+    size_t hostlen;
+    if (text[0] == '[') {
+        const char *close = strchr(text, ']');
+        if (!close || close[1] != ':')
+            return false;
+        host = text + 1;
+        hostlen = (size_t)(close - host);
+        colon = close + 1;
+    } else {
+        colon = strrchr(text, ':');
+        if (!colon || memchr(text, ':', (size_t)(colon - text)))
+            return false; /* a bare IPv6 address must be written in brackets */
+        hostlen = (size_t)(colon - text);
+    }
+    if (hostlen == 0 || hostlen >= sizeof out->host)
+        return false;
+    if (!parse_port(colon + 1, &out->port))
+        return false;
+    memcpy(out->host, host, hostlen);
+    out->host[hostlen] = '\0';
+    return true;
+}
+
+const char *cfg_log_level_name(enum cfg_log_level level)
+{
+    static const char *const names[] = {"error", "warn", "info", "debug"};
+    return (unsigned)level < sizeof names / sizeof names[0] ? names[level] : "?";
+}
+
+const struct cfg_user *cfg_find_user(const struct cfg *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->nusers; i++)
+        if (strcmp(cfg->users[i].name, name) == 0)
+            return &cfg->users[i];
+    return NULL;
+}

@@ -1,0 +1,23 @@
+/* log: one line per event on stderr, logfmt ("ts=... level=info event=name key=value ..."). */
+#pragma once
+
+#include <stdbool.h>
+
+#include "config/config.h"
+
+void log_init(enum cfg_log_level level);
+bool log_enabled(enum cfg_log_level level);
+
+/* event is a short snake_case name; kv is a printf format of further key=value pairs
+ * (quote values that may hold spaces: msg=\"%s\"). Never pass a password. */
+__attribute__((format(printf, 3, 4))) void log_event(enum cfg_log_level level, const char *event,
+                                                     const char *kv, ...);
+
+#define log_error(event, ...) log_event(CFG_LOG_ERROR, event, __VA_ARGS__)
+#define log_warn(event, ...) log_event(CFG_LOG_WARN, event, __VA_ARGS__)
+#define log_info(event, ...) log_event(CFG_LOG_INFO, event, __VA_ARGS__)
+#define log_debug(event, ...)                                                                      \
+    do {                                                                                           \
+        if (log_enabled(CFG_LOG_DEBUG))                                                            \
+            log_event(CFG_LOG_DEBUG, event, __VA_ARGS__);                                          \
+    } while (0)
