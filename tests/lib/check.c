@@ -1,6 +1,7 @@
 #include "check.h"
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -12,6 +13,16 @@ static bool fail(const char *file, int line, const char *fmt_expr, const char *d
     printf("#   %s:%d: %s%s\n", file, line, fmt_expr, detail);
     fflush(stdout);
     return false;
+}
+
+bool check_failf(const char *file, int line, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return fail(file, line, msg, "");
 }
 
 bool check_true(bool cond, const char *expr, const char *file, int line)

@@ -19,6 +19,9 @@ bool check_int_eq(int64_t got, int64_t want, const char *expr, const char *file,
 bool check_uint_eq(uint64_t got, uint64_t want, const char *expr, const char *file, int line);
 bool check_str_eq(const char *got, const char *want, const char *expr, const char *file,
                   int line);
+/* Records a failure with a formatted explanation; returns false. */
+__attribute__((format(printf, 3, 4))) bool check_failf(const char *file, int line,
+                                                       const char *fmt, ...);
 bool check_mem_eq(const void *got, size_t got_len, const void *want, size_t want_len,
                   const char *expr, const char *file, int line);
 

@@ -38,7 +38,7 @@ struct tdb_proxy {
     pid_t pid;
     unsigned port;          /* where it listens */
     unsigned admin_port;
-    char dir[256];          /* temporary folder holding the config and the log */
+    char dir[256];          /* under $RINGSQL_TEST_TMPDIR (or /tmp): config and log */
     char config_path[300];
     char log_path[300];
 };
