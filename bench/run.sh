@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# One command for the side-by-side benchmark (BENCHMARKING.md).
+#
+#   bench/run.sh                         start a throwaway MariaDB and ringsql, bench both
+#   bench/run.sh --direct H:P --ringsql H:P [--peer NAME=H:P ...] [--pid-of NAME=PID ...]
+#                                        bench servers that are already running
+# Any further option goes to bench/run.py (--workloads, --threads 1,16,64, --seconds 10,
+# --runs 3, --idle-clients, --exhaust-clients, --user, --password, --database).
+# Results (results.md, results.jsonl, qps.png) go to results/DATE-TIME/ or --out DIR.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+scripts/install-deps.sh >/dev/null
+scripts/build.sh normal >/dev/null
+
+args=("$@")
+out=$root/results/$(date +%Y%m%d-%H%M%S)
+own=false
+if [[ " $* " != *" --direct "* ]]; then
+    own=true
+    run_dir=$root/.bench-run
+    rm -rf "$run_dir"
+    mkdir -p "$run_dir"
+    eval "$(tests/mariadb.sh start "$run_dir/mariadb")"
+    ringsql_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    cat >"$run_dir/ringsql.yaml" <<YAML
+listen: "127.0.0.1:$ringsql_port"
+backends:
+  - name: primary
+    address: "127.0.0.1:$RINGSQL_TEST_MARIADB_PORT"
+users:
+  - name: ringsql_test
+    password: test_pass
+pool:
+  size: 128
+admin:
+  listen: "127.0.0.1:0"
+log:
+  level: warn
+YAML
+    build/cmd/ringsql -c "$run_dir/ringsql.yaml" 2>"$run_dir/ringsql.log" &
+    ringsql_pid=$!
+    cleanup() {
+        kill -TERM "$ringsql_pid" 2>/dev/null || true
+        wait "$ringsql_pid" 2>/dev/null || true
+        tests/mariadb.sh stop "$run_dir/mariadb"
+    }
+    trap cleanup EXIT
+    deadline=$((SECONDS + 20))
+    until mariadb --no-defaults -h127.0.0.1 -P"$ringsql_port" -uringsql_test -ptest_pass \
+        --connect-timeout=2 -e 'SELECT 1' >/dev/null 2>&1; do
+        if ((SECONDS >= deadline)) || ! kill -0 "$ringsql_pid" 2>/dev/null; then
+            echo "bench: ringsql did not start; its log:" >&2
+            cat "$run_dir/ringsql.log" >&2
+            exit 1
+        fi
+        sleep 0.2
+    done
+    args=(--direct "127.0.0.1:$RINGSQL_TEST_MARIADB_PORT" --ringsql "127.0.0.1:$ringsql_port"
+        --pid-of "direct=$(cat "$run_dir/mariadb/mariadbd.pid")" --pid-of "ringsql=$ringsql_pid"
+        "${args[@]}")
+fi
+[[ " $* " == *" --out "* ]] || args+=(--out "$out")
+python3 bench/run.py --loadgen build/bench/ringsql-loadgen "${args[@]}"
