@@ -1,0 +1,23 @@
+# ringsql container image: built on Debian 12, shipped on debian:bookworm-slim with the
+# runtime libraries only, running as a non-root user.
+FROM debian:bookworm AS build
+RUN apt-get update && apt-get install -y --no-install-recommends \
+        gcc meson ninja-build pkg-config liburing-dev libmariadb-dev libjemalloc-dev \
+        libyaml-dev libssl-dev \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY . .
+RUN meson setup /build --buildtype=release -Dprefix=/usr && ninja -C /build cmd/ringsql \
+    && install -D -m 0755 /build/cmd/ringsql /out/usr/bin/ringsql
+
+FROM debian:bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends \
+        liburing2 libmariadb3 libjemalloc2 libyaml-0-2 libssl3 ca-certificates \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin ringsql
+COPY --from=build /out/ /
+COPY examples/ringsql.yaml /etc/ringsql/ringsql.yaml
+USER 10001:10001
+EXPOSE 6033 9033
+ENTRYPOINT ["/usr/bin/ringsql"]
+CMD ["-c", "/etc/ringsql/ringsql.yaml"]
