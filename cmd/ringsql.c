@@ -112,7 +112,7 @@ int main(int argc, char **argv)
         return EXIT_OK;
     }
 
-    log_init(cfg->log_level);
+    log_init(cfg->log_level, cfg->log_format);
     block_signals();
     log_info("starting", "version=%s config=%s workers=%u", RINGSQL_VERSION, cfg->path,
              cfg->workers);

@@ -321,6 +321,19 @@ static void set_log_level(struct loader *ld, const yaml_node_t *v, void *t)
     node_error(ld, v, "key 'log.level': expected one of error, warn, info, debug, got '%s'", s);
 }
 
+static void set_log_format(struct loader *ld, const yaml_node_t *v, void *t)
+{
+    const char *s = scalar(ld, v, "log.format", "a log format");
+    if (!s)
+        return;
+    if (strcmp(s, "logfmt") == 0)
+        ((struct cfg *)t)->log_format = CFG_LOG_LOGFMT;
+    else if (strcmp(s, "json") == 0)
+        ((struct cfg *)t)->log_format = CFG_LOG_JSON;
+    else
+        node_error(ld, v, "key 'log.format': expected logfmt or json, got '%s'", s);
+}
+
 static void set_pool(struct loader *ld, const yaml_node_t *v, void *t)
 {
     static const struct key_spec specs[] = {
@@ -354,7 +367,10 @@ static void set_admin(struct loader *ld, const yaml_node_t *v, void *t)
 
 static void set_log(struct loader *ld, const yaml_node_t *v, void *t)
 {
-    static const struct key_spec specs[] = {{"level", false, set_log_level}};
+    static const struct key_spec specs[] = {
+        {"level", false, set_log_level},
+        {"format", false, set_log_format},
+    };
     walk_mapping(ld, v, "log", specs, countof(specs), t);
 }
 

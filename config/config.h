@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 enum cfg_log_level { CFG_LOG_ERROR, CFG_LOG_WARN, CFG_LOG_INFO, CFG_LOG_DEBUG };
+enum cfg_log_format { CFG_LOG_LOGFMT, CFG_LOG_JSON };
 
 /* A "host:port" or "[v6]:port" address, as written and split. */
 struct cfg_addr {
@@ -52,6 +53,7 @@ struct cfg {
     struct cfg_timeouts timeouts;
     struct cfg_addr admin_listen;
     enum cfg_log_level log_level;
+    enum cfg_log_format log_format;
 };
 
 /* Validation errors, each "file:line:column: message", in the order found. */

@@ -1,12 +1,18 @@
-/* log: one line per event on stderr, logfmt ("ts=... level=info event=name key=value ..."). */
+/* log: one line per event on stderr, logfmt ("ts=... level=info event=name key=value ...")
+ * or, with log.format: json, the same pairs as one JSON object per line. */
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "config/config.h"
 
-void log_init(enum cfg_log_level level);
+void log_init(enum cfg_log_level level, enum cfg_log_format format);
 bool log_enabled(enum cfg_log_level level);
+
+/* Turns a logfmt line into a JSON object (integers stay numbers, the rest become strings).
+ * Returns the length written to out (no NUL), at most cap. */
+size_t log_logfmt_to_json(const char *in, char *out, size_t cap);
 
 /* event is a short snake_case name; kv is a printf format of further key=value pairs
  * (quote values that may hold spaces: msg=\"%s\"). Never pass a password. */

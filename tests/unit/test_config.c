@@ -118,7 +118,8 @@ static void test_full_example(void)
                               "admin:\n"
                               "  listen: \"127.0.0.1:9999\"\n"
                               "log:\n"
-                              "  level: debug\n");
+                              "  level: debug\n"
+                              "  format: json\n");
     if (!CHECK(cfg != NULL))
         return;
     CHECK_STR(cfg->listen.host, "0.0.0.0");
@@ -143,6 +144,7 @@ static void test_full_example(void)
     CHECK_UINT(cfg->timeouts.client_idle_ms, 3600000);
     CHECK_UINT(cfg->admin_listen.port, 9999);
     CHECK_INT(cfg->log_level, CFG_LOG_DEBUG);
+    CHECK_INT(cfg->log_format, CFG_LOG_JSON);
     cfg_free(cfg);
 }
 
@@ -163,6 +165,7 @@ static void test_defaults(void)
     CHECK_UINT(cfg->timeouts.client_idle_ms, 8ull * 3600 * 1000);
     CHECK_UINT(cfg->admin_listen.port, 9033);
     CHECK_INT(cfg->log_level, CFG_LOG_INFO);
+    CHECK_INT(cfg->log_format, CFG_LOG_LOGFMT);
     cfg_free(cfg);
 }
 
@@ -212,6 +215,7 @@ static void test_wrong_types(void)
     expect_error(MINIMAL "workers: many\n", "7:10", "key 'workers': expected an integer");
     expect_error(MINIMAL "workers: -1\n", "7:10", "key 'workers': expected an integer");
     expect_error(MINIMAL "log:\n  level: loud\n", "8:10", "expected one of error, warn");
+    expect_error(MINIMAL "log:\n  format: xml\n", "8:11", "expected logfmt or json, got 'xml'");
     expect_error("- a\n- b\n", "1:1", "top level: expected a mapping, got a list");
 }
 

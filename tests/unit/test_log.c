@@ -1,0 +1,54 @@
+/* Unit tests for log/: the logfmt to JSON conversion behind log.format: json. */
+#include <string.h>
+
+#include "check.h"
+#include "core/log.h"
+
+static void expect_json(const char *logfmt, const char *want)
+{
+    char out[512];
+    size_t n = log_logfmt_to_json(logfmt, out, sizeof out);
+    CHECK_MEM(out, n, want, strlen(want));
+    if (n != strlen(want) || memcmp(out, want, n) != 0)
+        check_failf(__FILE__, __LINE__, "got %.*s", (int)n, out);
+}
+
+static void test_plain_pairs(void)
+{
+    expect_json("ts=2026-01-01T00:00:00.000Z level=info event=pool_ready size=32",
+                "{\"ts\":\"2026-01-01T00:00:00.000Z\",\"level\":\"info\","
+                "\"event\":\"pool_ready\",\"size\":32}");
+}
+
+static void test_quoted_values(void)
+{
+    expect_json("event=x msg=\"Access denied for \\\"app\\\"\" code=1045",
+                "{\"event\":\"x\",\"msg\":\"Access denied for \\\"app\\\"\",\"code\":1045}");
+    expect_json("n=\"42\"", "{\"n\":\"42\"}"); /* quoted stays a string */
+}
+
+static void test_numbers_and_odd_values(void)
+{
+    expect_json("a=-7 b=007 c=1.5 d= e", "{\"a\":-7,\"b\":\"007\",\"c\":\"1.5\",\"d\":\"\",\"e\":\"\"}");
+    expect_json("ctl=\"a\tb\"", "{\"ctl\":\"a\\u0009b\"}");
+    expect_json("", "{}");
+}
+
+static void test_small_buffer_stays_bounded(void)
+{
+    char out[24];
+    size_t n = log_logfmt_to_json("key=value other=another_long_value more=1", out, sizeof out);
+    CHECK(n <= sizeof out);
+    CHECK(n > 0 && out[n - 1] == '}');
+}
+
+int main(int argc, char **argv)
+{
+    static const struct check_case cases[] = {
+        CHECK_CASE(test_plain_pairs),
+        CHECK_CASE(test_quoted_values),
+        CHECK_CASE(test_numbers_and_odd_values),
+        CHECK_CASE(test_small_buffer_stays_bounded),
+    };
+    return check_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
+}
