@@ -94,7 +94,14 @@ int proto_err_parse(const uint8_t *p, size_t len, uint64_t caps, struct proto_er
      * carry no SQL state at all. */
     if (err->code != PROTO_ER_PROGRESS_REPORT && (caps & PROTO_CLIENT_PROTOCOL_41) &&
         proto_rd_left(&r) >= 6 && *proto_rd_ptr(&r) == '#') {
-        memcpy(err->sqlstate, proto_rd_ptr(&r) + 1, 5);
+        const uint8_t *state = proto_rd_ptr(&r) + 1;
+        /* SQLSTATE is five digits or capital letters; anything else (a NUL, say) would
+         * corrupt the ERR packets ringsql builds from it. */
+        for (size_t i = 0; i < 5; i++) {
+            if (!((state[i] >= '0' && state[i] <= '9') || (state[i] >= 'A' && state[i] <= 'Z')))
+                return -EPROTO;
+        }
+        memcpy(err->sqlstate, state, 5);
         r.pos += 6;
     }
     proto_rd_eof_str(&r, &err->message);

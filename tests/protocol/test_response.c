@@ -89,6 +89,9 @@ static void test_err(void)
     CHECK_STR(e.sqlstate, "HY000");
     CHECK_MEM(e.message.ptr, e.message.len, "Too many connections", 20);
     CHECK_INT(proto_err_parse(buf + 4, 2, caps41, &e), -EBADMSG);
+    /* Found by fuzz_response: a NUL inside the SQL state. */
+    static const uint8_t nul_state[] = {0xff, 0x17, 0x04, '#', '0', '8', 'S', 0x00, ' ', 'x'};
+    CHECK_INT(proto_err_parse(nul_state, sizeof nul_state, caps41, &e), -EPROTO);
     CHECK_INT(proto_err_parse((const uint8_t *)"\x00\x01\x02", 3, caps41, &e), -EPROTO);
 }
 
