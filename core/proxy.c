@@ -1,20 +1,134 @@
+/* proxy: start-up, signals and shutdown. The main thread starts the workers (each binds its
+ * own SO_REUSEPORT socket), lets the maintenance thread fill the pools, then opens the
+ * listeners and waits for a signal on a signalfd. */
 #include "core/proxy.h"
 
+#include <errno.h>
+#include <mysql.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
 
 #include "core/log.h"
+#include "core/maintenance.h"
+#include "core/proxy_int.h"
+#include "core/worker.h"
 
-/* Placeholder until the workers land: waits for a stop signal and exits cleanly. */
+enum { EXIT_CLEAN = 0, EXIT_RUNTIME = 1 };
+
+void proxy_backend_lost(struct proxy *p, uint32_t worker, uint32_t shard)
+{
+    if (!p->maint || atomic_load(&p->stopping))
+        return;
+    struct msg *m = calloc(1, sizeof *m);
+    if (!m)
+        return;
+    m->kind = MSG_BACKEND_LOST;
+    m->worker = worker;
+    m->shard = shard;
+    m->fd = -1;
+    maintenance_post(p->maint, m);
+}
+
+/* Waits for a stop signal (SIGHUP is logged: reload is not supported yet) or, while
+ * waiting_ready, for the maintenance thread's first fill. Returns the signal, or 0 for
+ * "ready" (*ready set to the verdict). */
+static int wait_event(int sfd, int ready_fd, bool waiting_ready, uint64_t *ready)
+{
+    for (;;) {
+        struct pollfd pfd[2] = {{.fd = sfd, .events = POLLIN},
+                                {.fd = ready_fd, .events = POLLIN}};
+        int n = poll(pfd, waiting_ready ? 2 : 1, -1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        if (pfd[0].revents & POLLIN) {
+            struct signalfd_siginfo si;
+            if (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
+                if (si.ssi_signo == SIGHUP) {
+                    log_warn("reload_unsupported", "signal=SIGHUP action=ignored");
+                    continue;
+                }
+                return (int)si.ssi_signo;
+            }
+        }
+        if (waiting_ready && (pfd[1].revents & POLLIN)) {
+            if (read(ready_fd, ready, sizeof *ready) == (ssize_t)sizeof *ready)
+                return 0;
+        }
+    }
+}
+
 int proxy_run(const struct cfg *cfg)
 {
-    log_info("not_serving", "reason=\"proxy core not built yet\" listen=%s:%u", cfg->listen.host,
-             cfg->listen.port);
+    int rc = EXIT_CLEAN;
+    mysql_library_init(0, NULL, NULL);
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
-    int sig = 0;
-    sigwait(&set, &sig);
-    log_info("stopping", "signal=%d", sig);
-    return 0;
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+    int ready_fd = eventfd(0, EFD_CLOEXEC);
+    struct proxy p = {.cfg = cfg, .nworkers = cfg->workers};
+    atomic_init(&p.stopping, false);
+    p.workers = calloc(p.nworkers, sizeof *p.workers);
+    uint32_t started = 0;
+    if (sfd < 0 || ready_fd < 0 || !p.workers) {
+        log_error("startup_failed", "error=\"%s\"", strerror(errno));
+        rc = EXIT_RUNTIME;
+        goto out;
+    }
+    for (; started < p.nworkers; started++) {
+        if (worker_start(&p.workers[started], &p, started) < 0) {
+            worker_destroy(&p.workers[started]);
+            rc = EXIT_RUNTIME;
+            goto out;
+        }
+    }
+    p.maint = maintenance_start(&p, ready_fd);
+    if (!p.maint) {
+        log_error("startup_failed", "error=\"could not start the maintenance thread\"");
+        rc = EXIT_RUNTIME;
+        goto out;
+    }
+    uint64_t ready = 0;
+    int sig = wait_event(sfd, ready_fd, true, &ready);
+    if (sig == 0) {
+        if (ready != 1) {
+            log_error("no_backend", "reason=\"no backend connection could be opened at start; "
+                                    "check backends[].address and the users' credentials\"");
+            rc = EXIT_RUNTIME;
+            goto out;
+        }
+        for (uint32_t i = 0; i < p.nworkers; i++)
+            worker_post(&p.workers[i], MSG_LISTEN);
+        log_info("listening", "listen=%s:%u workers=%u", cfg->listen.host, cfg->listen.port,
+                 p.nworkers);
+        sig = wait_event(sfd, ready_fd, false, &ready);
+    }
+    log_info("stopping", "signal=%s", sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "?");
+out:
+    atomic_store(&p.stopping, true);
+    maintenance_stop(p.maint);
+    p.maint = NULL;
+    for (uint32_t i = 0; i < started; i++)
+        worker_stop(&p.workers[i]);
+    for (uint32_t i = 0; i < started; i++)
+        worker_destroy(&p.workers[i]);
+    free(p.workers);
+    if (sfd >= 0)
+        close(sfd);
+    if (ready_fd >= 0)
+        close(ready_fd);
+    mysql_library_end();
+    if (rc == EXIT_CLEAN)
+        log_info("stopped", "exit=0");
+    return rc;
 }

@@ -1,0 +1,280 @@
+/* backend: a pooled backend connection's own life on its worker — idle in the pool with a
+ * receive armed (so a server that hangs up is noticed at once, at no buffer cost), bound to a
+ * session, reset on return, or discarded and replaced by the maintenance thread.
+ *
+ *   B_POOLED --pool_take--> B_BOUND --backend_release(clean)--> B_RESETTING --OK--> B_POOLED
+ *   any state --error, hang-up, dirty release, reset failure--> B_DEAD (freed when quiet) */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/proxy_int.h"
+#include "core/session.h"
+#include "core/worker.h"
+#include "protocol/constants.h"
+#include "protocol/lenenc.h"
+
+struct backend *backend_new(struct worker *w, const struct msg *m)
+{
+    struct backend *b = aligned_alloc(64, (sizeof(struct backend) + 63) / 64 * 64);
+    if (!b)
+        return NULL;
+    memset(b, 0, offsetof(struct backend, head));
+    b->w = w;
+    b->fd = m->fd;
+    b->shard_idx = m->shard;
+    b->server_conn_id = m->server_conn_id;
+    b->caps = m->caps;
+    b->charset0 = m->charset;
+    b->multi_stmts = true; /* maintenance connects with CLIENT_MULTI_STATEMENTS */
+    b->multi_known = true;
+    b->state = B_POOLED;
+    b->fr.head = b->head;
+    b->fr.head_cap = BACKEND_HEAD_CAP;
+    proto_tracker_init(&b->tr, m->status);
+    b->next_live = w->live_backends;
+    b->prev_live = NULL;
+    if (w->live_backends)
+        w->live_backends->prev_live = b;
+    w->live_backends = b;
+    pool_shard_add(&w->shards[m->shard], &b->pc, w->now_ms);
+    backend_arm_recv(b);
+    return b;
+}
+
+void backend_arm_recv(struct backend *b)
+{
+    if (b->recv_armed || b->in.held || b->state == B_DEAD)
+        return;
+    b->recv_armed = true;
+    b->inflight++;
+    worker_recv(b->w, b->fd, op_tag(b, OP_BACKEND_RECV), 0, NULL);
+}
+
+static void unlink_live(struct backend *b)
+{
+    struct worker *w = b->w;
+    if (b->prev_live)
+        b->prev_live->next_live = b->next_live;
+    else
+        w->live_backends = b->next_live;
+    if (b->next_live)
+        b->next_live->prev_live = b->prev_live;
+    b->next_live = b->prev_live = NULL;
+}
+
+void backend_maybe_free(struct backend *b)
+{
+    if (b->state != B_DEAD || b->inflight > 0 || b->buried)
+        return;
+    if (b->in.held)
+        worker_buf_release(b->w, &b->in);
+    if (b->buf_waiting) {
+        /* Take it off the buffer waiters. */
+        struct backend **pp = &b->w->backend_buf_waiters;
+        while (*pp && *pp != b)
+            pp = &(*pp)->buf_wait_next;
+        if (*pp)
+            *pp = b->buf_wait_next;
+        b->buf_waiting = false;
+    }
+    unlink_live(b);
+    b->buried = true;
+    b->next_live = b->w->grave_backends;
+    b->w->grave_backends = b;
+}
+
+void backend_bury(struct worker *w)
+{
+    struct backend *b = w->grave_backends;
+    w->grave_backends = NULL;
+    while (b) {
+        struct backend *next = b->next_live;
+        close(b->fd);
+        free(b);
+        b = next;
+    }
+}
+
+void backend_discard(struct backend *b, const char *reason)
+{
+    if (b->state == B_DEAD)
+        return;
+    struct worker *w = b->w;
+    log_info("backend_discarded", "worker=%u pool=%s server_conn=%u reason=\"%s\"", w->id,
+             b->pc.shard->name, b->server_conn_id, reason);
+    w->ctr.backends_discarded++;
+    pool_remove(&b->pc);
+    b->state = B_DEAD;
+    b->sess = NULL;
+    /* Wakes any receive or send still in flight; the last completion frees the object. */
+    shutdown(b->fd, SHUT_RDWR);
+    if (!w->stopping)
+        proxy_backend_lost(w->proxy, w->id, b->shard_idx);
+    backend_maybe_free(b);
+}
+
+int backend_send_cmd(struct backend *b, uint8_t command, const void *arg, size_t arg_len)
+{
+    struct proto_wr wr = proto_wr_init(b->cmd, sizeof b->cmd);
+    size_t start = proto_wr_packet_begin(&wr);
+    proto_wr_u8(&wr, command);
+    proto_wr_mem(&wr, arg, arg_len);
+    ssize_t n = proto_wr_packet_end(&wr, start, 0);
+    if (n < 0)
+        return (int)n;
+    int rc = proto_tracker_begin(&b->tr, command, b->caps);
+    if (rc < 0)
+        return rc;
+    b->cmd_len = (uint32_t)n;
+    b->cmd_sent = 0;
+    b->send_busy = true;
+    b->inflight++;
+    worker_send(b->w, b->fd, b->cmd, b->cmd_len, op_tag(b, OP_BACKEND_SEND));
+    return 0;
+}
+
+void backend_release(struct backend *b, bool idle_and_healthy)
+{
+    struct pool_end_state st = {.backend_idle = idle_and_healthy && !b->in.held &&
+                                                !b->send_busy && proto_tracker_idle(&b->tr),
+                                .healthy = idle_and_healthy};
+    b->sess = NULL;
+    if (b->w->stopping || pool_return_verdict(&st) == POOL_DISCARD) {
+        backend_discard(b, "session ended mid-response or broken");
+        return;
+    }
+    b->state = B_RESETTING;
+    framer_reset(&b->fr);
+    if (backend_send_cmd(b, PROTO_COM_RESET_CONNECTION, NULL, 0) < 0) {
+        backend_discard(b, "could not send COM_RESET_CONNECTION");
+        return;
+    }
+    backend_arm_recv(b);
+}
+
+/* COM_RESET_CONNECTION's answer: OK puts the connection back on the available list. */
+static int reset_packet(void *ctx, const uint8_t *head, size_t head_len, uint64_t len,
+                        uint8_t seq)
+{
+    struct backend *b = ctx;
+    (void)seq;
+    if (len != head_len)
+        return -EPROTO;
+    int v = proto_tracker_feed(&b->tr, head, head_len);
+    if (v < 0)
+        return v;
+    if (v == PROTO_TRACK_DONE)
+        return b->tr.error ? -EPROTO : 1;
+    return v == PROTO_TRACK_MORE ? 0 : -EPROTO;
+}
+
+static void reset_on_data(struct backend *b)
+{
+    int rc = framer_walk(&b->fr, &b->in, reset_packet, b);
+    bool leftover = b->in.scan < b->in.len;
+    worker_buf_release(b->w, &b->in);
+    if (rc < 0 || leftover) {
+        backend_discard(b, "COM_RESET_CONNECTION failed");
+        return;
+    }
+    if (rc == 1) {
+        struct worker *w = b->w;
+        w->ctr.backends_reset++;
+        b->state = B_POOLED;
+        pool_return(&b->pc, w->now_ms);
+        log_debug("backend_returned", "worker=%u pool=%s server_conn=%u", w->id,
+                  b->pc.shard->name, b->server_conn_id);
+    }
+    backend_arm_recv(b);
+}
+
+void backend_on_recv(struct backend *b, int res, unsigned flags)
+{
+    b->inflight--;
+    b->recv_armed = false;
+    struct rbuf rb;
+    bool got = worker_buf_take(b->w, res, flags, &rb);
+    switch (b->state) {
+    case B_DEAD:
+        if (got)
+            worker_buf_release(b->w, &rb);
+        backend_maybe_free(b);
+        return;
+    case B_BOUND:
+        if (got)
+            b->in = rb;
+        session_on_backend_recv(b->sess, res, flags);
+        return;
+    case B_POOLED:
+        if (got)
+            worker_buf_release(b->w, &rb);
+        if (res == -ENOBUFS) {
+            worker_backend_buf_wait(b->w, b);
+            return;
+        }
+        backend_discard(b, res == 0 ? "server closed an idle connection"
+                                    : res < 0 ? "receive failed on an idle connection"
+                                              : "server sent data on an idle connection");
+        return;
+    case B_RESETTING:
+        if (res == -ENOBUFS) {
+            worker_backend_buf_wait(b->w, b);
+            return;
+        }
+        if (!got) {
+            backend_discard(b, "connection lost during COM_RESET_CONNECTION");
+            return;
+        }
+        b->in = rb;
+        reset_on_data(b);
+        return;
+    }
+}
+
+void backend_on_send(struct backend *b, int res)
+{
+    b->inflight--;
+    if (b->state == B_DEAD) {
+        b->send_busy = false;
+        backend_maybe_free(b);
+        return;
+    }
+    if (b->cmd_len > 0) {
+        /* ringsql's own command: finish it here, whoever drives the connection. */
+        if (res <= 0) {
+            b->send_busy = false;
+            b->cmd_len = 0;
+            if (b->state == B_BOUND)
+                session_on_backend_failed(b->sess);
+            else
+                backend_discard(b, "send failed");
+            return;
+        }
+        b->cmd_sent += (uint32_t)res;
+        if (b->cmd_sent < b->cmd_len) {
+            b->inflight++;
+            worker_send(b->w, b->fd, b->cmd + b->cmd_sent, b->cmd_len - b->cmd_sent,
+                        op_tag(b, OP_BACKEND_SEND));
+            return;
+        }
+        b->cmd_len = 0;
+        b->send_busy = false;
+        return;
+    }
+    b->send_busy = false;
+}
+
+void backend_on_b2c_sent(struct backend *b, int res)
+{
+    b->inflight--;
+    if (b->state == B_DEAD) {
+        backend_maybe_free(b);
+        return;
+    }
+    if (b->state == B_BOUND && b->sess)
+        session_on_b2c_sent(b->sess, res);
+}

@@ -1,0 +1,279 @@
+#include "core/maintenance.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <mysql.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/proxy_int.h"
+#include "core/worker.h"
+#include "protocol/constants.h"
+
+enum { BACKOFF_MIN_MS = 100, BACKOFF_MAX_MS = 5000 };
+
+struct maintenance {
+    struct proxy *p;
+    pthread_t thread;
+    struct msgq inbox;
+    int ready_fd;
+    size_t nshards;
+    uint32_t *missing;    /* [worker * nshards + shard]: connections to open */
+    uint64_t *retry_at;   /* [backend]: no attempt before this (monotonic ms) */
+    uint64_t *backoff_ms; /* [backend] */
+    bool *down_logged;    /* [backend] */
+    bool stop;
+};
+
+static uint64_t now_ms(void)
+{
+    return worker_now_ms();
+}
+
+/* Connects one backend connection and detaches its socket from libmariadb. */
+static int open_backend(const struct cfg *cfg, const struct cfg_backend *be,
+                        const struct cfg_user *u, struct msg *out, char *err, size_t errlen)
+{
+    MYSQL *my = mysql_init(NULL);
+    if (!my) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    unsigned timeout_s = (unsigned)((cfg->timeouts.connect_ms + 999) / 1000);
+    if (timeout_s == 0)
+        timeout_s = 1;
+    mysql_optionsv(my, MYSQL_OPT_CONNECT_TIMEOUT, &timeout_s);
+    mysql_optionsv(my, MYSQL_OPT_READ_TIMEOUT, &timeout_s);
+    mysql_optionsv(my, MYSQL_OPT_WRITE_TIMEOUT, &timeout_s);
+    mysql_optionsv(my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+    my_bool on = 1;
+    mysql_optionsv(my, MYSQL_OPT_LOCAL_INFILE, &on);
+    unsigned long flags = CLIENT_MULTI_STATEMENTS | CLIENT_MULTI_RESULTS | CLIENT_PS_MULTI_RESULTS |
+                          CLIENT_LOCAL_FILES;
+    if (!mysql_real_connect(my, be->addr.host, u->backend_user, u->backend_password, NULL,
+                            be->addr.port, NULL, flags)) {
+        snprintf(err, errlen, "%u %s", mysql_errno(my), mysql_error(my));
+        mysql_close(my);
+        return -ECONNREFUSED;
+    }
+    unsigned long client_caps = 0, server_caps = 0, ext_caps = 0;
+    unsigned int status = 0;
+    mariadb_get_infov(my, MARIADB_CONNECTION_CLIENT_CAPABILITIES, &client_caps);
+    mariadb_get_infov(my, MARIADB_CONNECTION_SERVER_CAPABILITIES, &server_caps);
+    mariadb_get_infov(my, MARIADB_CONNECTION_EXTENDED_SERVER_CAPABILITIES, &ext_caps);
+    mariadb_get_infov(my, MARIADB_CONNECTION_SERVER_STATUS, &status);
+    uint64_t caps = client_caps & 0xffffffffu;
+    /* libmariadb asks a MariaDB server for every extended capability it supports. */
+    if (!(server_caps & CLIENT_MYSQL))
+        caps |= ((uint64_t)ext_caps & (MARIADB_CLIENT_SUPPORTED_FLAGS >> 32)) << 32;
+    MY_CHARSET_INFO cs;
+    mysql_get_character_set_info(my, &cs);
+    out->caps = caps;
+    out->charset = (uint8_t)cs.number;
+    out->status = (uint16_t)status;
+    out->server_conn_id = (uint32_t)mysql_thread_id(my);
+    snprintf(out->version, sizeof out->version, "%s", mysql_get_server_info(my));
+
+    /* Hand-off: the worker keeps the TCP socket and speaks raw protocol on it. We keep a
+     * duplicate and point libmariadb's descriptor at /dev/null, so that mysql_close() frees
+     * the handle and "sends" its COM_QUIT into /dev/null instead of ending the session. */
+    int fd = mysql_get_socket(my);
+    int keep = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (keep < 0 || devnull < 0 || dup2(devnull, fd) < 0) {
+        snprintf(err, errlen, "could not detach the socket: %s", strerror(errno));
+        if (keep >= 0)
+            close(keep);
+        if (devnull >= 0)
+            close(devnull);
+        mysql_close(my);
+        return -EIO;
+    }
+    close(devnull);
+    mysql_close(my);
+    /* libmariadb made it non-blocking; the ring waits for readiness itself. */
+    int fl = fcntl(keep, F_GETFL);
+    if (fl >= 0)
+        fcntl(keep, F_SETFL, fl & ~O_NONBLOCK);
+    out->fd = keep;
+    return 0;
+}
+
+static void drain(struct maintenance *m)
+{
+    struct msg *msg = msgq_take_all(&m->inbox);
+    while (msg) {
+        struct msg *next = msg->next;
+        if (msg->kind == MSG_STOP)
+            m->stop = true;
+        else if (msg->kind == MSG_BACKEND_LOST && msg->worker < m->p->nworkers &&
+                 msg->shard < m->nshards)
+            m->missing[msg->worker * m->nshards + msg->shard]++;
+        free(msg);
+        msg = next;
+    }
+    uint64_t v;
+    ssize_t n = read(m->inbox.efd, &v, sizeof v);
+    (void)n;
+}
+
+/* One pass over every shard that misses connections. Returns how many were opened. */
+static uint32_t fill(struct maintenance *m, uint32_t *opened_per_shard)
+{
+    const struct cfg *cfg = m->p->cfg;
+    uint32_t opened = 0;
+    for (size_t s = 0; s < m->nshards && !m->stop; s++) {
+        size_t bi = s / cfg->nusers, ui = s % cfg->nusers;
+        const struct cfg_backend *be = &cfg->backends[bi];
+        const struct cfg_user *u = &cfg->users[ui];
+        for (uint32_t w = 0; w < m->p->nworkers && !m->stop; w++) {
+            uint32_t *miss = &m->missing[w * m->nshards + s];
+            while (*miss > 0 && now_ms() >= m->retry_at[bi]) {
+                struct msg *msg = calloc(1, sizeof *msg);
+                if (!msg)
+                    return opened;
+                char err[256];
+                int rc = open_backend(cfg, be, u, msg, err, sizeof err);
+                if (rc < 0) {
+                    free(msg);
+                    if (!m->down_logged[bi])
+                        log_warn("backend_connect_failed",
+                                 "backend=%s address=%s:%u user=%s error=\"%s\" retry_ms=%llu",
+                                 be->name, be->addr.host, be->addr.port, u->backend_user, err,
+                                 (unsigned long long)m->backoff_ms[bi]);
+                    m->down_logged[bi] = true;
+                    m->retry_at[bi] = now_ms() + m->backoff_ms[bi];
+                    m->backoff_ms[bi] = m->backoff_ms[bi] * 2 > BACKOFF_MAX_MS
+                                            ? BACKOFF_MAX_MS
+                                            : m->backoff_ms[bi] * 2;
+                    break;
+                }
+                if (m->down_logged[bi])
+                    log_info("backend_up", "backend=%s", be->name);
+                m->down_logged[bi] = false;
+                m->backoff_ms[bi] = BACKOFF_MIN_MS;
+                msg->kind = MSG_BACKEND_NEW;
+                msg->worker = w;
+                msg->shard = (uint32_t)s;
+                msgq_push(&m->p->workers[w].inbox, msg);
+                (*miss)--;
+                opened++;
+                if (opened_per_shard)
+                    opened_per_shard[s]++;
+            }
+        }
+    }
+    return opened;
+}
+
+static int next_timeout(const struct maintenance *m)
+{
+    uint64_t now = now_ms(), soonest = UINT64_MAX;
+    const struct cfg *cfg = m->p->cfg;
+    for (uint32_t w = 0; w < m->p->nworkers; w++)
+        for (size_t s = 0; s < m->nshards; s++)
+            if (m->missing[w * m->nshards + s] > 0) {
+                uint64_t at = m->retry_at[s / cfg->nusers];
+                if (at < soonest)
+                    soonest = at;
+            }
+    if (soonest == UINT64_MAX)
+        return -1;
+    return soonest <= now ? 0 : (int)(soonest - now);
+}
+
+static void *maintenance_main(void *arg)
+{
+    struct maintenance *m = arg;
+    const struct cfg *cfg = m->p->cfg;
+    mysql_thread_init();
+    uint32_t *first = calloc(m->nshards, sizeof *first);
+    uint32_t opened = fill(m, first);
+    for (size_t s = 0; s < m->nshards && first; s++)
+        log_info("pool_ready", "pool=%s/%s size=%u target=%u workers=%u",
+                 cfg->backends[s / cfg->nusers].name, cfg->users[s % cfg->nusers].name,
+                 first[s], cfg->pool.size, m->p->nworkers);
+    free(first);
+    uint64_t verdict = opened > 0 ? 1 : 2;
+    ssize_t n = write(m->ready_fd, &verdict, sizeof verdict);
+    (void)n;
+    while (!m->stop) {
+        struct pollfd pfd = {.fd = m->inbox.efd, .events = POLLIN};
+        poll(&pfd, 1, next_timeout(m));
+        drain(m);
+        if (!m->stop)
+            fill(m, NULL);
+    }
+    mysql_thread_end();
+    return NULL;
+}
+
+struct maintenance *maintenance_start(struct proxy *p, int ready_fd)
+{
+    const struct cfg *cfg = p->cfg;
+    struct maintenance *m = calloc(1, sizeof *m);
+    if (!m)
+        return NULL;
+    m->p = p;
+    m->ready_fd = ready_fd;
+    m->nshards = cfg->nbackends * cfg->nusers;
+    m->missing = calloc((size_t)p->nworkers * m->nshards, sizeof *m->missing);
+    m->retry_at = calloc(cfg->nbackends, sizeof *m->retry_at);
+    m->backoff_ms = calloc(cfg->nbackends, sizeof *m->backoff_ms);
+    m->down_logged = calloc(cfg->nbackends, sizeof *m->down_logged);
+    if (!m->missing || !m->retry_at || !m->backoff_ms || !m->down_logged ||
+        msgq_init(&m->inbox) < 0) {
+        free(m->missing);
+        free(m->retry_at);
+        free(m->backoff_ms);
+        free(m->down_logged);
+        free(m);
+        return NULL;
+    }
+    for (size_t b = 0; b < cfg->nbackends; b++)
+        m->backoff_ms[b] = BACKOFF_MIN_MS;
+    for (uint32_t w = 0; w < p->nworkers; w++)
+        for (size_t s = 0; s < m->nshards; s++)
+            m->missing[w * m->nshards + s] = p->workers[w].shards[s].target;
+    if (pthread_create(&m->thread, NULL, maintenance_main, m) != 0) {
+        msgq_destroy(&m->inbox);
+        free(m->missing);
+        free(m->retry_at);
+        free(m->backoff_ms);
+        free(m->down_logged);
+        free(m);
+        return NULL;
+    }
+    return m;
+}
+
+void maintenance_post(struct maintenance *m, struct msg *msg)
+{
+    msgq_push(&m->inbox, msg);
+}
+
+void maintenance_stop(struct maintenance *m)
+{
+    if (!m)
+        return;
+    struct msg *msg = calloc(1, sizeof *msg);
+    if (msg) {
+        msg->kind = MSG_STOP;
+        msg->fd = -1;
+        msgq_push(&m->inbox, msg);
+    } else {
+        m->stop = true;
+    }
+    pthread_join(m->thread, NULL);
+    msgq_destroy(&m->inbox);
+    free(m->missing);
+    free(m->retry_at);
+    free(m->backoff_ms);
+    free(m->down_logged);
+    free(m);
+}

@@ -1,0 +1,22 @@
+/* proxy_int: what the workers, the maintenance thread and proxy_run() share. */
+#pragma once
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "config/config.h"
+
+struct worker;
+struct maintenance;
+
+struct proxy {
+    const struct cfg *cfg;
+    uint32_t nworkers;
+    struct worker *workers;
+    struct maintenance *maint;
+    atomic_bool stopping;
+};
+
+/* A worker lost a backend connection of shard (worker, shard): the maintenance thread opens a
+ * replacement. Any thread. */
+void proxy_backend_lost(struct proxy *p, uint32_t worker, uint32_t shard);

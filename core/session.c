@@ -1,0 +1,1102 @@
+/* session: one client connection as an explicit state machine.
+ *
+ *   accept ──(single-user listener: take a backend now)──> SS_GREETING
+ *   SS_GREETING   Handshake V10 sent ─────────────────────────────> SS_LOGIN
+ *   SS_LOGIN      HandshakeResponse41: native or sha2 fast path ok ─> SS_BIND
+ *                 another plugin ─> AuthSwitchRequest ─────────────> SS_AUTH_SWITCH
+ *                 wrong user/password (1045), no free backend (1040) ─> SS_REJECT
+ *   SS_AUTH_SWITCH  mysql_native_password answer ok ──────────────> SS_BIND, else SS_REJECT
+ *   SS_BIND       COM_INIT_DB / COM_SET_OPTION / SET NAMES on the backend, one by one
+ *                 all ok ─> SS_LOGIN_OK; the backend's ERR (unknown db) ─> SS_REJECT
+ *   SS_LOGIN_OK   OK (after AuthMoreData 0x03 for sha2) sent ──────> SS_IDLE
+ *   SS_IDLE       a command: forwarded ────────────────────────────> SS_FORWARD
+ *                 COM_QUIT, hang-up, idle timeout ─────────────────> SS_CLOSED
+ *   SS_FORWARD    response streamed back until the tracker says done ─> SS_IDLE
+ *                 LOCAL INFILE request forwarded ─────────────────> SS_INFILE
+ *   SS_INFILE     file packets forwarded until the empty one ──────> SS_FORWARD
+ *   SS_REJECT     ERR sent ────────────────────────────────────────> SS_CLOSED
+ *   SS_CLOSED     waits for its last completion, then is freed
+ *
+ * Only one buffer per direction is in flight: a backend is not read again until what it sent
+ * reached the client's socket, so a slow client holds at most one buffer of its result. */
+#include "core/session.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/proxy_int.h"
+#include "core/worker.h"
+#include "protocol/auth.h"
+#include "protocol/constants.h"
+#include "protocol/handshake.h"
+#include "protocol/packet.h"
+#include "protocol/response.h"
+#include "ringsql_version.h"
+
+enum session_state {
+    SS_GREETING,
+    SS_LOGIN,
+    SS_AUTH_SWITCH,
+    SS_BIND,
+    SS_LOGIN_OK,
+    SS_IDLE,
+    SS_FORWARD,
+    SS_INFILE,
+    SS_REJECT,
+    SS_CLOSED,
+};
+
+static const char *const state_names[] = {
+    "greeting", "login", "auth_switch", "bind", "login_ok",
+    "idle",     "forward", "infile",    "reject", "closed",
+};
+
+enum bind_step { BIND_DB, BIND_MULTI, BIND_CHARSET, BIND_DONE };
+
+enum { SESSION_HEAD_CAP = 512, SESSION_OUT_CAP = 1024, SESSION_DB_CAP = 256 };
+
+/* Capabilities ringsql handles itself whatever its backends negotiated; every other one is
+ * offered to a client only when the backend connections have it. */
+#define SELF_CAPS                                                                                  \
+    (PROTO_CLIENT_LONG_FLAG | PROTO_CLIENT_CONNECT_WITH_DB | PROTO_CLIENT_NO_SCHEMA |              \
+     PROTO_CLIENT_ODBC | PROTO_CLIENT_INTERACTIVE | PROTO_CLIENT_IGNORE_SIGPIPE |                  \
+     PROTO_CLIENT_SECURE_CONNECTION | PROTO_CLIENT_MULTI_STATEMENTS | PROTO_CLIENT_PLUGIN_AUTH |   \
+     PROTO_CLIENT_CONNECT_ATTRS | PROTO_CLIENT_PLUGIN_AUTH_LENENC_DATA |                           \
+     PROTO_CLIENT_CAN_HANDLE_EXPIRED_PASSWORDS)
+#define BACKEND_CAPS                                                                               \
+    (PROTO_CLIENT_FOUND_ROWS | PROTO_CLIENT_LOCAL_FILES | PROTO_CLIENT_IGNORE_SPACE |             \
+     PROTO_CLIENT_PROTOCOL_41 | PROTO_CLIENT_TRANSACTIONS | PROTO_CLIENT_MULTI_RESULTS |           \
+     PROTO_CLIENT_PS_MULTI_RESULTS | PROTO_CLIENT_SESSION_TRACK | PROTO_CLIENT_DEPRECATE_EOF |     \
+     PROTO_MARIADB_CLIENT_STMT_BULK_OPERATIONS | PROTO_CAPS_RESPONSE_LAYOUT)
+
+struct session {
+    struct session *next_live, *prev_live;
+    struct buf_wait bw;
+    struct worker *w;
+    uint64_t id;
+    int fd;
+    enum session_state state;
+    struct backend *b;
+    uint32_t user;     /* index into cfg->users, once known */
+    bool user_known;
+    unsigned inflight; /* submissions tagged with this session not completed yet */
+    bool recv_armed;
+    bool own_send;     /* s->out on its way to the client */
+    bool c2b_busy;     /* s->in bytes on their way to the backend */
+    bool b2c_busy;     /* b->in bytes on their way to the client */
+    bool quit;         /* COM_QUIT seen */
+    bool expect_response;
+    bool response_done;
+    bool infile;
+    bool sha2_fast;
+    bool buried;
+    enum bind_step bind;
+    uint64_t server_caps; /* offered in the greeting */
+    uint64_t caps;        /* negotiated with the client */
+    uint8_t charset;
+    uint8_t seq;          /* next sequence id ringsql sends during login */
+    uint8_t scramble[PROTO_SCRAMBLE_LEN];
+    char peer[64];
+    char user_name[80];
+    char db[SESSION_DB_CAP];
+    size_t db_len;
+    struct rbuf in;
+    struct framer fr;
+    struct __kernel_timespec ts;
+    uint32_t out_len, out_sent;
+    uint8_t out[SESSION_OUT_CAP];
+    uint8_t head[SESSION_HEAD_CAP];
+};
+
+static void set_state(struct session *s, enum session_state to)
+{
+    log_debug("session_state", "worker=%u session=%llu from=%s to=%s", s->w->id,
+              (unsigned long long)s->id, state_names[s->state], state_names[to]);
+    s->state = to;
+}
+
+/* ---------- lifetime ---------- */
+
+static struct session *session_alloc(struct worker *w)
+{
+    struct session *s = w->free_sessions;
+    if (s)
+        w->free_sessions = s->next_live;
+    else
+        s = aligned_alloc(64, (sizeof(struct session) + 63) / 64 * 64);
+    if (!s)
+        return NULL;
+    memset(s, 0, offsetof(struct session, out));
+    s->w = w;
+    s->bw.s = s;
+    s->fd = -1;
+    s->fr.head = s->head;
+    s->fr.head_cap = SESSION_HEAD_CAP;
+    s->next_live = w->live_sessions;
+    if (w->live_sessions)
+        w->live_sessions->prev_live = s;
+    w->live_sessions = s;
+    return s;
+}
+
+static void unlink_live(struct session *s)
+{
+    struct worker *w = s->w;
+    if (s->prev_live)
+        s->prev_live->next_live = s->next_live;
+    else
+        w->live_sessions = s->next_live;
+    if (s->next_live)
+        s->next_live->prev_live = s->prev_live;
+    s->next_live = s->prev_live = NULL;
+}
+
+static void maybe_free(struct session *s)
+{
+    if (s->state != SS_CLOSED || s->inflight > 0 || s->buried)
+        return;
+    struct worker *w = s->w;
+    if (s->in.held)
+        worker_buf_release(w, &s->in);
+    if (s->bw.waiting) {
+        struct buf_wait **pp = &w->buf_waiters;
+        while (*pp && *pp != &s->bw)
+            pp = &(*pp)->next;
+        if (*pp)
+            *pp = s->bw.next;
+        s->bw.waiting = false;
+    }
+    unlink_live(s);
+    s->buried = true;
+    s->next_live = w->grave_sessions;
+    w->grave_sessions = s;
+}
+
+void session_bury(struct worker *w)
+{
+    struct session *s = w->grave_sessions;
+    w->grave_sessions = NULL;
+    while (s) {
+        struct session *next = s->next_live;
+        if (s->fd >= 0)
+            close(s->fd);
+        s->next_live = w->free_sessions;
+        w->free_sessions = s;
+        s = next;
+    }
+}
+
+void session_free_all(struct worker *w)
+{
+    while (w->free_sessions) {
+        struct session *s = w->free_sessions;
+        w->free_sessions = s->next_live;
+        free(s);
+    }
+}
+
+/* Lets go of the backend: reset and pooled again if it is idle and clean, else discarded. */
+static void unbind(struct session *s, bool clean)
+{
+    struct backend *b = s->b;
+    if (!b)
+        return;
+    s->b = NULL;
+    bool idle = clean && !s->c2b_busy && !s->b2c_busy && !s->expect_response && !s->infile &&
+                !(s->fr.in_logical && s->state != SS_LOGIN && s->state != SS_AUTH_SWITCH);
+    backend_release(b, idle);
+}
+
+/* Ends the session: the backend goes back (or away), the client socket is shut down and the
+ * object is freed once nothing is in flight. */
+static void close_session(struct session *s, bool clean, const char *why)
+{
+    if (s->state == SS_CLOSED)
+        return;
+    log_debug("session_closed", "worker=%u session=%llu state=%s reason=\"%s\"", s->w->id,
+              (unsigned long long)s->id, state_names[s->state], why);
+    unbind(s, clean);
+    set_state(s, SS_CLOSED);
+    s->w->ctr.sessions_done++;
+    shutdown(s->fd, SHUT_RDWR);
+    maybe_free(s);
+}
+
+void session_shutdown_all(struct worker *w)
+{
+    for (struct session *s = w->live_sessions, *next; s; s = next) {
+        next = s->next_live;
+        close_session(s, false, "shutting down");
+    }
+}
+
+/* ---------- client I/O ---------- */
+
+static void arm_client_recv(struct session *s)
+{
+    if (s->recv_armed || s->in.held || s->state == SS_CLOSED)
+        return;
+    uint64_t timeout = 0;
+    const struct cfg *cfg = s->w->cfg;
+    if (s->state == SS_LOGIN || s->state == SS_AUTH_SWITCH)
+        timeout = cfg->timeouts.handshake_ms;
+    else if (s->state == SS_IDLE)
+        timeout = cfg->timeouts.client_idle_ms;
+    s->recv_armed = true;
+    s->inflight++;
+    worker_recv(s->w, s->fd, op_tag(s, OP_CLIENT_RECV), timeout, &s->ts);
+}
+
+static void send_own(struct session *s)
+{
+    s->own_send = true;
+    s->out_sent = 0;
+    s->inflight++;
+    worker_send(s->w, s->fd, s->out, s->out_len, op_tag(s, OP_CLIENT_SEND));
+}
+
+/* Sends an ERR and closes. */
+static void reject(struct session *s, uint16_t code, const char *sqlstate, const char *msg)
+{
+    ssize_t n = proto_build_err(s->out, sizeof s->out, s->seq, s->caps ? s->caps
+                                : PROTO_CLIENT_PROTOCOL_41, code, sqlstate, msg, strlen(msg));
+    if (n < 0) {
+        close_session(s, true, "could not build ERR");
+        return;
+    }
+    log_info("session_rejected", "worker=%u session=%llu peer=%s code=%u msg=\"%s\"", s->w->id,
+             (unsigned long long)s->id, s->peer, code, msg);
+    s->out_len = (uint32_t)n;
+    set_state(s, SS_REJECT);
+    send_own(s);
+}
+
+/* ---------- binding ---------- */
+
+static struct pool_shard *shard_of(struct worker *w, uint32_t backend, uint32_t user)
+{
+    return &w->shards[backend * w->cfg->nusers + user];
+}
+
+/* Takes a backend for user from the first backend (in config order) with one free. */
+static bool take_backend(struct session *s, uint32_t user)
+{
+    struct worker *w = s->w;
+    for (uint32_t bi = 0; bi < w->cfg->nbackends; bi++) {
+        struct pool_conn *c = pool_take(shard_of(w, bi, user));
+        if (c) {
+            struct backend *b = (struct backend *)c;
+            b->state = B_BOUND;
+            b->sess = s;
+            framer_reset(&b->fr);
+            s->b = b;
+            return true;
+        }
+    }
+    return false;
+}
+
+static void reject_no_backend(struct session *s, uint32_t user)
+{
+    struct worker *w = s->w;
+    const struct cfg *cfg = w->cfg;
+    struct pool_shard *sh = shard_of(w, 0, user);
+    char msg[320];
+    if (pool_size(sh) == 0 && sh->target > 0)
+        snprintf(msg, sizeof msg,
+                 "pool '%s' for user '%s' has no connection to its backend yet (it is "
+                 "unreachable or still connecting); check the backend and retry",
+                 cfg->backends[0].name, cfg->users[user].name);
+    else
+        snprintf(msg, sizeof msg,
+                 "pool '%s' for user '%s' has no free connection (%u in use); raise pool.size "
+                 "or retry",
+                 cfg->backends[0].name, cfg->users[user].name, sh->nbusy);
+    w->ctr.rejected_pool++;
+    reject(s, PROTO_ER_CON_COUNT_ERROR, "08004", msg);
+}
+
+/* ---------- greeting and login ---------- */
+
+static uint64_t offered_caps(const struct worker *w)
+{
+    uint64_t backend = w->binfo[0].caps;
+    return SELF_CAPS | (backend & BACKEND_CAPS);
+}
+
+static void make_scramble(uint8_t *out)
+{
+    if (RAND_bytes(out, PROTO_SCRAMBLE_LEN) != 1) {
+        for (int i = 0; i < PROTO_SCRAMBLE_LEN; i++)
+            out[i] = (uint8_t)rand();
+    }
+    /* Scrambles are sent NUL-terminated and read as 7-bit text by some clients. */
+    for (int i = 0; i < PROTO_SCRAMBLE_LEN; i++) {
+        out[i] &= 0x7f;
+        if (out[i] == 0 || out[i] == '$')
+            out[i] = (uint8_t)('a' + i);
+    }
+}
+
+static void greet(struct session *s)
+{
+    struct worker *w = s->w;
+    const struct worker_backend_info *info = &w->binfo[0];
+    char version[160];
+    /* MariaDB announces itself as "5.5.5-<version>" so that old MySQL clients parse it. */
+    snprintf(version, sizeof version, "%s%s-ringsql-%s",
+             strstr(info->version, "MariaDB") ? "5.5.5-" : "", info->version, RINGSQL_VERSION);
+    make_scramble(s->scramble);
+    s->server_caps = offered_caps(w);
+    struct proto_handshake hs = {
+        .protocol_version = 10,
+        .server_version = {(const uint8_t *)version, strlen(version)},
+        .conn_id = (uint32_t)s->id,
+        .scramble_len = PROTO_SCRAMBLE_LEN,
+        .caps = s->server_caps,
+        .charset = PROTO_CHARSET_UTF8MB4_GENERAL_CI,
+        .status = PROTO_SERVER_STATUS_AUTOCOMMIT,
+        .auth_plugin = {(const uint8_t *)PROTO_PLUGIN_NATIVE, strlen(PROTO_PLUGIN_NATIVE)},
+    };
+    memcpy(hs.scramble, s->scramble, PROTO_SCRAMBLE_LEN);
+    ssize_t n = proto_build_handshake(s->out, sizeof s->out, &hs);
+    if (n < 0) {
+        close_session(s, true, "could not build the handshake");
+        return;
+    }
+    s->out_len = (uint32_t)n;
+    set_state(s, SS_GREETING);
+    send_own(s);
+}
+
+void session_start(struct worker *w, int fd)
+{
+    struct session *s = session_alloc(w);
+    if (!s) {
+        close(fd);
+        return;
+    }
+    s->fd = fd;
+    s->id = ((uint64_t)w->id << 24) | (w->next_session_id++ & 0xffffff);
+    s->state = SS_GREETING;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    s->peer[0] = '\0';
+    if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) {
+        if (ss.ss_family == AF_INET)
+            inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, s->peer, sizeof s->peer);
+        else if (ss.ss_family == AF_INET6)
+            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, s->peer,
+                      sizeof s->peer);
+    }
+    if (!s->peer[0])
+        snprintf(s->peer, sizeof s->peer, "unknown");
+    /* The seed's order: bind at connect. With one user the shard is known now; with several
+     * it is known once the HandshakeResponse names the user (see take_backend in login). */
+    if (w->cfg->nusers == 1) {
+        s->user = 0;
+        s->user_known = true;
+        if (!take_backend(s, 0)) {
+            reject_no_backend(s, 0);
+            return;
+        }
+    } else if (!w->binfo[0].known) {
+        reject_no_backend(s, 0);
+        return;
+    }
+    greet(s);
+}
+
+static void deny(struct session *s, const char *user, bool with_password)
+{
+    char msg[256];
+    snprintf(msg, sizeof msg, "Access denied for user '%s'@'%s' (using password: %s)", user,
+             s->peer, with_password ? "YES" : "NO");
+    s->w->ctr.rejected_auth++;
+    /* The backend was not touched: straight back to available, no reset needed. */
+    if (s->b) {
+        struct backend *b = s->b;
+        s->b = NULL;
+        b->sess = NULL;
+        b->state = B_POOLED;
+        pool_return(&b->pc, s->w->now_ms);
+    }
+    reject(s, PROTO_ER_ACCESS_DENIED, "28000", msg);
+}
+
+static void bind_next(struct session *s);
+
+static void login_ok(struct session *s)
+{
+    struct worker *w = s->w;
+    uint32_t user = s->user;
+    if (s->b && s->b->pc.shard->user != user) {
+        /* Pre-bound to another user's shard: give it back untouched. */
+        struct backend *b = s->b;
+        s->b = NULL;
+        b->sess = NULL;
+        b->state = B_POOLED;
+        pool_return(&b->pc, w->now_ms);
+    }
+    if (!s->b && !take_backend(s, user)) {
+        reject_no_backend(s, user);
+        return;
+    }
+    uint64_t layout = PROTO_CAPS_RESPONSE_LAYOUT;
+    if ((s->caps & layout) != (s->b->caps & layout)) {
+        char msg[256];
+        snprintf(msg, sizeof msg,
+                 "ringsql forwards responses byte for byte and this client's protocol "
+                 "capabilities (0x%llx) differ from its backend connections' (0x%llx); use a "
+                 "MariaDB Connector (libmariadb) client",
+                 (unsigned long long)(s->caps & layout),
+                 (unsigned long long)(s->b->caps & layout));
+        struct backend *b = s->b;
+        s->b = NULL;
+        b->sess = NULL;
+        b->state = B_POOLED;
+        pool_return(&b->pc, w->now_ms);
+        reject(s, PROTO_ER_NOT_SUPPORTED_YET, "42000", msg);
+        return;
+    }
+    set_state(s, SS_BIND);
+    s->bind = BIND_DB;
+    bind_next(s);
+}
+
+static bool bytes_eq(struct proto_bytes b, const char *str)
+{
+    size_t n = strlen(str);
+    return b.len == n && memcmp(b.ptr, str, n) == 0;
+}
+
+static void on_handshake_response(struct session *s, const uint8_t *p, size_t len, uint8_t seq)
+{
+    struct worker *w = s->w;
+    s->seq = proto_seq_next(seq);
+    if (proto_is_ssl_request(p, len)) {
+        reject(s, PROTO_ER_HANDSHAKE_ERROR, "08S01",
+               "ringsql does not offer TLS to clients yet; connect without TLS "
+               "(e.g. --ssl=0 or ssl-mode=DISABLED)");
+        return;
+    }
+    struct proto_handshake_response r;
+    if (proto_handshake_response_parse(p, len, s->server_caps, &r) < 0) {
+        reject(s, PROTO_ER_HANDSHAKE_ERROR, "08S01", "Bad handshake");
+        return;
+    }
+    s->caps = proto_caps_negotiate(r.caps, s->server_caps);
+    s->charset = r.charset;
+    size_t ul = r.user.len < sizeof s->user_name - 1 ? r.user.len : sizeof s->user_name - 1;
+    memcpy(s->user_name, r.user.ptr, ul);
+    s->user_name[ul] = '\0';
+    if (memchr(s->user_name, '\'', ul))
+        s->user_name[0] = '\0';
+    if (r.database.len >= sizeof s->db) {
+        reject(s, PROTO_ER_BAD_DB_ERROR, "42000", "Database name is too long");
+        return;
+    }
+    memcpy(s->db, r.database.ptr, r.database.len);
+    s->db_len = r.database.len;
+    s->db[s->db_len] = '\0';
+
+    const struct cfg_user *cu = cfg_find_user(w->cfg, s->user_name);
+    bool with_pw = r.auth_response.len > 0;
+    if (!cu || r.user.len != ul) {
+        deny(s, s->user_name, with_pw);
+        return;
+    }
+    s->user = (uint32_t)(cu - w->cfg->users);
+    s->user_known = true;
+    const struct worker_user *wu = &w->users[s->user];
+    const uint8_t *stored = wu->empty ? NULL : wu->native;
+    if (r.auth_plugin.len == 0 || bytes_eq(r.auth_plugin, PROTO_PLUGIN_NATIVE)) {
+        if (!proto_native_verify(s->scramble, r.auth_response.ptr, r.auth_response.len, stored)) {
+            deny(s, s->user_name, with_pw);
+            return;
+        }
+        login_ok(s);
+        return;
+    }
+    if (bytes_eq(r.auth_plugin, PROTO_PLUGIN_CACHING_SHA2) && (wu->has_sha2 || wu->empty)) {
+        if (!proto_sha2_verify(s->scramble, r.auth_response.ptr, r.auth_response.len,
+                               wu->empty ? NULL : wu->sha2)) {
+            deny(s, s->user_name, with_pw);
+            return;
+        }
+        s->sha2_fast = !wu->empty;
+        login_ok(s);
+        return;
+    }
+    /* Any other plugin (or sha2 when only a native hash is configured): switch to native. */
+    ssize_t n = proto_build_auth_switch(s->out, sizeof s->out, s->seq, PROTO_PLUGIN_NATIVE,
+                                        s->scramble, PROTO_SCRAMBLE_LEN);
+    if (n < 0) {
+        close_session(s, true, "could not build the auth switch");
+        return;
+    }
+    s->seq = proto_seq_next(s->seq);
+    s->out_len = (uint32_t)n;
+    set_state(s, SS_AUTH_SWITCH);
+    send_own(s);
+}
+
+static void on_auth_switch_reply(struct session *s, const uint8_t *p, size_t len, uint8_t seq)
+{
+    const struct worker_user *wu = &s->w->users[s->user];
+    s->seq = proto_seq_next(seq);
+    if (!proto_native_verify(s->scramble, p, len, wu->empty ? NULL : wu->native)) {
+        deny(s, s->user_name, len > 0);
+        return;
+    }
+    login_ok(s);
+}
+
+static int login_packet(void *ctx, const uint8_t *head, size_t head_len, uint64_t len,
+                        uint8_t seq)
+{
+    struct session *s = ctx;
+    if (head_len != len)
+        return -EMSGSIZE;
+    if (s->state == SS_LOGIN)
+        on_handshake_response(s, head, head_len, seq);
+    else
+        on_auth_switch_reply(s, head, head_len, seq);
+    return 1;
+}
+
+/* ---------- applying the client's database, options and character set ---------- */
+
+/* Collation ids clients commonly send, with what SET NAMES needs for them. */
+static const struct {
+    uint8_t id;
+    const char *charset;
+    const char *collation;
+} collations[] = {
+    {8, "latin1", "latin1_swedish_ci"},   {47, "latin1", "latin1_bin"},
+    {33, "utf8mb3", "utf8mb3_general_ci"}, {83, "utf8mb3", "utf8mb3_bin"},
+    {192, "utf8mb3", "utf8mb3_unicode_ci"}, {45, "utf8mb4", "utf8mb4_general_ci"},
+    {46, "utf8mb4", "utf8mb4_bin"},        {224, "utf8mb4", "utf8mb4_unicode_ci"},
+    {255, "utf8mb4", NULL}, /* MySQL 8's utf8mb4_0900_ai_ci: MariaDB's closest default */
+    {63, "binary", NULL},                  {11, "ascii", "ascii_general_ci"},
+};
+
+static int charset_query(uint8_t id, char *out, size_t cap)
+{
+    for (size_t i = 0; i < sizeof collations / sizeof collations[0]; i++) {
+        if (collations[i].id != id)
+            continue;
+        if (collations[i].collation)
+            return snprintf(out, cap, "SET NAMES %s COLLATE %s", collations[i].charset,
+                            collations[i].collation);
+        return snprintf(out, cap, "SET NAMES %s", collations[i].charset);
+    }
+    /* The server takes a default collation's id for these variables. */
+    return snprintf(out, cap,
+                    "SET character_set_client=%u, character_set_results=%u, "
+                    "collation_connection=%u",
+                    id, id, id);
+}
+
+static void send_login_ok(struct session *s)
+{
+    struct proto_wr wr = proto_wr_init(s->out, sizeof s->out);
+    size_t used = 0;
+    if (s->sha2_fast) {
+        uint8_t fast = PROTO_CSHA2_FAST_AUTH_SUCCESS;
+        ssize_t n = proto_build_auth_more_data(s->out, sizeof s->out, s->seq, &fast, 1);
+        if (n < 0) {
+            close_session(s, true, "could not build AuthMoreData");
+            return;
+        }
+        used = (size_t)n;
+        s->seq = proto_seq_next(s->seq);
+    }
+    (void)wr;
+    struct proto_ok ok = {.status = proto_tracker_status(&s->b->tr)};
+    ssize_t n = proto_build_ok(s->out + used, sizeof s->out - used, s->seq, s->caps, &ok);
+    if (n < 0) {
+        close_session(s, true, "could not build OK");
+        return;
+    }
+    s->out_len = (uint32_t)(used + (size_t)n);
+    set_state(s, SS_LOGIN_OK);
+    send_own(s);
+}
+
+static void bind_next(struct session *s)
+{
+    struct backend *b = s->b;
+    int rc = 0;
+    for (;;) {
+        switch (s->bind) {
+        case BIND_DB:
+            s->bind = BIND_MULTI;
+            if (s->db_len > 0 && (s->caps & PROTO_CLIENT_CONNECT_WITH_DB)) {
+                rc = backend_send_cmd(b, PROTO_COM_INIT_DB, s->db, s->db_len);
+                goto sent;
+            }
+            break;
+        case BIND_MULTI: {
+            s->bind = BIND_CHARSET;
+            bool want = (s->caps & PROTO_CLIENT_MULTI_STATEMENTS) != 0;
+            if (!b->multi_known || b->multi_stmts != want) {
+                /* COM_SET_OPTION: 0 turns multi-statements on, 1 off. */
+                uint8_t arg[2] = {want ? 0 : 1, 0};
+                b->multi_stmts = want;
+                b->multi_known = true;
+                rc = backend_send_cmd(b, PROTO_COM_SET_OPTION, arg, sizeof arg);
+                goto sent;
+            }
+            break;
+        }
+        case BIND_CHARSET:
+            s->bind = BIND_DONE;
+            if (s->charset != b->charset0 && s->charset != 0) {
+                char q[200];
+                int n = charset_query(s->charset, q, sizeof q);
+                rc = backend_send_cmd(b, PROTO_COM_QUERY, q, (size_t)n);
+                goto sent;
+            }
+            break;
+        case BIND_DONE:
+            log_debug("session_bound", "worker=%u session=%llu user=%s pool=%s server_conn=%u",
+                      s->w->id, (unsigned long long)s->id, s->user_name, b->pc.shard->name,
+                      b->server_conn_id);
+            send_login_ok(s);
+            return;
+        }
+    }
+sent:
+    if (rc < 0) {
+        session_on_backend_failed(s);
+        return;
+    }
+    backend_arm_recv(b);
+}
+
+/* One packet of the answer to a bind command; on an ERR the client gets it as its own. */
+static int bind_packet(void *ctx, const uint8_t *head, size_t head_len, uint64_t len,
+                       uint8_t seq)
+{
+    struct session *s = ctx;
+    struct backend *b = s->b;
+    (void)seq;
+    int v = proto_tracker_feed(&b->tr, head, head_len);
+    if (v < 0)
+        return v;
+    if (v != PROTO_TRACK_DONE)
+        return v == PROTO_TRACK_MORE ? 0 : -EPROTO;
+    if (!b->tr.error)
+        return 1;
+    struct proto_err err;
+    if (head_len != len || proto_err_parse(head, head_len, b->caps, &err) < 0)
+        return -EPROTO;
+    ssize_t n = proto_build_err(s->out, sizeof s->out, s->seq, s->caps, err.code, err.sqlstate,
+                                (const char *)err.message.ptr, err.message.len);
+    if (n < 0)
+        return (int)n;
+    s->out_len = (uint32_t)n;
+    return 2;
+}
+
+static void bind_data(struct session *s)
+{
+    struct backend *b = s->b;
+    int rc = framer_walk(&b->fr, &b->in, bind_packet, s);
+    bool leftover = b->in.scan < b->in.len;
+    worker_buf_release(s->w, &b->in);
+    if (rc < 0 || (rc > 0 && leftover)) {
+        session_on_backend_failed(s);
+        return;
+    }
+    backend_arm_recv(b);
+    if (rc == 0)
+        return;
+    if (rc == 2) {
+        /* The backend refused (unknown database...): the client gets its ERR; the backend
+         * is idle and goes back through a reset. */
+        log_info("session_rejected", "worker=%u session=%llu peer=%s code=%u reason=backend",
+                 s->w->id, (unsigned long long)s->id, s->peer, b->tr.error_code);
+        unbind(s, true);
+        set_state(s, SS_REJECT);
+        send_own(s);
+        return;
+    }
+    bind_next(s);
+}
+
+/* ---------- forwarding ---------- */
+
+static void client_data(struct session *s);
+
+/* Sends s->in[sent, scan) to the backend. */
+static void forward_to_backend(struct session *s)
+{
+    s->c2b_busy = true;
+    s->inflight++;
+    worker_send(s->w, s->b->fd, s->in.p + s->in.sent, s->in.scan - s->in.sent,
+                op_tag(s, OP_C2B_SEND));
+}
+
+static void forward_to_client(struct session *s)
+{
+    struct backend *b = s->b;
+    s->b2c_busy = true;
+    b->inflight++;
+    worker_send(s->w, s->fd, b->in.p + b->in.sent, b->in.scan - b->in.sent,
+                op_tag(b, OP_B2C_SEND));
+}
+
+/* Answers a command ringsql does not forward with an ERR of its own. */
+static void refuse_command(struct session *s, uint8_t seq, const char *msg)
+{
+    ssize_t n = proto_build_err(s->out, sizeof s->out, proto_seq_next(seq), s->caps,
+                                PROTO_ER_NOT_SUPPORTED_YET, "42000", msg, strlen(msg));
+    if (n < 0)
+        return;
+    s->out_len = (uint32_t)n;
+    send_own(s);
+}
+
+/* One logical packet from the client, seen once it is complete. */
+static int client_packet(void *ctx, const uint8_t *head, size_t head_len, uint64_t len,
+                         uint8_t seq)
+{
+    struct session *s = ctx;
+    struct backend *b = s->b;
+    if (s->state == SS_INFILE) {
+        int v = proto_tracker_feed_client(&b->tr, head, head_len);
+        if (v < 0)
+            return v;
+        if (v == PROTO_TRACK_MORE) {
+            s->infile = false;
+            set_state(s, SS_FORWARD);
+            return 1;
+        }
+        return 0;
+    }
+    if (len == 0)
+        return -EPROTO;
+    /* Only whole packets still unsent may be answered here rather than forwarded. */
+    bool whole = head_len == len && s->in.scan - s->in.sent == len + PROTO_HEADER_LEN;
+    switch (head[0]) {
+    case PROTO_COM_QUIT:
+        if (!whole)
+            return -EPROTO;
+        s->in.sent = s->in.scan;
+        s->quit = true;
+        return 1;
+    case PROTO_COM_CHANGE_USER:
+        if (!whole)
+            return -EPROTO;
+        s->in.sent = s->in.scan;
+        refuse_command(s, seq,
+                       "ringsql does not support COM_CHANGE_USER yet; open a new connection "
+                       "as the other user");
+        return 1;
+    default:
+        break;
+    }
+    int v = proto_tracker_begin_packet(&b->tr, head, head_len, b->caps);
+    if (v == -ENOTSUP && whole) {
+        s->in.sent = s->in.scan;
+        refuse_command(s, seq, "ringsql does not forward this command (replication, COM_MULTI)");
+        return 1;
+    }
+    if (v < 0)
+        return v;
+    if (head[0] == PROTO_COM_SET_OPTION)
+        b->multi_known = false;
+    s->expect_response = v != PROTO_TRACK_DONE;
+    s->response_done = false;
+    set_state(s, SS_FORWARD);
+    return 1;
+}
+
+/* Where to go once nothing is being sent in either direction. */
+static void settle(struct session *s)
+{
+    if (s->state == SS_CLOSED || s->c2b_busy || s->b2c_busy || s->own_send)
+        return;
+    if (s->quit) {
+        close_session(s, true, "client quit");
+        return;
+    }
+    if (s->state == SS_FORWARD && s->response_done) {
+        s->expect_response = false;
+        s->response_done = false;
+    }
+    if (s->state == SS_FORWARD && !s->expect_response && !s->fr.in_logical)
+        set_state(s, SS_IDLE);
+    if (s->state == SS_FORWARD && s->expect_response)
+        return; /* the response is on its way */
+    if (s->in.held && s->in.scan < s->in.len) {
+        client_data(s); /* more commands were in the same receive */
+        return;
+    }
+    if (s->in.held)
+        worker_buf_release(s->w, &s->in);
+    arm_client_recv(s);
+}
+
+static void client_data(struct session *s)
+{
+    int rc = framer_walk(&s->fr, &s->in, client_packet, s);
+    if (rc < 0) {
+        log_info("client_protocol_error", "worker=%u session=%llu error=\"%s\"", s->w->id,
+                 (unsigned long long)s->id, strerror(-rc));
+        close_session(s, false, "client protocol error");
+        return;
+    }
+    if (s->in.scan > s->in.sent) {
+        forward_to_backend(s);
+        return;
+    }
+    settle(s);
+}
+
+/* One logical packet of the response, seen once complete. Rows longer than the backend's
+ * head buffer arrive truncated to it: the tracker only looks at a row's first bytes. */
+static int response_packet(void *ctx, const uint8_t *head, size_t head_len, uint64_t len,
+                           uint8_t seq)
+{
+    struct session *s = ctx;
+    struct backend *b = s->b;
+    (void)len;
+    (void)seq;
+    int v = proto_tracker_feed(&b->tr, head, head_len);
+    if (v < 0)
+        return v;
+    switch (v) {
+    case PROTO_TRACK_DONE:
+        s->response_done = true;
+        return 1;
+    case PROTO_TRACK_INFILE:
+        s->infile = true;
+        return 1;
+    case PROTO_TRACK_MORE:
+        return 0;
+    default:
+        return -EPROTO;
+    }
+}
+
+static void response_data(struct session *s)
+{
+    struct backend *b = s->b;
+    int rc = framer_walk(&b->fr, &b->in, response_packet, s);
+    if (rc < 0 || (rc == 1 && b->in.scan < b->in.len)) {
+        log_warn("backend_protocol_error", "worker=%u session=%llu pool=%s error=\"%s\"",
+                 s->w->id, (unsigned long long)s->id, b->pc.shard->name,
+                 rc < 0 ? strerror(-rc) : "data after the end of a response");
+        session_on_backend_failed(s);
+        return;
+    }
+    if (b->in.scan > b->in.sent) {
+        forward_to_client(s);
+        return;
+    }
+    worker_buf_release(s->w, &b->in);
+    backend_arm_recv(b);
+}
+
+/* ---------- completions ---------- */
+
+void session_on_client_recv(struct session *s, int res, unsigned flags)
+{
+    s->inflight--;
+    s->recv_armed = false;
+    struct rbuf rb;
+    bool got = worker_buf_take(s->w, res, flags, &rb);
+    if (s->state == SS_CLOSED) {
+        if (got)
+            worker_buf_release(s->w, &rb);
+        maybe_free(s);
+        return;
+    }
+    if (res == -ENOBUFS) {
+        worker_buf_wait(s->w, &s->bw);
+        return;
+    }
+    if (res <= 0 || !got) {
+        if (got)
+            worker_buf_release(s->w, &rb);
+        const char *why = res == 0 ? "client closed" : res == -ECANCELED ? "timeout" : "error";
+        if (res == -ECANCELED)
+            log_info("client_timeout", "worker=%u session=%llu state=%s", s->w->id,
+                     (unsigned long long)s->id, state_names[s->state]);
+        close_session(s, true, why);
+        return;
+    }
+    s->in = rb;
+    switch (s->state) {
+    case SS_LOGIN:
+    case SS_AUTH_SWITCH: {
+        int rc = framer_walk(&s->fr, &s->in, login_packet, s);
+        bool leftover = s->in.scan < s->in.len;
+        if (s->state != SS_CLOSED && (rc < 0 || (rc == 1 && leftover))) {
+            worker_buf_release(s->w, &s->in);
+            close_session(s, true, "bad login packet");
+            return;
+        }
+        worker_buf_release(s->w, &s->in);
+        if (rc == 0)
+            arm_client_recv(s);
+        return;
+    }
+    case SS_IDLE:
+    case SS_FORWARD:
+    case SS_INFILE:
+        client_data(s);
+        return;
+    default:
+        worker_buf_release(s->w, &s->in);
+        close_session(s, false, "client spoke out of turn");
+        return;
+    }
+}
+
+void session_on_client_send(struct session *s, int res)
+{
+    s->inflight--;
+    if (s->state == SS_CLOSED) {
+        s->own_send = false;
+        maybe_free(s);
+        return;
+    }
+    if (res <= 0) {
+        s->own_send = false;
+        close_session(s, true, "send to client failed");
+        return;
+    }
+    s->out_sent += (uint32_t)res;
+    if (s->out_sent < s->out_len) {
+        s->inflight++;
+        worker_send(s->w, s->fd, s->out + s->out_sent, s->out_len - s->out_sent,
+                    op_tag(s, OP_CLIENT_SEND));
+        return;
+    }
+    s->own_send = false;
+    switch (s->state) {
+    case SS_GREETING:
+        set_state(s, SS_LOGIN);
+        arm_client_recv(s);
+        return;
+    case SS_AUTH_SWITCH:
+        arm_client_recv(s);
+        return;
+    case SS_LOGIN_OK:
+        log_debug("session_ready", "worker=%u session=%llu user=%s", s->w->id,
+                  (unsigned long long)s->id, s->user_name);
+        set_state(s, SS_IDLE);
+        arm_client_recv(s);
+        return;
+    case SS_REJECT:
+        close_session(s, true, "rejected");
+        return;
+    default:
+        settle(s); /* an ERR ringsql answered a command with */
+        return;
+    }
+}
+
+void session_on_c2b_sent(struct session *s, int res)
+{
+    s->inflight--;
+    s->c2b_busy = false;
+    if (s->state == SS_CLOSED) {
+        maybe_free(s);
+        return;
+    }
+    if (res <= 0) {
+        session_on_backend_failed(s);
+        return;
+    }
+    s->in.sent += (uint32_t)res;
+    if (s->in.sent < s->in.scan) {
+        forward_to_backend(s);
+        return;
+    }
+    settle(s);
+}
+
+void session_on_b2c_sent(struct session *s, int res)
+{
+    struct backend *b = s->b;
+    s->b2c_busy = false;
+    if (res <= 0) {
+        close_session(s, false, "send to client failed");
+        return;
+    }
+    b->in.sent += (uint32_t)res;
+    if (b->in.sent < b->in.scan) {
+        forward_to_client(s);
+        return;
+    }
+    if (b->in.scan < b->in.len) {
+        response_data(s); /* the buffer had more than the packets walked so far */
+        return;
+    }
+    worker_buf_release(s->w, &b->in);
+    if (s->infile) {
+        set_state(s, SS_INFILE);
+        backend_arm_recv(b);
+        settle(s);
+        return;
+    }
+    backend_arm_recv(b);
+    if (s->response_done)
+        settle(s);
+}
+
+void session_on_backend_recv(struct session *s, int res, unsigned flags)
+{
+    struct backend *b = s->b;
+    (void)flags;
+    if (res == -ENOBUFS) {
+        worker_backend_buf_wait(s->w, b);
+        return;
+    }
+    if (res <= 0 || !b->in.held) {
+        session_on_backend_failed(s);
+        return;
+    }
+    switch (s->state) {
+    case SS_BIND:
+        bind_data(s);
+        return;
+    case SS_FORWARD:
+    case SS_INFILE:
+        response_data(s);
+        return;
+    default:
+        /* The server spoke unasked (it is shutting down, or killed the connection). */
+        session_on_backend_failed(s);
+        return;
+    }
+}
+
+void session_on_backend_failed(struct session *s)
+{
+    struct backend *b = s->b;
+    if (b) {
+        s->b = NULL;
+        b->sess = NULL;
+        backend_discard(b, "failed while bound to a session");
+    }
+    close_session(s, false, "backend connection failed");
+}
+
+void session_buf_ready(struct session *s)
+{
+    arm_client_recv(s);
+}

@@ -1,0 +1,28 @@
+/* session: one client connection, from accept to close, as an explicit state machine (every
+ * state and transition is in session.c). */
+#pragma once
+
+#include <stdbool.h>
+
+struct worker;
+struct session;
+
+/* A new client socket: bind, greet, and go. */
+void session_start(struct worker *w, int fd);
+
+void session_on_client_recv(struct session *s, int res, unsigned flags);
+void session_on_client_send(struct session *s, int res);
+/* Completions on the session's bound backend (only while it is B_BOUND). */
+void session_on_backend_recv(struct session *s, int res, unsigned flags);
+void session_on_c2b_sent(struct session *s, int res);
+void session_on_b2c_sent(struct session *s, int res);
+/* The bound backend broke (I/O error, protocol error): the session cannot go on. */
+void session_on_backend_failed(struct session *s);
+/* A receive that found no free buffer may now be retried. */
+void session_buf_ready(struct session *s);
+/* The worker is stopping: end every session at once. */
+void session_shutdown_all(struct worker *w);
+/* Closes and frees the sessions that finished (after a submit; see worker.h). */
+void session_bury(struct worker *w);
+/* Frees every session on the worker's free list (worker exit). */
+void session_free_all(struct worker *w);

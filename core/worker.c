@@ -1,0 +1,620 @@
+/* worker: the per-core event loop. See worker.h. */
+#include "core/worker.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/proxy_int.h"
+#include "core/session.h"
+#include "protocol/lenenc.h"
+
+enum { RING_ENTRIES = 1024, RING_CQ_ENTRIES = 8192, LISTEN_BACKLOG = 1024 };
+
+uint64_t worker_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* ---------- submissions ---------- */
+
+struct io_uring_sqe *worker_sqe(struct worker *w)
+{
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&w->ring);
+    while (!sqe) {
+        /* The submission queue is full: hand what is there to the kernel and retry. */
+        io_uring_submit(&w->ring);
+        sqe = io_uring_get_sqe(&w->ring);
+    }
+    w->inflight++;
+    return sqe;
+}
+
+void worker_recv(struct worker *w, int fd, uint64_t tag, uint64_t timeout_ms,
+                 struct __kernel_timespec *ts)
+{
+    struct io_uring_sqe *sqe = worker_sqe(w);
+    io_uring_prep_recv(sqe, fd, NULL, WORKER_BUF_SIZE, 0);
+    sqe->flags |= IOSQE_BUFFER_SELECT;
+    sqe->buf_group = WORKER_BUF_GROUP;
+    io_uring_sqe_set_data64(sqe, tag);
+    if (timeout_ms > 0 && ts) {
+        sqe->flags |= IOSQE_IO_LINK;
+        ts->tv_sec = (long long)(timeout_ms / 1000);
+        ts->tv_nsec = (long long)(timeout_ms % 1000) * 1000000;
+        struct io_uring_sqe *t = worker_sqe(w);
+        io_uring_prep_link_timeout(t, ts, 0);
+        io_uring_sqe_set_data64(t, op_tag(NULL, OP_IGNORE));
+    }
+}
+
+void worker_send(struct worker *w, int fd, const void *p, size_t len, uint64_t tag)
+{
+    struct io_uring_sqe *sqe = worker_sqe(w);
+    io_uring_prep_send(sqe, fd, p, len, MSG_NOSIGNAL);
+    io_uring_sqe_set_data64(sqe, tag);
+}
+
+/* ---------- provided buffers ---------- */
+
+static int buffers_init(struct worker *w)
+{
+    w->br_size = WORKER_BUF_COUNT * sizeof(struct io_uring_buf);
+    void *ring = mmap(NULL, w->br_size, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1,
+                      0);
+    if (ring == MAP_FAILED)
+        return -errno;
+    w->br = ring;
+    w->bufs = aligned_alloc(4096, (size_t)WORKER_BUF_COUNT * WORKER_BUF_SIZE);
+    if (!w->bufs)
+        return -ENOMEM;
+    struct io_uring_buf_reg reg = {.ring_addr = (uint64_t)(uintptr_t)ring,
+                                   .ring_entries = WORKER_BUF_COUNT,
+                                   .bgid = WORKER_BUF_GROUP};
+    int rc = io_uring_register_buf_ring(&w->ring, &reg, 0);
+    if (rc < 0)
+        return rc;
+    io_uring_buf_ring_init(w->br);
+    for (unsigned i = 0; i < WORKER_BUF_COUNT; i++)
+        io_uring_buf_ring_add(w->br, w->bufs + (size_t)i * WORKER_BUF_SIZE, WORKER_BUF_SIZE,
+                              (unsigned short)i, io_uring_buf_ring_mask(WORKER_BUF_COUNT),
+                              (int)i);
+    io_uring_buf_ring_advance(w->br, WORKER_BUF_COUNT);
+    return 0;
+}
+
+bool worker_buf_take(struct worker *w, int res, unsigned cqe_flags, struct rbuf *rb)
+{
+    if (!(cqe_flags & IORING_CQE_F_BUFFER)) {
+        memset(rb, 0, sizeof *rb);
+        return false;
+    }
+    uint16_t bid = (uint16_t)(cqe_flags >> IORING_CQE_BUFFER_SHIFT);
+    rb->bid = bid;
+    rb->p = w->bufs + (size_t)bid * WORKER_BUF_SIZE;
+    rb->len = res > 0 ? (uint32_t)res : 0;
+    rb->scan = rb->sent = 0;
+    rb->held = true;
+    return true;
+}
+
+void worker_buf_release(struct worker *w, struct rbuf *rb)
+{
+    if (!rb->held)
+        return;
+    io_uring_buf_ring_add(w->br, rb->p, WORKER_BUF_SIZE, rb->bid,
+                          io_uring_buf_ring_mask(WORKER_BUF_COUNT), 0);
+    io_uring_buf_ring_advance(w->br, 1);
+    rb->held = false;
+    rb->p = NULL;
+    rb->len = rb->scan = rb->sent = 0;
+    /* One buffer back: one waiting receive may go again. */
+    if (w->backend_buf_waiters) {
+        struct backend *b = w->backend_buf_waiters;
+        w->backend_buf_waiters = b->buf_wait_next;
+        b->buf_waiting = false;
+        backend_arm_recv(b);
+    } else if (w->buf_waiters) {
+        struct buf_wait *bw = w->buf_waiters;
+        w->buf_waiters = bw->next;
+        bw->waiting = false;
+        session_buf_ready(bw->s);
+    }
+}
+
+void worker_buf_wait(struct worker *w, struct buf_wait *bw)
+{
+    if (bw->waiting)
+        return;
+    bw->waiting = true;
+    bw->next = w->buf_waiters;
+    w->buf_waiters = bw;
+}
+
+void worker_backend_buf_wait(struct worker *w, struct backend *b)
+{
+    if (b->buf_waiting)
+        return;
+    b->buf_waiting = true;
+    b->buf_wait_next = w->backend_buf_waiters;
+    w->backend_buf_waiters = b;
+}
+
+/* ---------- framing ---------- */
+
+void framer_reset(struct framer *fr)
+{
+    fr->hdr_len = 0;
+    fr->left = 0;
+    fr->cont = false;
+    fr->in_logical = false;
+    fr->logical_len = 0;
+    fr->head_len = 0;
+}
+
+int framer_walk(struct framer *fr, struct rbuf *rb, framer_fn *fn, void *ctx)
+{
+    while (rb->scan < rb->len) {
+        const uint8_t *direct = NULL; /* the whole logical packet lies in rb */
+        if (fr->hdr_len < PROTO_HEADER_LEN) {
+            uint32_t n = PROTO_HEADER_LEN - fr->hdr_len;
+            if (n > rb->len - rb->scan)
+                n = rb->len - rb->scan;
+            memcpy(fr->hdr + fr->hdr_len, rb->p + rb->scan, n);
+            fr->hdr_len = (uint8_t)(fr->hdr_len + n);
+            rb->scan += n;
+            if (fr->hdr_len < PROTO_HEADER_LEN)
+                return 0;
+            struct proto_rd r = proto_rd_init(fr->hdr, PROTO_HEADER_LEN);
+            uint64_t plen = 0;
+            uint8_t seq = 0;
+            proto_rd_fixed(&r, 3, &plen);
+            proto_rd_u8(&r, &seq);
+            fr->left = (uint32_t)plen;
+            if (!fr->in_logical) {
+                fr->in_logical = true;
+                fr->logical_len = 0;
+                fr->head_len = 0;
+                fr->hdr[0] = seq; /* keep the first fragment's seq */
+                if (plen < PROTO_MAX_PAYLOAD && plen <= rb->len - rb->scan)
+                    direct = rb->p + rb->scan;
+            }
+            fr->cont = plen == PROTO_MAX_PAYLOAD;
+            fr->logical_len += plen;
+            if (direct) {
+                rb->scan += (uint32_t)plen;
+                fr->left = 0;
+                fr->hdr_len = 0;
+                fr->in_logical = false;
+                size_t hl = plen < fr->head_cap ? plen : fr->head_cap;
+                int rc = fn(ctx, direct, hl, plen, seq);
+                if (rc != 0)
+                    return rc;
+                continue;
+            }
+        }
+        uint32_t n = fr->left;
+        if (n > rb->len - rb->scan)
+            n = rb->len - rb->scan;
+        if (fr->head_len < fr->head_cap) {
+            uint32_t m = fr->head_cap - fr->head_len;
+            if (m > n)
+                m = n;
+            memcpy(fr->head + fr->head_len, rb->p + rb->scan, m);
+            fr->head_len += m;
+        }
+        rb->scan += n;
+        fr->left -= n;
+        if (fr->left > 0)
+            return 0;
+        fr->hdr_len = 0;
+        if (fr->cont)
+            continue;
+        fr->in_logical = false;
+        uint64_t len = fr->logical_len;
+        size_t hl = fr->head_len;
+        int rc = fn(ctx, fr->head, hl, len, fr->hdr[0]);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* ---------- set-up ---------- */
+
+static int listen_socket(const struct cfg_addr *addr, int *out)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    char port[8];
+    snprintf(port, sizeof port, "%u", addr->port);
+    struct addrinfo *res;
+    int gai = getaddrinfo(addr->host[0] ? addr->host : NULL, port, &hints, &res);
+    if (gai != 0)
+        return -EADDRNOTAVAIL;
+    int rc = -EADDRNOTAVAIL;
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+            rc = -errno;
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+        /* Bound now so that a taken address fails start-up; listen() waits for the pools. */
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+            *out = fd;
+            freeaddrinfo(res);
+            return 0;
+        }
+        rc = -errno;
+        close(fd);
+    }
+    freeaddrinfo(res);
+    return rc;
+}
+
+static int ring_init(struct worker *w)
+{
+    struct io_uring_params p = {0};
+    p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_CQSIZE;
+    p.cq_entries = RING_CQ_ENTRIES;
+    int rc = io_uring_queue_init_params(RING_ENTRIES, &w->ring, &p);
+    if (rc == -EINVAL) {
+        /* Kernels before 6.1 lack DEFER_TASKRUN (and before 6.0 SINGLE_ISSUER). */
+        memset(&p, 0, sizeof p);
+        p.flags = IORING_SETUP_CQSIZE;
+        p.cq_entries = RING_CQ_ENTRIES;
+        rc = io_uring_queue_init_params(RING_ENTRIES, &w->ring, &p);
+        if (rc == 0)
+            log_warn("ring_fallback", "worker=%u reason=\"no SINGLE_ISSUER/DEFER_TASKRUN\"",
+                     w->id);
+    }
+    if (rc < 0)
+        return rc;
+    w->ring_ok = true;
+    return buffers_init(w);
+}
+
+static void users_init(struct worker *w)
+{
+    const struct cfg *cfg = w->cfg;
+    for (size_t u = 0; u < cfg->nusers; u++) {
+        struct worker_user *wu = &w->users[u];
+        const char *pw = cfg->users[u].password ? cfg->users[u].password : "";
+        wu->cfg = &cfg->users[u];
+        size_t len = strlen(pw);
+        if (len == 0) {
+            wu->empty = true;
+        } else if (pw[0] == '*' && proto_native_hash_parse(pw, len, wu->native) == 0) {
+            wu->has_sha2 = false;
+        } else {
+            proto_native_hash(pw, len, wu->native);
+            proto_sha2_hash(pw, len, wu->sha2);
+            wu->has_sha2 = true;
+        }
+    }
+}
+
+static void arm_accept(struct worker *w)
+{
+    struct io_uring_sqe *sqe = worker_sqe(w);
+    io_uring_prep_multishot_accept(sqe, w->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+    w->accepting = true;
+    io_uring_sqe_set_data64(sqe, op_tag(w, OP_ACCEPT));
+}
+
+static void arm_wake(struct worker *w)
+{
+    struct io_uring_sqe *sqe = worker_sqe(w);
+    io_uring_prep_read(sqe, w->inbox.efd, &w->wake_buf, sizeof w->wake_buf, 0);
+    io_uring_sqe_set_data64(sqe, op_tag(w, OP_WAKE));
+}
+
+static void arm_tick(struct worker *w)
+{
+    w->tick_ts.tv_sec = WORKER_TICK_MS / 1000;
+    w->tick_ts.tv_nsec = (WORKER_TICK_MS % 1000) * 1000000LL;
+    struct io_uring_sqe *sqe = worker_sqe(w);
+    io_uring_prep_timeout(sqe, &w->tick_ts, 0, 0);
+    io_uring_sqe_set_data64(sqe, op_tag(w, OP_TICK));
+}
+
+static void cancel(struct worker *w, uint64_t tag)
+{
+    struct io_uring_sqe *sqe = worker_sqe(w);
+    io_uring_prep_cancel64(sqe, tag, 0);
+    io_uring_sqe_set_data64(sqe, op_tag(NULL, OP_IGNORE));
+}
+
+/* ---------- events ---------- */
+
+static void begin_stop(struct worker *w)
+{
+    if (w->stopping)
+        return;
+    w->stopping = true;
+    log_debug("worker_stopping", "worker=%u", w->id);
+    if (w->accepting)
+        cancel(w, op_tag(w, OP_ACCEPT));
+    cancel(w, op_tag(w, OP_WAKE));
+    cancel(w, op_tag(w, OP_TICK));
+    session_shutdown_all(w);
+    for (struct backend *b = w->live_backends, *next; b; b = next) {
+        next = b->next_live;
+        if (b->state == B_POOLED || b->state == B_RESETTING)
+            backend_discard(b, "shutting down");
+    }
+}
+
+static void on_msg(struct worker *w, struct msg *m)
+{
+    switch (m->kind) {
+    case MSG_BACKEND_NEW: {
+        if (w->stopping || m->shard >= w->nshards) {
+            close(m->fd);
+            break;
+        }
+        uint32_t bi = m->shard / (uint32_t)w->cfg->nusers;
+        struct worker_backend_info *info = &w->binfo[bi];
+        if (!info->known) {
+            info->known = true;
+            info->caps = m->caps;
+            snprintf(info->version, sizeof info->version, "%s", m->version);
+        }
+        if (!backend_new(w, m)) {
+            close(m->fd);
+            proxy_backend_lost(w->proxy, w->id, m->shard);
+        }
+        break;
+    }
+    case MSG_LISTEN:
+        if (!w->stopping) {
+            if (listen(w->listen_fd, LISTEN_BACKLOG) == 0)
+                arm_accept(w);
+            else
+                log_error("listen_failed", "worker=%u error=\"%s\"", w->id, strerror(errno));
+        }
+        break;
+    case MSG_STOP:
+        begin_stop(w);
+        break;
+    case MSG_BACKEND_LOST:
+        break;
+    }
+    free(m);
+}
+
+static void on_tick(struct worker *w)
+{
+    uint64_t stale = w->cfg->pool.stale_after_ms;
+    if (stale > 0) {
+        for (size_t i = 0; i < w->nshards; i++) {
+            struct pool_conn *c;
+            /* Recycle at most a few per tick so a pool never empties at once. */
+            for (int n = 0; n < 4 && (c = pool_take_stale(&w->shards[i], w->now_ms, stale)); n++) {
+                backend_discard((struct backend *)c, "stale");
+            }
+        }
+    }
+    if (!w->stopping)
+        arm_tick(w);
+}
+
+static void dispatch(struct worker *w, struct io_uring_cqe *cqe)
+{
+    uint64_t tag = io_uring_cqe_get_data64(cqe);
+    enum op op = (enum op)(tag & OP_MASK);
+    void *ptr = (void *)(uintptr_t)(tag & ~OP_MASK);
+    int res = cqe->res;
+    bool more = cqe->flags & IORING_CQE_F_MORE;
+    if (!more)
+        w->inflight--;
+    switch (op) {
+    case OP_ACCEPT:
+        if (res >= 0) {
+            if (w->stopping) {
+                close(res);
+            } else {
+                w->ctr.accepted++;
+                session_start(w, res);
+            }
+        } else if (res != -ECANCELED) {
+            log_warn("accept_failed", "worker=%u error=\"%s\"", w->id, strerror(-res));
+        }
+        if (!more && !w->stopping)
+            arm_accept(w);
+        break;
+    case OP_WAKE: {
+        struct msg *m = msgq_take_all(&w->inbox);
+        while (m) {
+            struct msg *next = m->next;
+            on_msg(w, m);
+            m = next;
+        }
+        if (!w->stopping)
+            arm_wake(w);
+        break;
+    }
+    case OP_TICK:
+        if (res != -ECANCELED)
+            on_tick(w);
+        break;
+    case OP_CLIENT_RECV:
+        session_on_client_recv(ptr, res, cqe->flags);
+        break;
+    case OP_CLIENT_SEND:
+        session_on_client_send(ptr, res);
+        break;
+    case OP_BACKEND_RECV:
+        backend_on_recv(ptr, res, cqe->flags);
+        break;
+    case OP_BACKEND_SEND:
+        backend_on_send(ptr, res);
+        break;
+    case OP_C2B_SEND:
+        session_on_c2b_sent(ptr, res);
+        break;
+    case OP_B2C_SEND:
+        backend_on_b2c_sent(ptr, res);
+        break;
+    case OP_IGNORE:
+        break;
+    }
+}
+
+static void run(struct worker *w)
+{
+    arm_wake(w);
+    arm_tick(w);
+    while (!(w->stopping && w->inflight == 0 && !w->live_sessions && !w->live_backends)) {
+        int rc = io_uring_submit_and_wait(&w->ring, 1);
+        if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
+            log_error("ring_failed", "worker=%u error=\"%s\"", w->id, strerror(-rc));
+            break;
+        }
+        w->now_ms = worker_now_ms();
+        backend_bury(w);
+        session_bury(w);
+        struct io_uring_cqe *cqe;
+        unsigned head, n = 0;
+        io_uring_for_each_cqe(&w->ring, head, cqe)
+        {
+            dispatch(w, cqe);
+            n++;
+        }
+        io_uring_cq_advance(&w->ring, n);
+    }
+}
+
+static void report_init(struct worker *w, int rc)
+{
+    pthread_mutex_lock(&w->init_mu);
+    w->init_rc = rc;
+    w->init_done = true;
+    pthread_cond_signal(&w->init_cv);
+    pthread_mutex_unlock(&w->init_mu);
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    /* The ring is created here so that this thread is its single issuer. */
+    int rc = ring_init(w);
+    if (rc < 0) {
+        log_error("ring_setup_failed", "worker=%u error=\"%s\"", w->id, strerror(-rc));
+        report_init(w, rc);
+        return NULL;
+    }
+    w->now_ms = worker_now_ms();
+    report_init(w, 0);
+    run(w);
+    backend_bury(w);
+    session_bury(w);
+    session_free_all(w);
+    return NULL;
+}
+
+int worker_start(struct worker *w, struct proxy *p, uint32_t id)
+{
+    const struct cfg *cfg = p->cfg;
+    memset(w, 0, sizeof *w);
+    w->id = id;
+    w->proxy = p;
+    w->cfg = cfg;
+    w->listen_fd = -1;
+    w->inbox.efd = -1;
+    pthread_mutex_init(&w->init_mu, NULL);
+    pthread_cond_init(&w->init_cv, NULL);
+    int rc = msgq_init(&w->inbox);
+    if (rc < 0)
+        return rc;
+    rc = listen_socket(&cfg->listen, &w->listen_fd);
+    if (rc < 0) {
+        log_error("listen_failed", "worker=%u listen=%s:%u error=\"%s\"", id, cfg->listen.host,
+                  cfg->listen.port, strerror(-rc));
+        return rc;
+    }
+    w->nshards = cfg->nbackends * cfg->nusers;
+    w->shards = calloc(w->nshards, sizeof *w->shards);
+    w->users = calloc(cfg->nusers, sizeof *w->users);
+    w->binfo = calloc(cfg->nbackends, sizeof *w->binfo);
+    if (!w->shards || !w->users || !w->binfo)
+        return -ENOMEM;
+    for (size_t b = 0; b < cfg->nbackends; b++)
+        for (size_t u = 0; u < cfg->nusers; u++)
+            pool_shard_init(&w->shards[b * cfg->nusers + u], cfg->backends[b].name,
+                            cfg->users[u].name, (uint32_t)b, (uint32_t)u,
+                            pool_split(cfg->pool.size, p->nworkers, id));
+    users_init(w);
+    w->next_session_id = 1;
+    rc = pthread_create(&w->thread, NULL, worker_main, w);
+    if (rc != 0)
+        return -rc;
+    pthread_mutex_lock(&w->init_mu);
+    while (!w->init_done)
+        pthread_cond_wait(&w->init_cv, &w->init_mu);
+    pthread_mutex_unlock(&w->init_mu);
+    if (w->init_rc < 0) {
+        pthread_join(w->thread, NULL);
+        w->thread = 0;
+    }
+    return w->init_rc;
+}
+
+void worker_post(struct worker *w, enum msg_kind kind)
+{
+    struct msg *m = calloc(1, sizeof *m);
+    if (m) {
+        m->kind = kind;
+        m->fd = -1;
+        msgq_push(&w->inbox, m);
+    }
+}
+
+void worker_stop(struct worker *w)
+{
+    if (!w->thread)
+        return;
+    worker_post(w, MSG_STOP);
+    pthread_join(w->thread, NULL);
+    w->thread = 0;
+}
+
+void worker_destroy(struct worker *w)
+{
+    if (w->ring_ok) {
+        io_uring_queue_exit(&w->ring);
+        w->ring_ok = false;
+    }
+    if (w->br)
+        munmap(w->br, w->br_size);
+    free(w->bufs);
+    if (w->listen_fd >= 0)
+        close(w->listen_fd);
+    msgq_destroy(&w->inbox);
+    free(w->shards);
+    free(w->users);
+    free(w->binfo);
+    pthread_mutex_destroy(&w->init_mu);
+    pthread_cond_destroy(&w->init_cv);
+    w->br = NULL;
+    w->bufs = NULL;
+    w->listen_fd = -1;
+    w->shards = NULL;
+    w->users = NULL;
+    w->binfo = NULL;
+}

@@ -1,0 +1,235 @@
+/* worker: one thread, one io_uring ring, one listening socket (SO_REUSEPORT, multishot
+ * accept), one provided-buffer ring for receives, the sessions it accepted and its shards of
+ * every pool. Everything here is touched only by the worker's own thread, except the inbox.
+ *
+ * Every submission carries a tag in user_data: the address of the object it concerns (16-byte
+ * aligned) with the operation kind in the low 4 bits. worker_dispatch() is the one place
+ * that routes completions. */
+#pragma once
+
+#include <liburing.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config/config.h"
+#include "core/msg.h"
+#include "pool/pool.h"
+#include "protocol/auth.h"
+#include "protocol/tracker.h"
+
+struct proxy;
+struct session;
+
+enum {
+    WORKER_BUF_SIZE = 64 * 1024, /* one provided receive buffer */
+    WORKER_BUF_COUNT = 512,      /* per worker (power of two): 32 MiB of receive buffers */
+    WORKER_BUF_GROUP = 1,
+    /* A backend keeps the first bytes of each response packet that straddles two receives:
+     * every response packet but a row fits (rows only need their first bytes). */
+    BACKEND_HEAD_CAP = 16 * 1024,
+    BACKEND_CMD_CAP = 1024, /* ringsql's own commands: COM_INIT_DB, SET ..., COM_RESET */
+    WORKER_TICK_MS = 1000,
+};
+
+enum op {
+    OP_ACCEPT = 1,
+    OP_WAKE,         /* the inbox's eventfd became readable */
+    OP_TICK,         /* periodic timer: stale connections */
+    OP_CLIENT_RECV,  /* ptr: struct session */
+    OP_CLIENT_SEND,  /* ptr: struct session */
+    OP_BACKEND_RECV, /* ptr: struct backend */
+    OP_BACKEND_SEND, /* ptr: struct backend; ringsql's own command from b->cmd */
+    OP_C2B_SEND,     /* ptr: struct session; client bytes (s->in) to the backend */
+    OP_B2C_SEND,     /* ptr: struct backend; backend bytes (b->in) to the client */
+    OP_IGNORE,       /* linked timeouts and cancellations: nothing to do on completion */
+};
+#define OP_MASK UINT64_C(0xf)
+
+static inline uint64_t op_tag(const void *ptr, enum op op)
+{
+    return (uint64_t)(uintptr_t)ptr | (uint64_t)op;
+}
+
+/* A received buffer from the provided-buffer ring, on its way to the other side. */
+struct rbuf {
+    uint8_t *p;
+    uint32_t len;  /* bytes received */
+    uint32_t scan; /* bytes the framer has looked at */
+    uint32_t sent; /* bytes already forwarded (or dropped) */
+    uint16_t bid;
+    bool held;
+};
+
+/* Where a stream of packets is: the physical packet being read and the logical packet
+ * (several physical ones when 16 MiB - 1 long) it belongs to. */
+struct framer {
+    uint8_t hdr[4];
+    uint8_t hdr_len;   /* header bytes seen of the current physical packet */
+    uint32_t left;     /* payload bytes of the current physical packet still to come */
+    bool cont;         /* the current logical packet goes on in the next physical one */
+    bool in_logical;   /* inside a logical packet (some fragment seen) */
+    uint64_t logical_len;
+    uint8_t *head;     /* first bytes of the current logical packet */
+    uint32_t head_cap;
+    uint32_t head_len;
+};
+
+/* The backend connection's own life, apart from any session. */
+enum backend_state {
+    B_POOLED,    /* on its shard's available list, a receive armed to notice a close */
+    B_BOUND,     /* on the busy list, driven by its session */
+    B_RESETTING, /* session over: COM_RESET_CONNECTION in flight, then back to B_POOLED */
+    B_DEAD,      /* off the lists, waiting for its last completion to be freed */
+};
+
+struct backend {
+    struct pool_conn pc; /* first member: pool lists link through it */
+    struct worker *w;
+    struct session *sess;
+    enum backend_state state;
+    int fd;
+    uint32_t shard_idx;
+    uint32_t server_conn_id;
+    uint64_t caps;
+    uint8_t charset0;   /* the login collation: COM_RESET_CONNECTION restores it */
+    bool multi_stmts;   /* server-side CLIENT_MULTI_STATEMENTS option as last set */
+    bool multi_known;
+    unsigned inflight;  /* submissions not completed yet */
+    bool recv_armed;
+    bool send_busy;
+    struct proto_tracker tr;
+    struct rbuf in;
+    struct framer fr;
+    uint8_t cmd[BACKEND_CMD_CAP];
+    uint32_t cmd_len;
+    uint32_t cmd_sent;
+    struct backend *next_live, *prev_live;
+    struct backend *buf_wait_next;
+    bool buf_waiting;
+    bool buried;
+    uint8_t head[BACKEND_HEAD_CAP];
+};
+
+struct worker_user {
+    const struct cfg_user *cfg;
+    uint8_t native[PROTO_NATIVE_HASH_LEN];
+    uint8_t sha2[PROTO_SHA2_HASH_LEN];
+    bool empty;    /* no password */
+    bool has_sha2; /* plaintext known: caching_sha2_password fast path possible */
+};
+
+/* What a worker knows about a backend from its first connection. */
+struct worker_backend_info {
+    bool known;
+    uint64_t caps;
+    char version[96];
+};
+
+struct worker_counters {
+    uint64_t accepted;
+    uint64_t rejected_pool;
+    uint64_t rejected_auth;
+    uint64_t sessions_done;
+    uint64_t backends_discarded;
+    uint64_t backends_reset;
+};
+
+struct worker {
+    uint32_t id;
+    struct proxy *proxy;
+    const struct cfg *cfg;
+    pthread_t thread;
+    struct io_uring ring;
+    bool ring_ok;
+    int listen_fd;
+    struct msgq inbox;
+    uint64_t wake_buf;
+    struct __kernel_timespec tick_ts;
+    struct io_uring_buf_ring *br;
+    uint8_t *bufs;
+    size_t br_size;
+    bool stopping;
+    bool accepting;
+    unsigned inflight; /* every submission not completed yet, all kinds */
+    uint64_t now_ms;
+    uint64_t next_session_id;
+    uint32_t next_backend_id;
+
+    struct pool_shard *shards; /* nbackends * nusers, index backend * nusers + user */
+    size_t nshards;
+    struct worker_user *users;
+    struct worker_backend_info *binfo;
+
+    struct session *live_sessions; /* see session.c */
+    struct backend *live_backends;
+    struct session *free_sessions;
+    struct buf_wait *buf_waiters; /* sessions whose receive found the buffer ring empty */
+    /* Objects to free after the next submit: an fd is closed only once no prepared
+     * submission can still name it. */
+    struct backend *grave_backends;
+    struct session *grave_sessions;
+    struct backend *backend_buf_waiters;
+    struct worker_counters ctr;
+
+    /* start-up handshake with the main thread */
+    int init_rc;
+    pthread_mutex_t init_mu;
+    pthread_cond_t init_cv;
+    bool init_done;
+};
+
+/* Creates the worker (listening socket, inbox) and starts its thread, which sets up its ring
+ * and reports back: returns 0 once the worker serves, or -errno (logged) if it could not. */
+int worker_start(struct worker *w, struct proxy *p, uint32_t id);
+/* Queues a message of kind (MSG_LISTEN, MSG_STOP) to the worker; any thread. */
+void worker_post(struct worker *w, enum msg_kind kind);
+/* Asks the worker to stop (from any thread) and joins it. */
+void worker_stop(struct worker *w);
+void worker_destroy(struct worker *w);
+
+/* --- for session.c and backend.c, on the worker's own thread --- */
+struct io_uring_sqe *worker_sqe(struct worker *w);
+/* A receive into a provided buffer; timeout_ms > 0 links a timeout that cancels it. */
+void worker_recv(struct worker *w, int fd, uint64_t tag, uint64_t timeout_ms,
+                 struct __kernel_timespec *ts);
+void worker_send(struct worker *w, int fd, const void *p, size_t len, uint64_t tag);
+/* Takes the buffer named by a receive completion into rb; false if the completion had none. */
+bool worker_buf_take(struct worker *w, int res, unsigned cqe_flags, struct rbuf *rb);
+void worker_buf_release(struct worker *w, struct rbuf *rb);
+/* A receive found the buffer ring empty: retried when a buffer comes back. */
+struct buf_wait {
+    struct buf_wait *next;
+    struct session *s;
+    bool waiting;
+};
+void worker_buf_wait(struct worker *w, struct buf_wait *bw);
+void worker_backend_buf_wait(struct worker *w, struct backend *b);
+uint64_t worker_now_ms(void);
+
+/* backend.c */
+struct backend *backend_new(struct worker *w, const struct msg *m);
+void backend_on_recv(struct backend *b, int res, unsigned flags);
+void backend_on_send(struct backend *b, int res);
+void backend_on_b2c_sent(struct backend *b, int res);
+/* Arms the backend's receive if it has none and holds no buffer. */
+void backend_arm_recv(struct backend *b);
+/* The session is done with its backend: reset and return it, or discard it. */
+void backend_release(struct backend *b, bool idle_and_healthy);
+/* Closes it (already broken or untrustworthy) and has the maintenance thread replace it. */
+void backend_discard(struct backend *b, const char *reason);
+/* Sends ringsql's own command (payload, seq 0) and begins tracking its response. */
+int backend_send_cmd(struct backend *b, uint8_t command, const void *arg, size_t arg_len);
+/* Moves a dead backend whose last completion arrived to the grave; backend_bury() closes
+ * and frees the grave's after the next submit. */
+void backend_maybe_free(struct backend *b);
+void backend_bury(struct worker *w);
+
+/* Walks the packets in rb from rb->scan. For each complete logical packet calls fn with its
+ * head (at most head_cap bytes, the full payload when it fits) and logical length; fn
+ * returns 0 to go on, 1 to stop after this packet (rb->scan then points just past it), or
+ * a negative errno. Returns 0 when rb is exhausted, 1 when fn stopped, or fn's error. */
+typedef int framer_fn(void *ctx, const uint8_t *head, size_t head_len, uint64_t logical_len,
+                      uint8_t seq);
+int framer_walk(struct framer *fr, struct rbuf *rb, framer_fn *fn, void *ctx);
+void framer_reset(struct framer *fr);
