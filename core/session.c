@@ -98,6 +98,7 @@ struct session {
     bool infile;
     bool sha2_fast;
     bool buried;
+    bool touched; /* ringsql has sent the backend something for this session */
     enum bind_step bind;
     uint64_t server_caps; /* offered in the greeting */
     uint64_t caps;        /* negotiated with the client */
@@ -204,11 +205,25 @@ void session_free_all(struct worker *w)
 }
 
 /* Lets go of the backend: reset and pooled again if it is idle and clean, else discarded. */
+static void give_back_untouched(struct session *s)
+{
+    struct backend *b = s->b;
+    s->b = NULL;
+    b->sess = NULL;
+    b->state = B_POOLED;
+    pool_return(&b->pc, s->w->now_ms);
+}
+
 static void unbind(struct session *s, bool clean)
 {
     struct backend *b = s->b;
     if (!b)
         return;
+    if (!s->touched && !b->in.held && !b->send_busy) {
+        /* Taken at accept, never used (the client left before logging in): no reset. */
+        give_back_untouched(s);
+        return;
+    }
     s->b = NULL;
     bool idle = clean && !s->c2b_busy && !s->b2c_busy && !s->expect_response && !s->infile &&
                 !(s->fr.in_logical && s->state != SS_LOGIN && s->state != SS_AUTH_SWITCH);
@@ -422,13 +437,8 @@ static void deny(struct session *s, const char *user, bool with_password)
              s->peer, with_password ? "YES" : "NO");
     s->w->ctr.rejected_auth++;
     /* The backend was not touched: straight back to available, no reset needed. */
-    if (s->b) {
-        struct backend *b = s->b;
-        s->b = NULL;
-        b->sess = NULL;
-        b->state = B_POOLED;
-        pool_return(&b->pc, s->w->now_ms);
-    }
+    if (s->b)
+        give_back_untouched(s);
     reject(s, PROTO_ER_ACCESS_DENIED, "28000", msg);
 }
 
@@ -436,15 +446,10 @@ static void bind_next(struct session *s);
 
 static void login_ok(struct session *s)
 {
-    struct worker *w = s->w;
     uint32_t user = s->user;
     if (s->b && s->b->pc.shard->user != user) {
         /* Pre-bound to another user's shard: give it back untouched. */
-        struct backend *b = s->b;
-        s->b = NULL;
-        b->sess = NULL;
-        b->state = B_POOLED;
-        pool_return(&b->pc, w->now_ms);
+        give_back_untouched(s);
     }
     if (!s->b && !take_backend(s, user)) {
         reject_no_backend(s, user);
@@ -459,15 +464,12 @@ static void login_ok(struct session *s)
                  "MariaDB Connector (libmariadb) client",
                  (unsigned long long)(s->caps & layout),
                  (unsigned long long)(s->b->caps & layout));
-        struct backend *b = s->b;
-        s->b = NULL;
-        b->sess = NULL;
-        b->state = B_POOLED;
-        pool_return(&b->pc, w->now_ms);
+        give_back_untouched(s);
         reject(s, PROTO_ER_NOT_SUPPORTED_YET, "42000", msg);
         return;
     }
     set_state(s, SS_BIND);
+    s->touched = true;
     s->bind = BIND_DB;
     bind_next(s);
 }

@@ -1,0 +1,72 @@
+/* pool/: the available and busy lists of a shard, the return rule and the size split. */
+#include "check.h"
+#include "pool/pool.h"
+
+static void test_take_and_return_move_between_lists(void)
+{
+    struct pool_shard s;
+    pool_shard_init(&s, "primary", "app", 0, 0, 2);
+    struct pool_conn a = {0}, b = {0};
+    pool_shard_add(&s, &a, 10);
+    pool_shard_add(&s, &b, 20);
+    CHECK_UINT(s.navailable, 2);
+    CHECK_STR(s.name, "primary/app");
+    struct pool_conn *x = pool_take(&s);
+    CHECK(x == &b); /* most recently added first */
+    CHECK_UINT(s.navailable, 1);
+    CHECK_UINT(s.nbusy, 1);
+    struct pool_conn *y = pool_take(&s);
+    CHECK(y == &a);
+    CHECK(pool_take(&s) == NULL);
+    pool_return(x, 30);
+    CHECK_UINT(s.navailable, 1);
+    CHECK_UINT(s.nbusy, 1);
+    CHECK_UINT(x->idle_since_ms, 30);
+    pool_remove(y);
+    CHECK_UINT(pool_size(&s), 1);
+    CHECK(pool_take(&s) == x);
+}
+
+static void test_stale_takes_the_oldest_idle_only(void)
+{
+    struct pool_shard s;
+    pool_shard_init(&s, "b", "u", 0, 0, 2);
+    struct pool_conn a = {0}, b = {0};
+    pool_shard_add(&s, &a, 100);
+    pool_shard_add(&s, &b, 500);
+    CHECK(pool_take_stale(&s, 150, 100) == NULL);
+    CHECK(pool_take_stale(&s, 200, 100) == &a);
+    CHECK(pool_take_stale(&s, 200, 100) == NULL);
+    CHECK_UINT(s.navailable, 1);
+}
+
+static void test_return_verdict(void)
+{
+    struct pool_end_state st = {.backend_idle = true, .healthy = true};
+    CHECK(pool_return_verdict(&st) == POOL_RESET);
+    st.backend_idle = false;
+    CHECK(pool_return_verdict(&st) == POOL_DISCARD);
+    st.backend_idle = true;
+    st.healthy = false;
+    CHECK(pool_return_verdict(&st) == POOL_DISCARD);
+}
+
+static void test_split_across_workers(void)
+{
+    CHECK_UINT(pool_split(10, 4, 0), 3);
+    CHECK_UINT(pool_split(10, 4, 1), 3);
+    CHECK_UINT(pool_split(10, 4, 2), 2);
+    CHECK_UINT(pool_split(10, 4, 3), 2);
+    CHECK_UINT(pool_split(1, 2, 1), 0);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct check_case cases[] = {
+        CHECK_CASE(test_take_and_return_move_between_lists),
+        CHECK_CASE(test_stale_takes_the_oldest_idle_only),
+        CHECK_CASE(test_return_verdict),
+        CHECK_CASE(test_split_across_workers),
+    };
+    return check_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
+}

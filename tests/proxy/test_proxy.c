@@ -1,0 +1,471 @@
+/* The proxy core end to end: a real MariaDB (tests/mariadb.sh), a real ringsql process and
+ * real clients (libmariadb, the mariadb CLI). Every wait is bounded and on a condition. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "testdb.h"
+
+#define START_WAIT_MS 15000
+#define RETRY_WAIT_MS 5000
+
+static struct tdb_proxy proxy;
+
+/* Starts ringsql in front of the test server with user app/secret mapped to the test user. */
+static bool start_proxy(unsigned workers, unsigned pool_size)
+{
+    unsigned port = tdb_free_port(), admin = tdb_free_port();
+    char yaml[1024];
+    snprintf(yaml, sizeof yaml,
+             "listen: \"127.0.0.1:%u\"\n"
+             "workers: %u\n"
+             "backends:\n"
+             "  - name: primary\n"
+             "    address: \"%s:%u\"\n"
+             "users:\n"
+             "  - name: app\n"
+             "    password: \"secret\"\n"
+             "    backend_user: %s\n"
+             "    backend_password: %s\n"
+             "pool:\n"
+             "  size: %u\n"
+             "admin:\n"
+             "  listen: \"127.0.0.1:%u\"\n"
+             "log:\n"
+             "  level: info\n",
+             port, workers, tdb_server_host(), tdb_server_port(), TDB_USER, TDB_PASSWORD,
+             pool_size, admin);
+    return CHECK(tdb_proxy_start(&proxy, port, yaml, START_WAIT_MS));
+}
+
+static void stop_proxy(void)
+{
+    CHECK_INT(tdb_proxy_stop(&proxy, SIGTERM), 0);
+}
+
+/* Connects through ringsql, retrying (bounded) while the pool answers 1040: a connection a
+ * finished client held (even tdb_proxy_start's TCP probe holds one from accept until it sees
+ * the probe hang up) goes back to available asynchronously, after COM_RESET_CONNECTION. */
+static MYSQL *connect_as(const char *user, const char *password, const char *db, unsigned *err)
+{
+    uint64_t deadline = tdb_now_ms() + RETRY_WAIT_MS;
+    unsigned e = 0;
+    for (;;) {
+        MYSQL *m = tdb_connect("127.0.0.1", proxy.port, user, password, db, &e);
+        if (m || e != 1040 || tdb_now_ms() > deadline) {
+            if (err)
+                *err = e;
+            return m;
+        }
+    }
+}
+
+static MYSQL *connect_app(const char *db, unsigned *err)
+{
+    return connect_as("app", "secret", db, err);
+}
+
+static MYSQL *connect_app_retry(const char *db)
+{
+    return connect_app(db, NULL);
+}
+
+/* The same with a raw handle, to read the error's SQL state and message: retries on 1040
+ * unless want_1040. Returns true when it connected. */
+static bool probe_connect(MYSQL *probe, const char *user, const char *password, const char *db,
+                          bool want_1040)
+{
+    uint64_t deadline = tdb_now_ms() + RETRY_WAIT_MS;
+    for (;;) {
+        if (mysql_real_connect(probe, "127.0.0.1", user, password, db, proxy.port, NULL, 0))
+            return true;
+        if (want_1040 || mysql_errno(probe) != 1040 || tdb_now_ms() > deadline)
+            return false;
+    }
+}
+
+static void test_queries_return_the_right_rows(void)
+{
+    if (!start_proxy(2, 4))
+        return;
+    MYSQL *m = connect_app(TDB_DATABASE, NULL);
+    if (CHECK(m != NULL)) {
+        char v[128];
+        if (CHECK(tdb_query_value(m, "SELECT 6 * 7", v, sizeof v)))
+            CHECK_STR(v, "42");
+        if (CHECK(tdb_query_value(m, "SELECT DATABASE()", v, sizeof v)))
+            CHECK_STR(v, TDB_DATABASE);
+        CHECK(strstr(mysql_get_server_info(m), "ringsql") != NULL);
+        CHECK(tdb_exec(m, "CREATE TEMPORARY TABLE t (id INT PRIMARY KEY, name VARCHAR(20))"));
+        CHECK(tdb_exec(m, "INSERT INTO t VALUES (1, 'one'), (2, 'two'), (3, NULL)"));
+        if (CHECK(tdb_query_value(m, "SELECT COUNT(*) FROM t", v, sizeof v)))
+            CHECK_STR(v, "3");
+        if (CHECK(tdb_query_value(m, "SELECT name FROM t WHERE id = 2", v, sizeof v)))
+            CHECK_STR(v, "two");
+        CHECK(tdb_expect_error(m, "SELECT * FROM no_such_table", 1146));
+        /* Multi-statements: every result comes through, in order. */
+        if (CHECK(mysql_query(m, "SELECT 1; SELECT 2; SELECT 3") == 0)) {
+            int sets = 0;
+            do {
+                MYSQL_RES *r = mysql_store_result(m);
+                if (r) {
+                    MYSQL_ROW row = mysql_fetch_row(r);
+                    if (CHECK(row != NULL))
+                        CHECK_INT(atoi(row[0]), sets + 1);
+                    mysql_free_result(r);
+                    sets++;
+                }
+            } while (mysql_next_result(m) == 0);
+            CHECK_INT(sets, 3);
+        }
+        /* Transactions. */
+        CHECK(tdb_exec(m, "BEGIN"));
+        CHECK(tdb_exec(m, "INSERT INTO t VALUES (4, 'four')"));
+        CHECK(tdb_exec(m, "ROLLBACK"));
+        if (CHECK(tdb_query_value(m, "SELECT COUNT(*) FROM t", v, sizeof v)))
+            CHECK_STR(v, "3");
+        CHECK(mysql_ping(m) == 0);
+        CHECK(mysql_reset_connection(m) == 0);
+        CHECK(tdb_expect_error(m, "SELECT * FROM t", 1146));
+        mysql_close(m);
+    }
+    stop_proxy();
+}
+
+static void test_pool_exhaustion_gives_1040(void)
+{
+    if (!start_proxy(1, 2))
+        return;
+    MYSQL *a = connect_app(NULL, NULL), *b = connect_app(NULL, NULL);
+    CHECK(a != NULL);
+    CHECK(b != NULL);
+    unsigned err = 0;
+    MYSQL *c = tdb_connect("127.0.0.1", proxy.port, "app", "secret", NULL, &err);
+    CHECK(c == NULL);
+    CHECK_UINT(err, 1040);
+    MYSQL *probe = mysql_init(NULL);
+    /* The message names the pool and the user. */
+    if (!probe_connect(probe, "app", "secret", NULL, true)) {
+        CHECK_UINT(mysql_errno(probe), 1040);
+        CHECK_STR(mysql_sqlstate(probe), "08004");
+        CHECK(strstr(mysql_error(probe), "pool 'primary' for user 'app'") != NULL);
+        CHECK(strstr(mysql_error(probe), "(2 in use)") != NULL);
+    } else {
+        CHECK(!"a third client got in");
+    }
+    mysql_close(probe);
+    if (a)
+        mysql_close(a);
+    MYSQL *d = connect_app_retry(NULL);
+    if (CHECK(d != NULL)) {
+        char v[16];
+        if (CHECK(tdb_query_value(d, "SELECT 1", v, sizeof v)))
+            CHECK_STR(v, "1");
+        mysql_close(d);
+    }
+    if (b)
+        mysql_close(b);
+    stop_proxy();
+}
+
+static void test_wrong_password_gives_1045_and_keeps_the_pool(void)
+{
+    if (!start_proxy(1, 1))
+        return;
+    unsigned err = 0;
+    MYSQL *m = connect_as("app", "wrong", NULL, &err);
+    CHECK(m == NULL);
+    CHECK_UINT(err, 1045);
+    m = connect_as("nobody", "secret", NULL, &err);
+    CHECK(m == NULL);
+    CHECK_UINT(err, 1045);
+    MYSQL *probe = mysql_init(NULL);
+    if (!probe_connect(probe, "app", "nope", NULL, false)) {
+        CHECK_STR(mysql_sqlstate(probe), "28000");
+        CHECK(strstr(mysql_error(probe), "Access denied for user 'app'@'127.0.0.1'") != NULL);
+    }
+    mysql_close(probe);
+    /* The single pooled connection went straight back: the right password gets in at once. */
+    m = tdb_connect("127.0.0.1", proxy.port, "app", "secret", NULL, &err);
+    if (CHECK(m != NULL))
+        mysql_close(m);
+    else
+        CHECK_UINT(err, 0);
+    stop_proxy();
+}
+
+static void test_unknown_database_gives_the_backends_1049(void)
+{
+    if (!start_proxy(1, 1))
+        return;
+    unsigned err = 0;
+    MYSQL *probe = mysql_init(NULL);
+    if (!probe_connect(probe, "app", "secret", "no_such_db", false)) {
+        CHECK_UINT(mysql_errno(probe), 1049);
+        CHECK(strstr(mysql_error(probe), "no_such_db") != NULL);
+    } else {
+        CHECK(!"connected to a database that does not exist");
+    }
+    mysql_close(probe);
+    MYSQL *m = connect_app_retry(TDB_DATABASE);
+    if (CHECK(m != NULL)) {
+        char v[64];
+        if (CHECK(tdb_query_value(m, "SELECT DATABASE()", v, sizeof v)))
+            CHECK_STR(v, TDB_DATABASE);
+        mysql_close(m);
+    } else {
+        CHECK_UINT(err, 0);
+    }
+    stop_proxy();
+}
+
+static void test_no_state_leaks_between_clients(void)
+{
+    MYSQL *direct = tdb_connect_server();
+    if (!CHECK(direct != NULL))
+        return;
+    CHECK(tdb_exec(direct, "DROP TABLE IF EXISTS proxy_iso"));
+    CHECK(tdb_exec(direct, "CREATE TABLE proxy_iso (id INT PRIMARY KEY) ENGINE=InnoDB"));
+    if (!start_proxy(1, 1)) {
+        mysql_close(direct);
+        return;
+    }
+    char id_a[32] = "", id_b[32] = "", v[64];
+    MYSQL *a = connect_app(TDB_DATABASE, NULL);
+    if (CHECK(a != NULL)) {
+        CHECK(tdb_query_value(a, "SELECT CONNECTION_ID()", id_a, sizeof id_a));
+        CHECK(tdb_exec(a, "SET @leak = 42"));
+        CHECK(tdb_exec(a, "SET SESSION sql_mode = 'ANSI_QUOTES'"));
+        CHECK(tdb_exec(a, "CREATE TEMPORARY TABLE leak_tmp (x INT)"));
+        CHECK(tdb_exec(a, "BEGIN"));
+        CHECK(tdb_exec(a, "INSERT INTO proxy_iso VALUES (1)"));
+        mysql_close(a); /* COM_QUIT with the transaction open */
+    }
+    MYSQL *b = connect_app_retry(TDB_DATABASE);
+    if (CHECK(b != NULL)) {
+        CHECK(tdb_query_value(b, "SELECT CONNECTION_ID()", id_b, sizeof id_b));
+        CHECK_STR(id_b, id_a); /* the same backend connection, reused */
+        if (CHECK(tdb_query_value(b, "SELECT @leak", v, sizeof v)))
+            CHECK_STR(v, "NULL");
+        if (CHECK(tdb_query_value(b, "SELECT @@in_transaction", v, sizeof v)))
+            CHECK_STR(v, "0");
+        if (CHECK(tdb_query_value(b, "SELECT @@session.sql_mode = @@global.sql_mode", v,
+                                  sizeof v)))
+            CHECK_STR(v, "1");
+        CHECK(tdb_expect_error(b, "SELECT * FROM leak_tmp", 1146));
+        mysql_close(b);
+    }
+    if (CHECK(tdb_query_value(direct, "SELECT COUNT(*) FROM proxy_iso", v, sizeof v)))
+        CHECK_STR(v, "0"); /* A's uncommitted row was rolled back, not committed */
+    CHECK(tdb_exec(direct, "DROP TABLE proxy_iso"));
+    mysql_close(direct);
+    stop_proxy();
+}
+
+static void test_large_result_streams(void)
+{
+    if (!start_proxy(2, 2))
+        return;
+    MYSQL *m = connect_app(TDB_DATABASE, NULL); /* seq_1_to_N needs a current database */
+    if (CHECK(m != NULL)) {
+        /* 50,000 rows of 1,000 bytes: 50 MB through one session. */
+        if (CHECK(mysql_query(m, "SELECT seq, REPEAT('x', 1000) FROM seq_1_to_50000") == 0)) {
+            MYSQL_RES *r = mysql_use_result(m);
+            uint64_t rows = 0, bytes = 0;
+            MYSQL_ROW row;
+            while (r && (row = mysql_fetch_row(r))) {
+                unsigned long *len = mysql_fetch_lengths(r);
+                bytes += len[1];
+                rows++;
+            }
+            CHECK_UINT(mysql_errno(m), 0);
+            CHECK_UINT(rows, 50000);
+            CHECK_UINT(bytes, 50000000);
+            mysql_free_result(r);
+        }
+        /* 100k small rows. */
+        char v[32];
+        if (CHECK(mysql_query(m, "SELECT seq FROM seq_1_to_100000") == 0)) {
+            MYSQL_RES *r = mysql_store_result(m);
+            if (CHECK(r != NULL)) {
+                CHECK_UINT(mysql_num_rows(r), 100000);
+                mysql_free_result(r);
+            }
+        }
+        if (CHECK(tdb_query_value(m, "SELECT 'after'", v, sizeof v)))
+            CHECK_STR(v, "after");
+        mysql_close(m);
+    }
+    stop_proxy();
+}
+
+static void test_packets_over_16mib_round_trip(void)
+{
+    if (!start_proxy(1, 1))
+        return;
+    MYSQL *m = connect_app(TDB_DATABASE, NULL);
+    if (!CHECK(m != NULL)) {
+        stop_proxy();
+        return;
+    }
+    const size_t n = 20u << 20; /* 20 MiB */
+    char *data = malloc(n);
+    char *query = malloc(2 * n + 128);
+    if (data && query) {
+        for (size_t i = 0; i < n; i++)
+            data[i] = (char)('a' + (i * 7 + i / 251) % 26);
+        CHECK(tdb_exec(m, "CREATE TEMPORARY TABLE big (b LONGBLOB)"));
+        /* The INSERT is one command of more than 16 MiB: several physical packets. */
+        int len = sprintf(query, "INSERT INTO big VALUES ('");
+        memcpy(query + len, data, n);
+        len += (int)n;
+        len += sprintf(query + len, "')");
+        CHECK(mysql_real_query(m, query, (unsigned long)len) == 0);
+        char v[64];
+        if (CHECK(tdb_query_value(m, "SELECT LENGTH(b) FROM big", v, sizeof v)))
+            CHECK_UINT(strtoull(v, NULL, 10), n);
+        /* And back: a row of more than 16 MiB. */
+        if (CHECK(mysql_query(m, "SELECT b FROM big") == 0)) {
+            MYSQL_RES *r = mysql_store_result(m);
+            MYSQL_ROW row = r ? mysql_fetch_row(r) : NULL;
+            if (CHECK(row != NULL)) {
+                unsigned long *lens = mysql_fetch_lengths(r);
+                CHECK_UINT(lens[0], n);
+                CHECK(lens[0] == n && memcmp(row[0], data, n) == 0);
+            }
+            if (r)
+                mysql_free_result(r);
+        }
+        if (CHECK(tdb_query_value(m, "SELECT 'still in step'", v, sizeof v)))
+            CHECK_STR(v, "still in step");
+    }
+    free(data);
+    free(query);
+    mysql_close(m);
+    stop_proxy();
+}
+
+static void test_prepared_statements(void)
+{
+    if (!start_proxy(1, 2))
+        return;
+    MYSQL *m = connect_app(TDB_DATABASE, NULL);
+    if (!CHECK(m != NULL)) {
+        stop_proxy();
+        return;
+    }
+    MYSQL_STMT *st = mysql_stmt_init(m);
+    const char *sql = "SELECT ? + 1, REPEAT('a', ?)";
+    if (CHECK(mysql_stmt_prepare(st, sql, strlen(sql)) == 0)) {
+        for (int round = 1; round <= 3; round++) {
+            long long in1 = 41 * round, in2 = round;
+            MYSQL_BIND p[2];
+            memset(p, 0, sizeof p);
+            p[0].buffer_type = MYSQL_TYPE_LONGLONG;
+            p[0].buffer = &in1;
+            p[1].buffer_type = MYSQL_TYPE_LONGLONG;
+            p[1].buffer = &in2;
+            CHECK(mysql_stmt_bind_param(st, p) == 0);
+            CHECK(mysql_stmt_execute(st) == 0);
+            long long out1 = 0;
+            char out2[16] = "";
+            unsigned long out2_len = 0;
+            MYSQL_BIND r[2];
+            memset(r, 0, sizeof r);
+            r[0].buffer_type = MYSQL_TYPE_LONGLONG;
+            r[0].buffer = &out1;
+            r[1].buffer_type = MYSQL_TYPE_STRING;
+            r[1].buffer = out2;
+            r[1].buffer_length = sizeof out2;
+            r[1].length = &out2_len;
+            CHECK(mysql_stmt_bind_result(st, r) == 0);
+            CHECK(mysql_stmt_store_result(st) == 0);
+            CHECK_INT(mysql_stmt_fetch(st), 0);
+            CHECK_INT(out1, 41 * round + 1);
+            CHECK_UINT(out2_len, (unsigned long)round);
+            CHECK_INT(mysql_stmt_fetch(st), MYSQL_NO_DATA);
+            mysql_stmt_free_result(st);
+        }
+    } else {
+        check_failf(__FILE__, __LINE__, "prepare: %s", mysql_stmt_error(st));
+    }
+    mysql_stmt_close(st);
+    char v[16];
+    if (CHECK(tdb_query_value(m, "SELECT 5", v, sizeof v)))
+        CHECK_STR(v, "5");
+    mysql_close(m);
+    stop_proxy();
+}
+
+static void test_mariadb_cli_works_through_ringsql(void)
+{
+    if (!start_proxy(2, 2))
+        return;
+    char cmd[512];
+    snprintf(cmd, sizeof cmd,
+             "mariadb --no-defaults --connect-timeout=5 -h127.0.0.1 -P%u -uapp -psecret -N -B "
+             "%s -e \"SELECT 6*7; SELECT DATABASE()\" 2>&1",
+             proxy.port, TDB_DATABASE);
+    FILE *f = popen(cmd, "r");
+    if (CHECK(f != NULL)) {
+        char out[256] = "";
+        size_t len = fread(out, 1, sizeof out - 1, f);
+        out[len] = '\0';
+        CHECK_INT(pclose(f), 0);
+        CHECK_STR(out, "42\n" TDB_DATABASE "\n");
+    }
+    stop_proxy();
+}
+
+static void test_client_killed_mid_result(void)
+{
+    if (!start_proxy(1, 1))
+        return;
+    MYSQL *m = connect_app(TDB_DATABASE, NULL);
+    if (CHECK(m != NULL)) {
+        CHECK(tdb_exec(m, "SET @dirty = 1"));
+        if (CHECK(mysql_query(m, "SELECT REPEAT('y', 1000) FROM seq_1_to_200000") == 0)) {
+            MYSQL_RES *r = mysql_use_result(m);
+            for (int i = 0; r && i < 10; i++)
+                mysql_fetch_row(r);
+            /* Vanish without a COM_QUIT, mid-result. */
+            shutdown(mysql_get_socket(m), SHUT_RDWR);
+            mysql_free_result(r);
+        }
+        mysql_close(m);
+    }
+    /* The half-read backend is discarded and replaced; the next client gets a clean one. */
+    MYSQL *n = connect_app_retry(NULL);
+    if (CHECK(n != NULL)) {
+        char v[32];
+        if (CHECK(tdb_query_value(n, "SELECT @dirty", v, sizeof v)))
+            CHECK_STR(v, "NULL");
+        if (CHECK(tdb_query_value(n, "SELECT 'ok'", v, sizeof v)))
+            CHECK_STR(v, "ok");
+        mysql_close(n);
+    }
+    CHECK(tdb_proxy_log_contains(&proxy, "event=backend_discarded", RETRY_WAIT_MS));
+    stop_proxy();
+}
+
+int main(int argc, char **argv)
+{
+    static const struct check_case cases[] = {
+        CHECK_CASE(test_queries_return_the_right_rows),
+        CHECK_CASE(test_pool_exhaustion_gives_1040),
+        CHECK_CASE(test_wrong_password_gives_1045_and_keeps_the_pool),
+        CHECK_CASE(test_unknown_database_gives_the_backends_1049),
+        CHECK_CASE(test_no_state_leaks_between_clients),
+        CHECK_CASE(test_large_result_streams),
+        CHECK_CASE(test_packets_over_16mib_round_trip),
+        CHECK_CASE(test_prepared_statements),
+        CHECK_CASE(test_mariadb_cli_works_through_ringsql),
+        CHECK_CASE(test_client_killed_mid_result),
+    };
+    return check_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
+}
