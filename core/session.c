@@ -498,7 +498,8 @@ static void on_handshake_response(struct session *s, const uint8_t *p, size_t le
     s->caps = proto_caps_negotiate(r.caps, s->server_caps);
     s->charset = r.charset;
     size_t ul = r.user.len < sizeof s->user_name - 1 ? r.user.len : sizeof s->user_name - 1;
-    memcpy(s->user_name, r.user.ptr, ul);
+    if (ul > 0)
+        memcpy(s->user_name, r.user.ptr, ul);
     s->user_name[ul] = '\0';
     if (memchr(s->user_name, '\'', ul))
         s->user_name[0] = '\0';
@@ -506,7 +507,8 @@ static void on_handshake_response(struct session *s, const uint8_t *p, size_t le
         reject(s, PROTO_ER_BAD_DB_ERROR, "42000", "Database name is too long");
         return;
     }
-    memcpy(s->db, r.database.ptr, r.database.len);
+    if (r.database.len > 0)
+        memcpy(s->db, r.database.ptr, r.database.len);
     s->db_len = r.database.len;
     s->db[s->db_len] = '\0';
 
