@@ -122,7 +122,8 @@ int backend_send_cmd(struct backend *b, uint8_t command, const void *arg, size_t
     struct proto_wr wr = proto_wr_init(b->cmd, sizeof b->cmd);
     size_t start = proto_wr_packet_begin(&wr);
     proto_wr_u8(&wr, command);
-    proto_wr_mem(&wr, arg, arg_len);
+    if (arg_len > 0)
+        proto_wr_mem(&wr, arg, arg_len);
     ssize_t n = proto_wr_packet_end(&wr, start, 0);
     if (n < 0)
         return (int)n;

@@ -1,6 +1,8 @@
 /* The proxy core end to end: a real MariaDB (tests/mariadb.sh), a real ringsql process and
  * real clients (libmariadb, the mariadb CLI). Every wait is bounded and on a condition. */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +19,7 @@
 static struct tdb_proxy proxy;
 
 /* Starts ringsql in front of the test server with user app/secret mapped to the test user. */
-static bool start_proxy(unsigned workers, unsigned pool_size)
+static bool start_proxy_with(unsigned workers, unsigned pool_size, const char *extra)
 {
     unsigned port = tdb_free_port(), admin = tdb_free_port();
     char yaml[1024];
@@ -37,10 +39,16 @@ static bool start_proxy(unsigned workers, unsigned pool_size)
              "admin:\n"
              "  listen: \"127.0.0.1:%u\"\n"
              "log:\n"
-             "  level: info\n",
+             "  level: info\n"
+             "%s",
              port, workers, tdb_server_host(), tdb_server_port(), TDB_USER, TDB_PASSWORD,
-             pool_size, admin);
+             pool_size, admin, extra);
     return CHECK(tdb_proxy_start(&proxy, port, yaml, START_WAIT_MS));
+}
+
+static bool start_proxy(unsigned workers, unsigned pool_size)
+{
+    return start_proxy_with(workers, pool_size, "");
 }
 
 static void stop_proxy(void)
@@ -453,6 +461,91 @@ static void test_client_killed_mid_result(void)
     stop_proxy();
 }
 
+static void test_load_data_local_infile(void)
+{
+    if (!start_proxy(1, 1))
+        return;
+    char path[] = "/tmp/ringsql-infile-XXXXXX";
+    int fd = mkstemp(path);
+    if (!CHECK(fd >= 0)) {
+        stop_proxy();
+        return;
+    }
+    FILE *f = fdopen(fd, "w");
+    for (int i = 1; i <= 5000; i++)
+        fprintf(f, "%d\tname-%d\n", i, i);
+    fclose(f);
+    MYSQL *m = mysql_init(NULL);
+    my_bool on = 1;
+    mysql_optionsv(m, MYSQL_OPT_LOCAL_INFILE, &on);
+    if (CHECK(probe_connect(m, "app", "secret", TDB_DATABASE, false))) {
+        CHECK(tdb_exec(m, "CREATE TEMPORARY TABLE inf (id INT PRIMARY KEY, name VARCHAR(32))"));
+        char sql[128];
+        snprintf(sql, sizeof sql, "LOAD DATA LOCAL INFILE '%s' INTO TABLE inf", path);
+        if (!CHECK(mysql_query(m, sql) == 0))
+            check_failf(__FILE__, __LINE__, "LOAD DATA: %s", mysql_error(m));
+        char v[64];
+        if (CHECK(tdb_query_value(m, "SELECT COUNT(*), MAX(name) FROM inf", v, sizeof v)))
+            CHECK_STR(v, "5000");
+        if (CHECK(tdb_query_value(m, "SELECT name FROM inf WHERE id = 4321", v, sizeof v)))
+            CHECK_STR(v, "name-4321");
+        /* A file that does not exist: the client sends an empty file, the server answers. */
+        CHECK(mysql_query(m, "LOAD DATA LOCAL INFILE '/nonexistent/ringsql' INTO TABLE inf") != 0);
+        if (CHECK(tdb_query_value(m, "SELECT 'in step'", v, sizeof v)))
+            CHECK_STR(v, "in step");
+    }
+    mysql_close(m);
+    unlink(path);
+    stop_proxy();
+}
+
+static void test_change_user_is_refused_cleanly(void)
+{
+    if (!start_proxy(1, 1))
+        return;
+    MYSQL *m = connect_app(TDB_DATABASE, NULL);
+    if (CHECK(m != NULL)) {
+        /* Not supported yet: a proper ERR, and (libmariadb then reconnects the handle). */
+        CHECK(mysql_change_user(m, "app", "secret", TDB_DATABASE) != 0);
+        CHECK_UINT(mysql_errno(m), 1235);
+        CHECK(strstr(mysql_error(m), "COM_CHANGE_USER") != NULL);
+        mysql_close(m);
+    }
+    MYSQL *n = connect_app(TDB_DATABASE, NULL);
+    if (CHECK(n != NULL)) {
+        char v[16];
+        if (CHECK(tdb_query_value(n, "SELECT 7", v, sizeof v)))
+            CHECK_STR(v, "7");
+        mysql_close(n);
+    }
+    stop_proxy();
+}
+
+static void test_handshake_and_idle_timeouts(void)
+{
+    if (!start_proxy_with(1, 2, "timeouts:\n  handshake: 300ms\n  client_idle: 500ms\n"))
+        return;
+    /* A client that connects and never answers the handshake is dropped. */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)proxy.port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK(connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0);
+    CHECK(tdb_proxy_log_contains(&proxy, "event=client_timeout worker=0", RETRY_WAIT_MS));
+    CHECK(tdb_proxy_log_contains(&proxy, "state=login", RETRY_WAIT_MS));
+    close(fd);
+    /* An idle logged-in client is closed; its backend goes back to the pool. */
+    MYSQL *m = connect_app(NULL, NULL);
+    if (CHECK(m != NULL)) {
+        CHECK(tdb_proxy_log_contains(&proxy, "state=idle", RETRY_WAIT_MS));
+        CHECK(mysql_query(m, "SELECT 1") != 0); /* the connection was closed */
+        mysql_close(m);
+    }
+    MYSQL *n = connect_app(NULL, NULL);
+    if (CHECK(n != NULL))
+        mysql_close(n);
+    stop_proxy();
+}
+
 int main(int argc, char **argv)
 {
     static const struct check_case cases[] = {
@@ -466,6 +559,9 @@ int main(int argc, char **argv)
         CHECK_CASE(test_prepared_statements),
         CHECK_CASE(test_mariadb_cli_works_through_ringsql),
         CHECK_CASE(test_client_killed_mid_result),
+        CHECK_CASE(test_load_data_local_infile),
+        CHECK_CASE(test_change_user_is_refused_cleanly),
+        CHECK_CASE(test_handshake_and_idle_timeouts),
     };
     return check_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
 }

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# sysbench through ringsql: oltp_read_write for 20 s with prepared statements and with
+# --db-ps-mode=disable, zero errors other than the deadlocks sysbench itself retries; then
+# point-select QPS direct and through ringsql, side by side (reported as TAP comments).
+#   test_sysbench.sh RINGSQL_BIN
+set -uo pipefail
+bin=$1
+host=${RINGSQL_TEST_MARIADB_HOST:?set by tests/mariadb.sh}
+port=${RINGSQL_TEST_MARIADB_PORT:?set by tests/mariadb.sh}
+dir=$(mktemp -d "${RINGSQL_TEST_TMPDIR:-/tmp}/ringsql-sysbench-XXXXXX")
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+lport=$(free_port)
+aport=$(free_port)
+cat >"$dir/ringsql.yaml" <<YAML
+listen: "127.0.0.1:$lport"
+workers: 2
+backends:
+  - name: primary
+    address: "$host:$port"
+users:
+  - name: app
+    password: "secret"
+    backend_user: ringsql_test
+    backend_password: test_pass
+pool:
+  size: 16
+admin:
+  listen: "127.0.0.1:$aport"
+YAML
+"$bin" -c "$dir/ringsql.yaml" 2>"$dir/ringsql.log" &
+pid=$!
+trap 'kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null' EXIT
+
+echo "1..5"
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); echo "not ok $n - $1"; failed=1; }
+failed=0
+
+deadline=$((SECONDS + 15))
+until mariadb --no-defaults -h127.0.0.1 -P"$lport" -uapp -psecret --connect-timeout=2 \
+    -e 'SELECT 1' >/dev/null 2>&1; do
+    if ! kill -0 $pid 2>/dev/null || ((SECONDS >= deadline)); then
+        echo "Bail out! ringsql did not serve within 15 s"; sed 's/^/# /' "$dir/ringsql.log"; exit 1
+    fi
+    sleep 0.1
+done
+
+mariadb --no-defaults -h"$host" -P"$port" -uringsql_test -ptest_pass \
+    -e 'DROP DATABASE IF EXISTS ringsql_sbtest; CREATE DATABASE ringsql_sbtest'
+common=(--db-driver=mysql --mysql-user=app --mysql-password=secret --mysql-db=ringsql_sbtest
+        --tables=2 --table-size=10000)
+if sysbench oltp_read_write "${common[@]}" --mysql-host=127.0.0.1 --mysql-port="$lport" \
+    prepare >"$dir/prepare.out" 2>&1; then
+    ok "sysbench prepare through ringsql"
+else
+    not_ok "sysbench prepare through ringsql"; sed 's/^/# /' "$dir/prepare.out"
+fi
+
+# sysbench exits non-zero on any error it does not retry (it retries deadlocks, 1213/1205).
+for mode in auto disable; do
+    if sysbench oltp_read_write "${common[@]}" --mysql-host=127.0.0.1 --mysql-port="$lport" \
+        --threads=4 --time=20 --db-ps-mode=$mode run >"$dir/rw-$mode.out" 2>&1 &&
+        ! grep -q FATAL "$dir/rw-$mode.out"; then
+        ok "oltp_read_write 20 s, db-ps-mode=$mode, no errors"
+        grep -E "transactions:|ignored errors:" "$dir/rw-$mode.out" | sed 's/^ */# /'
+    else
+        not_ok "oltp_read_write 20 s, db-ps-mode=$mode"; tail -20 "$dir/rw-$mode.out" | sed 's/^/# /'
+    fi
+done
+
+qps() {
+    sysbench oltp_point_select "${common[@]}" "$@" --threads=8 --time=5 run 2>&1 |
+        awk '/queries:/ { gsub(/[()]/, "", $3); print $3 }'
+}
+direct=$(qps --mysql-host="$host" --mysql-port="$port" --mysql-user=ringsql_test --mysql-password=test_pass)
+proxied=$(qps --mysql-host=127.0.0.1 --mysql-port="$lport")
+if [[ -n $direct && -n $proxied ]]; then
+    ok "point-select QPS: direct $direct, through ringsql $proxied"
+else
+    not_ok "point-select QPS could not be measured"
+fi
+
+kill -TERM $pid
+wait $pid
+rc=$?
+trap - EXIT
+if ((rc == 0)); then ok "SIGTERM: clean exit"; else not_ok "SIGTERM: exit status $rc"; sed 's/^/# /' "$dir/ringsql.log" | tail -20; fi
+mariadb --no-defaults -h"$host" -P"$port" -uringsql_test -ptest_pass -e 'DROP DATABASE ringsql_sbtest'
+exit $failed
