@@ -51,7 +51,7 @@ static int open_backend(const struct cfg *cfg, const struct cfg_backend *be,
     mysql_optionsv(my, MYSQL_OPT_READ_TIMEOUT, &timeout_s);
     mysql_optionsv(my, MYSQL_OPT_WRITE_TIMEOUT, &timeout_s);
     mysql_optionsv(my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-    my_bool on = 1;
+    unsigned int on = 1;
     mysql_optionsv(my, MYSQL_OPT_LOCAL_INFILE, &on);
     unsigned long flags = CLIENT_MULTI_STATEMENTS | CLIENT_MULTI_RESULTS | CLIENT_PS_MULTI_RESULTS |
                           CLIENT_LOCAL_FILES;

@@ -475,10 +475,21 @@ static void test_load_data_local_infile(void)
     for (int i = 1; i <= 5000; i++)
         fprintf(f, "%d\tname-%d\n", i, i);
     fclose(f);
-    MYSQL *m = mysql_init(NULL);
-    my_bool on = 1;
-    mysql_optionsv(m, MYSQL_OPT_LOCAL_INFILE, &on);
-    if (CHECK(probe_connect(m, "app", "secret", TDB_DATABASE, false))) {
+    /* A fresh handle per attempt: libmariadb does not keep every option across a failed
+     * connect. */
+    MYSQL *m = NULL;
+    bool connected = false;
+    uint64_t deadline = tdb_now_ms() + RETRY_WAIT_MS;
+    do {
+        if (m)
+            mysql_close(m);
+        m = mysql_init(NULL);
+        unsigned int on = 1;
+        mysql_optionsv(m, MYSQL_OPT_LOCAL_INFILE, &on);
+        connected = mysql_real_connect(m, "127.0.0.1", "app", "secret", TDB_DATABASE, proxy.port,
+                                       NULL, 0) != NULL;
+    } while (!connected && mysql_errno(m) == 1040 && tdb_now_ms() < deadline);
+    if (CHECK(connected)) {
         CHECK(tdb_exec(m, "CREATE TEMPORARY TABLE inf (id INT PRIMARY KEY, name VARCHAR(32))"));
         char sql[128];
         snprintf(sql, sizeof sql, "LOAD DATA LOCAL INFILE '%s' INTO TABLE inf", path);
