@@ -19,7 +19,16 @@
 static struct tdb_proxy proxy;
 
 /* Starts ringsql in front of the test server with user app/secret mapped to the test user. */
-static bool start_proxy_with(unsigned workers, unsigned pool_size, const char *extra)
+#define DEFAULT_USERS                                                                              \
+    "users:\n"                                                                                     \
+    "  - name: app\n"                                                                              \
+    "    password: \"secret\"\n"                                                                   \
+    "    backend_user: " TDB_USER "\n"                                                             \
+    "    backend_password: " TDB_PASSWORD "\n"
+
+/* extra: more top-level YAML; users: the users block (NULL: app/secret only). */
+static bool start_proxy_users(unsigned workers, unsigned pool_size, const char *extra,
+                              const char *users)
 {
     unsigned port = tdb_free_port(), admin = tdb_free_port();
     char yaml[1024];
@@ -29,11 +38,7 @@ static bool start_proxy_with(unsigned workers, unsigned pool_size, const char *e
              "backends:\n"
              "  - name: primary\n"
              "    address: \"%s:%u\"\n"
-             "users:\n"
-             "  - name: app\n"
-             "    password: \"secret\"\n"
-             "    backend_user: %s\n"
-             "    backend_password: %s\n"
+             "%s"
              "pool:\n"
              "  size: %u\n"
              "admin:\n"
@@ -41,9 +46,14 @@ static bool start_proxy_with(unsigned workers, unsigned pool_size, const char *e
              "log:\n"
              "  level: info\n"
              "%s",
-             port, workers, tdb_server_host(), tdb_server_port(), TDB_USER, TDB_PASSWORD,
+             port, workers, tdb_server_host(), tdb_server_port(), users ? users : DEFAULT_USERS,
              pool_size, admin, extra);
     return CHECK(tdb_proxy_start(&proxy, port, yaml, START_WAIT_MS));
+}
+
+static bool start_proxy_with(unsigned workers, unsigned pool_size, const char *extra)
+{
+    return start_proxy_users(workers, pool_size, extra, NULL);
 }
 
 static bool start_proxy(unsigned workers, unsigned pool_size)
@@ -557,6 +567,38 @@ static void test_handshake_and_idle_timeouts(void)
     stop_proxy();
 }
 
+static void test_each_user_has_its_own_pool(void)
+{
+    /* A second configured user: the shard is chosen after the HandshakeResponse. */
+    if (!start_proxy_users(1, 1, "",
+                          DEFAULT_USERS
+                          "  - name: reporting\n"
+                          "    password: \"pw2\"\n"
+                          "    backend_user: " TDB_USER "\n"
+                          "    backend_password: " TDB_PASSWORD "\n"))
+        return;
+    MYSQL *a = connect_app(NULL, NULL);
+    CHECK(a != NULL);
+    MYSQL *r = connect_as("reporting", "pw2", NULL, NULL);
+    if (CHECK(r != NULL)) {
+        char v[16];
+        if (CHECK(tdb_query_value(r, "SELECT 2", v, sizeof v)))
+            CHECK_STR(v, "2");
+        mysql_close(r);
+    }
+    unsigned err = 0;
+    CHECK(tdb_connect("127.0.0.1", proxy.port, "reporting", "secret", NULL, &err) == NULL);
+    CHECK_UINT(err, 1045);
+    MYSQL *probe = mysql_init(NULL);
+    CHECK(!probe_connect(probe, "app", "secret", NULL, true));
+    CHECK_UINT(mysql_errno(probe), 1040);
+    CHECK(strstr(mysql_error(probe), "for user 'app'") != NULL);
+    mysql_close(probe);
+    if (a)
+        mysql_close(a);
+    stop_proxy();
+}
+
 int main(int argc, char **argv)
 {
     static const struct check_case cases[] = {
@@ -573,6 +615,7 @@ int main(int argc, char **argv)
         CHECK_CASE(test_load_data_local_infile),
         CHECK_CASE(test_change_user_is_refused_cleanly),
         CHECK_CASE(test_handshake_and_idle_timeouts),
+        CHECK_CASE(test_each_user_has_its_own_pool),
     };
     return check_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
 }
