@@ -140,8 +140,8 @@ int backend_send_cmd(struct backend *b, uint8_t command, const void *arg, size_t
 
 void backend_release(struct backend *b, bool idle_and_healthy)
 {
-    struct pool_end_state st = {.backend_idle = idle_and_healthy && !b->in.held &&
-                                                !b->send_busy && proto_tracker_idle(&b->tr),
+    struct pool_end_state st = {.backend_idle = idle_and_healthy && !b->in.held && !b->send_busy &&
+                                                proto_tracker_idle(&b->tr),
                                 .healthy = idle_and_healthy};
     b->sess = NULL;
     if (b->w->stopping || pool_return_verdict(&st) == POOL_DISCARD) {
@@ -158,8 +158,7 @@ void backend_release(struct backend *b, bool idle_and_healthy)
 }
 
 /* COM_RESET_CONNECTION's answer: OK puts the connection back on the available list. */
-static int reset_packet(void *ctx, const uint8_t *head, size_t head_len, uint64_t len,
-                        uint8_t seq)
+static int reset_packet(void *ctx, const uint8_t *head, size_t head_len, uint64_t len, uint8_t seq)
 {
     struct backend *b = ctx;
     (void)seq;
@@ -187,8 +186,8 @@ static void reset_on_data(struct backend *b)
         w->ctr.backends_reset++;
         b->state = B_POOLED;
         pool_return(&b->pc, w->now_ms);
-        log_debug("backend_returned", "worker=%u pool=%s server_conn=%u", w->id,
-                  b->pc.shard->name, b->server_conn_id);
+        log_debug("backend_returned", "worker=%u pool=%s server_conn=%u", w->id, b->pc.shard->name,
+                  b->server_conn_id);
     }
     backend_arm_recv(b);
 }
@@ -217,9 +216,9 @@ void backend_on_recv(struct backend *b, int res, unsigned flags)
             worker_backend_buf_wait(b->w, b);
             return;
         }
-        backend_discard(b, res == 0 ? "server closed an idle connection"
-                                    : res < 0 ? "receive failed on an idle connection"
-                                              : "server sent data on an idle connection");
+        backend_discard(b, res == 0  ? "server closed an idle connection"
+                           : res < 0 ? "receive failed on an idle connection"
+                                     : "server sent data on an idle connection");
         return;
     case B_RESETTING:
         if (res == -ENOBUFS) {

@@ -196,8 +196,8 @@ static void *maintenance_main(void *arg)
     uint32_t opened = fill(m, first);
     for (size_t s = 0; s < m->nshards && first; s++)
         log_info("pool_ready", "pool=%s/%s size=%u target=%u workers=%u",
-                 cfg->backends[s / cfg->nusers].name, cfg->users[s % cfg->nusers].name,
-                 first[s], cfg->pool.size, m->p->nworkers);
+                 cfg->backends[s / cfg->nusers].name, cfg->users[s % cfg->nusers].name, first[s],
+                 cfg->pool.size, m->p->nworkers);
     free(first);
     uint64_t verdict = opened > 0 ? 1 : 2;
     ssize_t n = write(m->ready_fd, &verdict, sizeof verdict);

@@ -22,10 +22,10 @@ struct msg {
     /* MSG_BACKEND_NEW */
     int fd;
     uint32_t server_conn_id;
-    uint64_t caps;     /* negotiated with the backend, MariaDB's extended half included */
-    uint8_t charset;   /* collation id the connection was opened with */
-    uint16_t status;   /* server status after login */
-    char version[96];  /* the backend's version string */
+    uint64_t caps;    /* negotiated with the backend, MariaDB's extended half included */
+    uint8_t charset;  /* collation id the connection was opened with */
+    uint16_t status;  /* server status after login */
+    char version[96]; /* the backend's version string */
 };
 
 struct msgq {

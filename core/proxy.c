@@ -40,8 +40,7 @@ void proxy_backend_lost(struct proxy *p, uint32_t worker, uint32_t shard)
 static int wait_event(int sfd, int ready_fd, bool waiting_ready, uint64_t *ready)
 {
     for (;;) {
-        struct pollfd pfd[2] = {{.fd = sfd, .events = POLLIN},
-                                {.fd = ready_fd, .events = POLLIN}};
+        struct pollfd pfd[2] = {{.fd = sfd, .events = POLLIN}, {.fd = ready_fd, .events = POLLIN}};
         int n = poll(pfd, waiting_ready ? 2 : 1, -1);
         if (n < 0 && errno == EINTR)
             continue;
@@ -85,6 +84,12 @@ int proxy_run(const struct cfg *cfg)
         rc = EXIT_RUNTIME;
         goto out;
     }
+    if (cfg->pool.size < p.nworkers)
+        log_warn("pool_smaller_than_workers",
+                 "pool_size=%u workers=%u reason=\"each worker serves only from its own shard "
+                 "(no borrowing): workers without a connection answer 1040; raise pool.size or "
+                 "lower workers\"",
+                 cfg->pool.size, p.nworkers);
     for (; started < p.nworkers; started++) {
         if (worker_start(&p.workers[started], &p, started) < 0) {
             worker_destroy(&p.workers[started]);

@@ -55,8 +55,8 @@ enum session_state {
 };
 
 static const char *const state_names[] = {
-    "greeting", "login", "auth_switch", "bind", "login_ok",
-    "idle",     "forward", "infile",    "reject", "closed",
+    "greeting", "login",   "auth_switch", "bind",   "login_ok",
+    "idle",     "forward", "infile",      "reject", "closed",
 };
 
 enum bind_step { BIND_DB, BIND_MULTI, BIND_CHARSET, BIND_DONE };
@@ -72,7 +72,7 @@ enum { SESSION_HEAD_CAP = 512, SESSION_OUT_CAP = 1024, SESSION_DB_CAP = 256 };
      PROTO_CLIENT_CONNECT_ATTRS | PROTO_CLIENT_PLUGIN_AUTH_LENENC_DATA |                           \
      PROTO_CLIENT_CAN_HANDLE_EXPIRED_PASSWORDS)
 #define BACKEND_CAPS                                                                               \
-    (PROTO_CLIENT_FOUND_ROWS | PROTO_CLIENT_LOCAL_FILES | PROTO_CLIENT_IGNORE_SPACE |             \
+    (PROTO_CLIENT_FOUND_ROWS | PROTO_CLIENT_LOCAL_FILES | PROTO_CLIENT_IGNORE_SPACE |              \
      PROTO_CLIENT_PROTOCOL_41 | PROTO_CLIENT_TRANSACTIONS | PROTO_CLIENT_MULTI_RESULTS |           \
      PROTO_CLIENT_PS_MULTI_RESULTS | PROTO_CLIENT_SESSION_TRACK | PROTO_CLIENT_DEPRECATE_EOF |     \
      PROTO_MARIADB_CLIENT_STMT_BULK_OPERATIONS | PROTO_CAPS_RESPONSE_LAYOUT)
@@ -85,14 +85,14 @@ struct session {
     int fd;
     enum session_state state;
     struct backend *b;
-    uint32_t user;     /* index into cfg->users, once known */
+    uint32_t user; /* index into cfg->users, once known */
     bool user_known;
     unsigned inflight; /* submissions tagged with this session not completed yet */
     bool recv_armed;
-    bool own_send;     /* s->out on its way to the client */
-    bool c2b_busy;     /* s->in bytes on their way to the backend */
-    bool b2c_busy;     /* b->in bytes on their way to the client */
-    bool quit;         /* COM_QUIT seen */
+    bool own_send; /* s->out on its way to the client */
+    bool c2b_busy; /* s->in bytes on their way to the backend */
+    bool b2c_busy; /* b->in bytes on their way to the client */
+    bool quit;     /* COM_QUIT seen */
     bool expect_response;
     bool response_done;
     bool infile;
@@ -103,7 +103,7 @@ struct session {
     uint64_t server_caps; /* offered in the greeting */
     uint64_t caps;        /* negotiated with the client */
     uint8_t charset;
-    uint8_t seq;          /* next sequence id ringsql sends during login */
+    uint8_t seq; /* next sequence id ringsql sends during login */
     uint8_t scramble[PROTO_SCRAMBLE_LEN];
     char peer[64];
     char user_name[80];
@@ -281,8 +281,9 @@ static void send_own(struct session *s)
 /* Sends an ERR and closes. */
 static void reject(struct session *s, uint16_t code, const char *sqlstate, const char *msg)
 {
-    ssize_t n = proto_build_err(s->out, sizeof s->out, s->seq, s->caps ? s->caps
-                                : PROTO_CLIENT_PROTOCOL_41, code, sqlstate, msg, strlen(msg));
+    ssize_t n =
+        proto_build_err(s->out, sizeof s->out, s->seq, s->caps ? s->caps : PROTO_CLIENT_PROTOCOL_41,
+                        code, sqlstate, msg, strlen(msg));
     if (n < 0) {
         close_session(s, true, "could not build ERR");
         return;
@@ -409,8 +410,7 @@ void session_start(struct worker *w, int fd)
         if (ss.ss_family == AF_INET)
             inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, s->peer, sizeof s->peer);
         else if (ss.ss_family == AF_INET6)
-            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, s->peer,
-                      sizeof s->peer);
+            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, s->peer, sizeof s->peer);
     }
     if (!s->peer[0])
         snprintf(s->peer, sizeof s->peer, "unknown");
@@ -462,8 +462,7 @@ static void login_ok(struct session *s)
                  "ringsql forwards responses byte for byte and this client's protocol "
                  "capabilities (0x%llx) differ from its backend connections' (0x%llx); use a "
                  "MariaDB Connector (libmariadb) client",
-                 (unsigned long long)(s->caps & layout),
-                 (unsigned long long)(s->b->caps & layout));
+                 (unsigned long long)(s->caps & layout), (unsigned long long)(s->b->caps & layout));
         give_back_untouched(s);
         reject(s, PROTO_ER_NOT_SUPPORTED_YET, "42000", msg);
         return;
@@ -564,8 +563,7 @@ static void on_auth_switch_reply(struct session *s, const uint8_t *p, size_t len
     login_ok(s);
 }
 
-static int login_packet(void *ctx, const uint8_t *head, size_t head_len, uint64_t len,
-                        uint8_t seq)
+static int login_packet(void *ctx, const uint8_t *head, size_t head_len, uint64_t len, uint8_t seq)
 {
     struct session *s = ctx;
     if (head_len != len)
@@ -585,12 +583,17 @@ static const struct {
     const char *charset;
     const char *collation;
 } collations[] = {
-    {8, "latin1", "latin1_swedish_ci"},   {47, "latin1", "latin1_bin"},
-    {33, "utf8mb3", "utf8mb3_general_ci"}, {83, "utf8mb3", "utf8mb3_bin"},
-    {192, "utf8mb3", "utf8mb3_unicode_ci"}, {45, "utf8mb4", "utf8mb4_general_ci"},
-    {46, "utf8mb4", "utf8mb4_bin"},        {224, "utf8mb4", "utf8mb4_unicode_ci"},
+    {8, "latin1", "latin1_swedish_ci"},
+    {47, "latin1", "latin1_bin"},
+    {33, "utf8mb3", "utf8mb3_general_ci"},
+    {83, "utf8mb3", "utf8mb3_bin"},
+    {192, "utf8mb3", "utf8mb3_unicode_ci"},
+    {45, "utf8mb4", "utf8mb4_general_ci"},
+    {46, "utf8mb4", "utf8mb4_bin"},
+    {224, "utf8mb4", "utf8mb4_unicode_ci"},
     {255, "utf8mb4", NULL}, /* MySQL 8's utf8mb4_0900_ai_ci: MariaDB's closest default */
-    {63, "binary", NULL},                  {11, "ascii", "ascii_general_ci"},
+    {63, "binary", NULL},
+    {11, "ascii", "ascii_general_ci"},
 };
 
 static int charset_query(uint8_t id, char *out, size_t cap)
@@ -688,8 +691,7 @@ sent:
 }
 
 /* One packet of the answer to a bind command; on an ERR the client gets it as its own. */
-static int bind_packet(void *ctx, const uint8_t *head, size_t head_len, uint64_t len,
-                       uint8_t seq)
+static int bind_packet(void *ctx, const uint8_t *head, size_t head_len, uint64_t len, uint8_t seq)
 {
     struct session *s = ctx;
     struct backend *b = s->b;
@@ -756,8 +758,7 @@ static void forward_to_client(struct session *s)
     struct backend *b = s->b;
     s->b2c_busy = true;
     b->inflight++;
-    worker_send(s->w, s->fd, b->in.p + b->in.sent, b->in.scan - b->in.sent,
-                op_tag(b, OP_B2C_SEND));
+    worker_send(s->w, s->fd, b->in.p + b->in.sent, b->in.scan - b->in.sent, op_tag(b, OP_B2C_SEND));
 }
 
 /* Answers a command ringsql does not forward with an ERR of its own. */
@@ -772,8 +773,7 @@ static void refuse_command(struct session *s, uint8_t seq, const char *msg)
 }
 
 /* One logical packet from the client, seen once it is complete. */
-static int client_packet(void *ctx, const uint8_t *head, size_t head_len, uint64_t len,
-                         uint8_t seq)
+static int client_packet(void *ctx, const uint8_t *head, size_t head_len, uint64_t len, uint8_t seq)
 {
     struct session *s = ctx;
     struct backend *b = s->b;
@@ -899,8 +899,8 @@ static void response_data(struct session *s)
     struct backend *b = s->b;
     int rc = framer_walk(&b->fr, &b->in, response_packet, s);
     if (rc < 0 || (rc == 1 && b->in.scan < b->in.len)) {
-        log_warn("backend_protocol_error", "worker=%u session=%llu pool=%s error=\"%s\"",
-                 s->w->id, (unsigned long long)s->id, b->pc.shard->name,
+        log_warn("backend_protocol_error", "worker=%u session=%llu pool=%s error=\"%s\"", s->w->id,
+                 (unsigned long long)s->id, b->pc.shard->name,
                  rc < 0 ? strerror(-rc) : "data after the end of a response");
         session_on_backend_failed(s);
         return;

@@ -72,8 +72,7 @@ void worker_send(struct worker *w, int fd, const void *p, size_t len, uint64_t t
 static int buffers_init(struct worker *w)
 {
     w->br_size = WORKER_BUF_COUNT * sizeof(struct io_uring_buf);
-    void *ring = mmap(NULL, w->br_size, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1,
-                      0);
+    void *ring = mmap(NULL, w->br_size, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
     if (ring == MAP_FAILED)
         return -errno;
     w->br = ring;
@@ -89,8 +88,7 @@ static int buffers_init(struct worker *w)
     io_uring_buf_ring_init(w->br);
     for (unsigned i = 0; i < WORKER_BUF_COUNT; i++)
         io_uring_buf_ring_add(w->br, w->bufs + (size_t)i * WORKER_BUF_SIZE, WORKER_BUF_SIZE,
-                              (unsigned short)i, io_uring_buf_ring_mask(WORKER_BUF_COUNT),
-                              (int)i);
+                              (unsigned short)i, io_uring_buf_ring_mask(WORKER_BUF_COUNT), (int)i);
     io_uring_buf_ring_advance(w->br, WORKER_BUF_COUNT);
     return 0;
 }
@@ -236,7 +234,8 @@ int framer_walk(struct framer *fr, struct rbuf *rb, framer_fn *fn, void *ctx)
 
 static int listen_socket(const struct cfg_addr *addr, int *out)
 {
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
     char port[8];
     snprintf(port, sizeof port, "%u", addr->port);
@@ -280,8 +279,7 @@ static int ring_init(struct worker *w)
         p.cq_entries = RING_CQ_ENTRIES;
         rc = io_uring_queue_init_params(RING_ENTRIES, &w->ring, &p);
         if (rc == 0)
-            log_warn("ring_fallback", "worker=%u reason=\"no SINGLE_ISSUER/DEFER_TASKRUN\"",
-                     w->id);
+            log_warn("ring_fallback", "worker=%u reason=\"no SINGLE_ISSUER/DEFER_TASKRUN\"", w->id);
     }
     if (rc < 0)
         return rc;

@@ -65,12 +65,12 @@ struct rbuf {
  * (several physical ones when 16 MiB - 1 long) it belongs to. */
 struct framer {
     uint8_t hdr[4];
-    uint8_t hdr_len;   /* header bytes seen of the current physical packet */
-    uint32_t left;     /* payload bytes of the current physical packet still to come */
-    bool cont;         /* the current logical packet goes on in the next physical one */
-    bool in_logical;   /* inside a logical packet (some fragment seen) */
+    uint8_t hdr_len; /* header bytes seen of the current physical packet */
+    uint32_t left;   /* payload bytes of the current physical packet still to come */
+    bool cont;       /* the current logical packet goes on in the next physical one */
+    bool in_logical; /* inside a logical packet (some fragment seen) */
     uint64_t logical_len;
-    uint8_t *head;     /* first bytes of the current logical packet */
+    uint8_t *head; /* first bytes of the current logical packet */
     uint32_t head_cap;
     uint32_t head_len;
 };
@@ -92,10 +92,10 @@ struct backend {
     uint32_t shard_idx;
     uint32_t server_conn_id;
     uint64_t caps;
-    uint8_t charset0;   /* the login collation: COM_RESET_CONNECTION restores it */
-    bool multi_stmts;   /* server-side CLIENT_MULTI_STATEMENTS option as last set */
+    uint8_t charset0; /* the login collation: COM_RESET_CONNECTION restores it */
+    bool multi_stmts; /* server-side CLIENT_MULTI_STATEMENTS option as last set */
     bool multi_known;
-    unsigned inflight;  /* submissions not completed yet */
+    unsigned inflight; /* submissions not completed yet */
     bool recv_armed;
     bool send_busy;
     struct proto_tracker tr;

@@ -28,7 +28,7 @@ struct pool_conn {
 };
 
 struct pool_shard {
-    char name[96];   /* "backend/user", for logs and client-visible errors */
+    char name[96];    /* "backend/user", for logs and client-visible errors */
     uint32_t backend; /* index into cfg->backends */
     uint32_t user;    /* index into cfg->users */
     uint32_t target;  /* connections this shard should hold (its share of pool.size) */
@@ -65,8 +65,8 @@ enum pool_verdict {
 };
 
 struct pool_end_state {
-    bool backend_idle;  /* the last response was followed to its end */
-    bool healthy;       /* no I/O or protocol error on the backend socket */
+    bool backend_idle; /* the last response was followed to its end */
+    bool healthy;      /* no I/O or protocol error on the backend socket */
 };
 
 enum pool_verdict pool_return_verdict(const struct pool_end_state *st);

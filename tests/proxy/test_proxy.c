@@ -272,8 +272,7 @@ static void test_no_state_leaks_between_clients(void)
             CHECK_STR(v, "NULL");
         if (CHECK(tdb_query_value(b, "SELECT @@in_transaction", v, sizeof v)))
             CHECK_STR(v, "0");
-        if (CHECK(tdb_query_value(b, "SELECT @@session.sql_mode = @@global.sql_mode", v,
-                                  sizeof v)))
+        if (CHECK(tdb_query_value(b, "SELECT @@session.sql_mode = @@global.sql_mode", v, sizeof v)))
             CHECK_STR(v, "1");
         CHECK(tdb_expect_error(b, "SELECT * FROM leak_tmp", 1146));
         mysql_close(b);
@@ -571,11 +570,10 @@ static void test_each_user_has_its_own_pool(void)
 {
     /* A second configured user: the shard is chosen after the HandshakeResponse. */
     if (!start_proxy_users(1, 1, "",
-                          DEFAULT_USERS
-                          "  - name: reporting\n"
-                          "    password: \"pw2\"\n"
-                          "    backend_user: " TDB_USER "\n"
-                          "    backend_password: " TDB_PASSWORD "\n"))
+                           DEFAULT_USERS "  - name: reporting\n"
+                                         "    password: \"pw2\"\n"
+                                         "    backend_user: " TDB_USER "\n"
+                                         "    backend_password: " TDB_PASSWORD "\n"))
         return;
     MYSQL *a = connect_app(NULL, NULL);
     CHECK(a != NULL);
