@@ -322,10 +322,15 @@ static void arm_wake(struct worker *w)
     io_uring_sqe_set_data64(sqe, op_tag(w, OP_WAKE));
 }
 
+/* The health check: every pool.health_check_interval the worker recycles its stale idle
+ * connections (pool.stale_after); the maintenance thread opens their replacements. */
 static void arm_tick(struct worker *w)
 {
-    w->tick_ts.tv_sec = WORKER_TICK_MS / 1000;
-    w->tick_ts.tv_nsec = (WORKER_TICK_MS % 1000) * 1000000LL;
+    uint64_t ms = w->cfg->pool.health_check_interval_ms;
+    if (ms == 0)
+        ms = WORKER_TICK_MS;
+    w->tick_ts.tv_sec = (long long)(ms / 1000);
+    w->tick_ts.tv_nsec = (long long)(ms % 1000) * 1000000LL;
     struct io_uring_sqe *sqe = worker_sqe(w);
     io_uring_prep_timeout(sqe, &w->tick_ts, 0, 0);
     io_uring_sqe_set_data64(sqe, op_tag(w, OP_TICK));

@@ -27,6 +27,8 @@ static struct tdb_proxy proxy;
     "    backend_password: " TDB_PASSWORD "\n"
 
 /* extra: more top-level YAML; users: the users block (NULL: app/secret only). */
+static const char *pool_extra = ""; /* more keys under pool: for the next start */
+
 static bool start_proxy_users(unsigned workers, unsigned pool_size, const char *extra,
                               const char *users)
 {
@@ -41,13 +43,15 @@ static bool start_proxy_users(unsigned workers, unsigned pool_size, const char *
              "%s"
              "pool:\n"
              "  size: %u\n"
+             "%s"
              "admin:\n"
              "  listen: \"127.0.0.1:%u\"\n"
              "log:\n"
              "  level: info\n"
              "%s",
              port, workers, tdb_server_host(), tdb_server_port(), users ? users : DEFAULT_USERS,
-             pool_size, admin, extra);
+             pool_size, pool_extra, admin, extra);
+    pool_extra = "";
     return CHECK(tdb_proxy_start(&proxy, port, yaml, START_WAIT_MS));
 }
 
@@ -597,6 +601,23 @@ static void test_each_user_has_its_own_pool(void)
     stop_proxy();
 }
 
+static void test_stale_connections_are_replaced(void)
+{
+    pool_extra = "  stale_after: 200ms\n  health_check_interval: 100ms\n";
+    if (!start_proxy(1, 1))
+        return;
+    CHECK(tdb_proxy_log_contains(&proxy, "reason=\"stale\"", RETRY_WAIT_MS));
+    /* The replacement is opened by the maintenance thread; clients keep getting in. */
+    MYSQL *m = connect_app(NULL, NULL);
+    if (CHECK(m != NULL)) {
+        char v[16];
+        if (CHECK(tdb_query_value(m, "SELECT 3", v, sizeof v)))
+            CHECK_STR(v, "3");
+        mysql_close(m);
+    }
+    stop_proxy();
+}
+
 int main(int argc, char **argv)
 {
     static const struct check_case cases[] = {
@@ -614,6 +635,7 @@ int main(int argc, char **argv)
         CHECK_CASE(test_change_user_is_refused_cleanly),
         CHECK_CASE(test_handshake_and_idle_timeouts),
         CHECK_CASE(test_each_user_has_its_own_pool),
+        CHECK_CASE(test_stale_connections_are_replaced),
     };
     return check_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
 }
