@@ -120,11 +120,13 @@ int proxy_run(const struct cfg *cfg)
     }
     log_info("stopping", "signal=%s", sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "?");
 out:
+    /* Workers first: once joined, none can post to the maintenance thread any more; its
+     * last hand-offs land in inboxes that worker_destroy() drains (closing the sockets). */
     atomic_store(&p.stopping, true);
-    maintenance_stop(p.maint);
-    p.maint = NULL;
     for (uint32_t i = 0; i < started; i++)
         worker_stop(&p.workers[i]);
+    maintenance_stop(p.maint);
+    p.maint = NULL;
     for (uint32_t i = 0; i < started; i++)
         worker_destroy(&p.workers[i]);
     free(p.workers);
