@@ -106,7 +106,7 @@ void backend_discard(struct backend *b, const char *reason)
     struct worker *w = b->w;
     log_info("backend_discarded", "worker=%u pool=%s server_conn=%u reason=\"%s\"", w->id,
              b->pc.shard->name, b->server_conn_id, reason);
-    w->ctr.backends_discarded++;
+    STAT_INC(w->st.conns_discarded);
     pool_remove(&b->pc);
     b->state = B_DEAD;
     b->sess = NULL;
@@ -183,7 +183,7 @@ static void reset_on_data(struct backend *b)
     }
     if (rc == 1) {
         struct worker *w = b->w;
-        w->ctr.backends_reset++;
+        STAT_INC(w->st.conns_reset);
         b->state = B_POOLED;
         pool_return(&b->pc, w->now_ms);
         log_debug("backend_returned", "worker=%u pool=%s server_conn=%u", w->id, b->pc.shard->name,

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "config/config.h"
+#include "core/stats.h"
 
 struct worker;
 struct maintenance;
@@ -15,6 +16,7 @@ struct proxy {
     struct worker *workers;
     struct maintenance *maint;
     atomic_bool stopping;
+    struct maint_stats mstats; /* written by the maintenance thread only */
 };
 
 /* A worker lost a backend connection of shard (worker, shard): the maintenance thread opens a

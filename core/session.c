@@ -240,7 +240,7 @@ static void close_session(struct session *s, bool clean, const char *why)
               (unsigned long long)s->id, state_names[s->state], why);
     unbind(s, clean);
     set_state(s, SS_CLOSED);
-    s->w->ctr.sessions_done++;
+    STAT_INC(s->w->st.sessions_done);
     shutdown(s->fd, SHUT_RDWR);
     maybe_free(s);
 }
@@ -336,7 +336,7 @@ static void reject_no_backend(struct session *s, uint32_t user)
                  "pool '%s' for user '%s' has no free connection (%u in use); raise pool.size "
                  "or retry",
                  cfg->backends[0].name, cfg->users[user].name, sh->nbusy);
-    w->ctr.rejected_pool++;
+    STAT_INC(w->st.rejected[REJECT_POOL_FULL]);
     reject(s, PROTO_ER_CON_COUNT_ERROR, "08004", msg);
 }
 
@@ -435,7 +435,7 @@ static void deny(struct session *s, const char *user, bool with_password)
     char msg[256];
     snprintf(msg, sizeof msg, "Access denied for user '%s'@'%s' (using password: %s)", user,
              s->peer, with_password ? "YES" : "NO");
-    s->w->ctr.rejected_auth++;
+    STAT_INC(s->w->st.rejected[REJECT_AUTH]);
     /* The backend was not touched: straight back to available, no reset needed. */
     if (s->b)
         give_back_untouched(s);

@@ -432,7 +432,7 @@ static void dispatch(struct worker *w, struct io_uring_cqe *cqe)
             if (w->stopping) {
                 close(res);
             } else {
-                w->ctr.accepted++;
+                STAT_INC(w->st.clients_accepted);
                 session_start(w, res);
             }
         } else if (res != -ECANCELED) {

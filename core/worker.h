@@ -14,6 +14,7 @@
 
 #include "config/config.h"
 #include "core/msg.h"
+#include "core/stats.h"
 #include "pool/pool.h"
 #include "protocol/auth.h"
 #include "protocol/tracker.h"
@@ -126,15 +127,6 @@ struct worker_backend_info {
     char version[96];
 };
 
-struct worker_counters {
-    uint64_t accepted;
-    uint64_t rejected_pool;
-    uint64_t rejected_auth;
-    uint64_t sessions_done;
-    uint64_t backends_discarded;
-    uint64_t backends_reset;
-};
-
 struct worker {
     uint32_t id;
     struct proxy *proxy;
@@ -170,7 +162,7 @@ struct worker {
     struct backend *grave_backends;
     struct session *grave_sessions;
     struct backend *backend_buf_waiters;
-    struct worker_counters ctr;
+    struct worker_stats st;
 
     /* start-up handshake with the main thread */
     int init_rc;
