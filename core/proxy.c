@@ -78,8 +78,9 @@ int proxy_run(const struct cfg *cfg)
     struct proxy p = {.cfg = cfg, .nworkers = cfg->workers};
     atomic_init(&p.stopping, false);
     p.workers = calloc(p.nworkers, sizeof *p.workers);
+    p.backend_up = calloc(cfg->nbackends, sizeof *p.backend_up);
     uint32_t started = 0;
-    if (sfd < 0 || ready_fd < 0 || !p.workers) {
+    if (sfd < 0 || ready_fd < 0 || !p.workers || !p.backend_up) {
         log_error("startup_failed", "error=\"%s\"", strerror(errno));
         rc = EXIT_RUNTIME;
         goto out;
@@ -130,6 +131,7 @@ out:
     for (uint32_t i = 0; i < started; i++)
         worker_destroy(&p.workers[i]);
     free(p.workers);
+    free((void *)p.backend_up);
     if (sfd >= 0)
         close(sfd);
     if (ready_fd >= 0)

@@ -17,6 +17,9 @@ struct proxy {
     struct maintenance *maint;
     atomic_bool stopping;
     struct maint_stats mstats; /* written by the maintenance thread only */
+    /* [cfg->nbackends]: 1 while the backend accepts connections, 0 once marked down;
+     * written by the maintenance thread, read by workers and the admin endpoint. */
+    _Atomic uint8_t *backend_up;
 };
 
 /* A worker lost a backend connection of shard (worker, shard): the maintenance thread opens a
