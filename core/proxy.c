@@ -77,7 +77,9 @@ int proxy_run(const struct cfg *cfg)
     int ready_fd = eventfd(0, EFD_CLOEXEC);
     struct proxy p = {.cfg = cfg, .nworkers = cfg->workers};
     atomic_init(&p.stopping, false);
-    p.workers = calloc(p.nworkers, sizeof *p.workers);
+    p.workers = aligned_alloc(_Alignof(struct worker), p.nworkers * sizeof *p.workers);
+    if (p.workers)
+        memset(p.workers, 0, p.nworkers * sizeof *p.workers);
     p.backend_up = calloc(cfg->nbackends, sizeof *p.backend_up);
     uint32_t started = 0;
     if (sfd < 0 || ready_fd < 0 || !p.workers || !p.backend_up) {

@@ -127,8 +127,10 @@ struct worker_backend_info {
     char version[96];
 };
 
+/* Cache-line aligned: completions are tagged with the worker's address (low 4 bits free),
+ * and neighbouring workers in the array must not share a line they write. */
 struct worker {
-    uint32_t id;
+    _Alignas(64) uint32_t id;
     struct proxy *proxy;
     const struct cfg *cfg;
     pthread_t thread;
