@@ -71,5 +71,8 @@ ssize_t proto_build_change_user(uint8_t *buf, size_t cap, uint64_t caps,
     proto_wr_u16(&w, cu->charset);
     if (caps & PROTO_CLIENT_PLUGIN_AUTH)
         proto_wr_nul_str(&w, cu->auth_plugin.ptr, cu->auth_plugin.len);
+    /* MariaDB refuses the packet ("Unknown command") when the attributes are missing. */
+    if (caps & PROTO_CLIENT_CONNECT_ATTRS)
+        proto_wr_lenenc_str(&w, cu->attrs.ptr, cu->attrs.len);
     return proto_wr_packet_end(&w, start, 0);
 }

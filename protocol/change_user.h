@@ -31,6 +31,7 @@ int proto_change_user_parse(const uint8_t *p, size_t len, uint64_t caps,
                             struct proto_change_user *out);
 
 /* Builds a COM_CHANGE_USER packet (sequence id 0) with the fields of cu that caps allow
- * (attributes are not sent). Returns the packet length or -errno. */
+ * (with CLIENT_CONNECT_ATTRS the attribute block, empty or not, is always sent: MariaDB
+ * requires it). Returns the packet length or -errno. */
 ssize_t proto_build_change_user(uint8_t *buf, size_t cap, uint64_t caps,
                                 const struct proto_change_user *cu);

@@ -18,7 +18,8 @@ static void test_round_trip(void)
                                    .auth_response = BYTES("\x01\x02\x00\x03"),
                                    .database = BYTES("shop"),
                                    .charset = 45,
-                                   .auth_plugin = BYTES("mysql_native_password")};
+                                   .auth_plugin = BYTES("mysql_native_password"),
+                                   .attrs = BYTES("\x01k\x01v")};
     uint8_t pkt[128];
     ssize_t n = proto_build_change_user(pkt, sizeof pkt, caps, &cu);
     if (!CHECK(n > 4))
@@ -32,6 +33,14 @@ static void test_round_trip(void)
     CHECK_MEM(got.database.ptr, got.database.len, "shop", 4);
     CHECK_UINT(got.charset, 45);
     CHECK_MEM(got.auth_plugin.ptr, got.auth_plugin.len, "mysql_native_password", 21);
+    CHECK_MEM(got.attrs.ptr, got.attrs.len, "\x01k\x01v", 4);
+    /* Without attributes, CLIENT_CONNECT_ATTRS still sends an empty block (MariaDB wants it). */
+    struct proto_change_user bare = cu;
+    bare.attrs = (struct proto_bytes){NULL, 0};
+    ssize_t m = proto_build_change_user(pkt, sizeof pkt, caps, &bare);
+    if (CHECK(m == n - 4))
+        CHECK_UINT(pkt[m - 1], 0);
+    n = proto_build_change_user(pkt, sizeof pkt, caps, &cu);
     /* Cut anywhere before the charset: refused; cut right after the database: the old form. */
     size_t db_end = 1 + 4 + 1 + 4 + 5;
     for (size_t cut = 0; cut < (size_t)n - 4; cut++) {
