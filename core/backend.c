@@ -3,8 +3,11 @@
  * session, reset on return, or discarded and replaced by the maintenance thread.
  *
  *   B_POOLED --pool_take--> B_BOUND --backend_release(clean)--> B_RESETTING --OK--> B_POOLED
+ *   B_POOLED --health check: stale or long idle--> B_HANDOFF --receive cancelled--> socket to
+ *            the maintenance thread, object B_DEAD (a pinged one comes back as a new object)
  *   any state --error, hang-up, dirty release, reset failure--> B_DEAD (freed when quiet) */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -34,7 +37,7 @@ struct backend *backend_new(struct worker *w, const struct msg *m)
     b->caps = m->caps;
     b->charset0 = m->charset;
     memcpy(b->scramble, m->scramble, sizeof b->scramble);
-    b->multi_stmts = true; /* maintenance connects with CLIENT_MULTI_STATEMENTS */
+    b->multi_stmts = m->returning ? m->multi_stmts : true; /* maintenance connects with it */
     b->multi_known = true;
     b->state = B_POOLED;
     b->fr.head = b->head;
@@ -45,7 +48,10 @@ struct backend *backend_new(struct worker *w, const struct msg *m)
     if (w->live_backends)
         w->live_backends->prev_live = b;
     w->live_backends = b;
-    pool_shard_add(&w->shards[m->shard], &b->pc, w->now_ms);
+    if (m->returning)
+        pool_shard_readd(&w->shards[m->shard], &b->pc, m->created_ms, m->idle_since_ms);
+    else
+        pool_shard_add(&w->shards[m->shard], &b->pc, w->now_ms);
     backend_arm_recv(b);
     return b;
 }
@@ -98,7 +104,8 @@ void backend_bury(struct worker *w)
     w->grave_backends = NULL;
     while (b) {
         struct backend *next = b->next_live;
-        close(b->fd);
+        if (b->fd >= 0) /* -1: handed over to the maintenance thread */
+            close(b->fd);
         free(b);
         b = next;
     }
@@ -113,12 +120,18 @@ void backend_discard(struct backend *b, const char *reason)
              b->pc.shard->name, b->server_conn_id, reason);
     STAT_INC(w->st.conns_discarded);
     pool_remove(&b->pc);
+    /* One being handed over was already counted in pending when it was to be replaced. */
+    bool counted = b->state == B_HANDOFF;
+    bool replace = !counted || b->handoff_replace;
     b->state = B_DEAD;
     b->sess = NULL;
     /* Wakes any receive or send still in flight; the last completion frees the object. */
     shutdown(b->fd, SHUT_RDWR);
-    if (!w->stopping)
+    if (!w->stopping && replace) {
+        if (!counted)
+            w->shards[b->shard_idx].pending++;
         proxy_backend_lost(w->proxy, w->id, b->shard_idx);
+    }
     backend_maybe_free(b);
 }
 
@@ -130,6 +143,65 @@ static void send_built(struct backend *b, ssize_t n)
     b->send_busy = true;
     b->inflight++;
     worker_send(b->w, b->fd, b->cmd, b->cmd_len, op_tag(b, OP_BACKEND_SEND));
+}
+
+/* The receive is no more: the socket goes to the maintenance thread with what it needs to
+ * ping it and hand it back, and this object dies without closing it. */
+static void hand_over_now(struct backend *b)
+{
+    struct worker *w = b->w;
+    struct msg *m = calloc(1, sizeof *m);
+    if (!m) {
+        backend_discard(b, "out of memory during the health check");
+        return;
+    }
+    m->kind = b->handoff;
+    m->replace = b->handoff_replace;
+    m->worker = w->id;
+    m->shard = b->shard_idx;
+    m->fd = b->fd;
+    m->server_conn_id = b->server_conn_id;
+    m->caps = b->caps;
+    m->charset = b->charset0;
+    m->status = proto_tracker_status(&b->tr);
+    m->multi_stmts = b->multi_stmts;
+    m->created_ms = b->pc.created_ms;
+    m->idle_since_ms = b->pc.idle_since_ms;
+    uint32_t bi = b->shard_idx / (uint32_t)w->cfg->nusers;
+    snprintf(m->version, sizeof m->version, "%s", w->binfo[bi].version);
+    b->fd = -1;
+    b->state = B_DEAD;
+    proxy_hand_over(w->proxy, m);
+    backend_maybe_free(b);
+}
+
+void backend_hand_over(struct backend *b, enum msg_kind kind, bool replace)
+{
+    if (b->state != B_POOLED)
+        return;
+    pool_remove(&b->pc);
+    b->state = B_HANDOFF;
+    b->handoff = kind;
+    b->handoff_replace = replace;
+    if (kind == MSG_CONN_STALE)
+        STAT_INC(b->w->st.conns_recycled_stale);
+    if (!b->recv_armed) {
+        /* Waiting for a receive buffer: no receive to cancel. */
+        if (b->buf_waiting) {
+            struct backend **pp = &b->w->backend_buf_waiters;
+            while (*pp && *pp != b)
+                pp = &(*pp)->buf_wait_next;
+            if (*pp)
+                *pp = b->buf_wait_next;
+            b->buf_waiting = false;
+        }
+        hand_over_now(b);
+        return;
+    }
+    /* Nobody else may read the socket while the worker's receive is armed on it. */
+    struct io_uring_sqe *sqe = worker_sqe(b->w);
+    io_uring_prep_cancel64(sqe, op_tag(b, OP_BACKEND_RECV), 0);
+    io_uring_sqe_set_data64(sqe, op_tag(NULL, OP_IGNORE));
 }
 
 int backend_send_cmd(struct backend *b, uint8_t command, const void *arg, size_t arg_len)
@@ -279,6 +351,17 @@ void backend_on_recv(struct backend *b, int res, unsigned flags)
         backend_discard(b, res == 0  ? "server closed an idle connection"
                            : res < 0 ? "receive failed on an idle connection"
                                      : "server sent data on an idle connection");
+        return;
+    case B_HANDOFF:
+        if (got)
+            worker_buf_release(b->w, &rb);
+        if (res == -ECANCELED || res == -ENOBUFS) {
+            hand_over_now(b);
+            return;
+        }
+        /* It closed or spoke while being handed over: broken either way. */
+        backend_discard(b, res == 0 ? "server closed an idle connection"
+                                    : "idle connection failed during the health check");
         return;
     case B_RESETTING:
         if (res == -ENOBUFS) {

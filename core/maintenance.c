@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/liveness.h"
 #include "core/log.h"
 #include "core/proxy_int.h"
 #include "core/worker.h"
@@ -26,7 +27,8 @@ struct maintenance {
     uint32_t *missing;    /* [worker * nshards + shard]: connections to open */
     uint64_t *retry_at;   /* [backend]: no attempt before this (monotonic ms) */
     uint64_t *backoff_ms; /* [backend] */
-    bool *down_logged;    /* [backend] */
+    int8_t *state;        /* [backend]: -1 not known yet, 0 down, 1 up (as last told workers) */
+    uint64_t next_check_ms; /* when to send the next MSG_HEALTH_CHECK */
     bool stop;
 };
 
@@ -105,22 +107,95 @@ static int open_backend(const struct cfg *cfg, const struct cfg_backend *be,
     return 0;
 }
 
+/* A long-idle connection a worker handed over: pinged, then sent back, or replaced. */
+static void ping_conn(struct maintenance *m, struct msg *msg)
+{
+    const struct cfg *cfg = m->p->cfg;
+    char err[160];
+    STAT_INC(m->p->mstats.pings);
+    if (liveness_ping(msg->fd, cfg->timeouts.connect_ms, err, sizeof err) == 0) {
+        msg->kind = MSG_BACKEND_NEW;
+        msg->returning = true;
+        msgq_push(&m->p->workers[msg->worker].inbox, msg);
+        return;
+    }
+    STAT_INC(m->p->mstats.pings_failed);
+    log_warn("backend_ping_failed", "worker=%u backend=%s server_conn=%u error=\"%s\"",
+             msg->worker, cfg->backends[msg->shard / cfg->nusers].name, msg->server_conn_id, err);
+    close(msg->fd);
+    m->missing[msg->worker * m->nshards + msg->shard]++;
+    free(msg);
+}
+
+static void on_msg(struct maintenance *m, struct msg *msg)
+{
+    bool valid = msg->worker < m->p->nworkers && msg->shard < m->nshards;
+    uint32_t *miss = valid ? &m->missing[msg->worker * m->nshards + msg->shard] : NULL;
+    switch (msg->kind) {
+    case MSG_STOP:
+        m->stop = true;
+        break;
+    case MSG_BACKEND_LOST:
+    case MSG_BACKEND_GROW:
+        if (miss)
+            (*miss)++;
+        break;
+    case MSG_CONN_STALE:
+        liveness_quit(msg->fd);
+        if (miss && msg->replace)
+            (*miss)++;
+        break;
+    case MSG_CONN_PING:
+        if (miss && !m->stop) {
+            ping_conn(m, msg);
+            return;
+        }
+        close(msg->fd);
+        break;
+    default:
+        break;
+    }
+    free(msg);
+}
+
 static void drain(struct maintenance *m)
 {
-    struct msg *msg = msgq_take_all(&m->inbox);
-    while (msg) {
-        struct msg *next = msg->next;
-        if (msg->kind == MSG_STOP)
-            m->stop = true;
-        else if (msg->kind == MSG_BACKEND_LOST && msg->worker < m->p->nworkers &&
-                 msg->shard < m->nshards)
-            m->missing[msg->worker * m->nshards + msg->shard]++;
-        free(msg);
-        msg = next;
-    }
     uint64_t v;
     ssize_t n = read(m->inbox.efd, &v, sizeof v);
     (void)n;
+    struct msg *msg = msgq_take_all(&m->inbox);
+    while (msg) {
+        struct msg *next = msg->next;
+        on_msg(m, msg);
+        msg = next;
+    }
+}
+
+/* Tells every worker that backend bi went up or down (with the error clients will see). */
+static void set_backend_state(struct maintenance *m, size_t bi, bool up, const char *err)
+{
+    const struct cfg_backend *be = &m->p->cfg->backends[bi];
+    if (m->state[bi] == (up ? 1 : 0))
+        return;
+    if (up && m->state[bi] == 0)
+        log_info("backend_up", "backend=%s address=%s:%u", be->name, be->addr.host, be->addr.port);
+    else if (!up)
+        log_warn("backend_down", "backend=%s address=%s:%u error=\"%s\" retry_ms=%llu",
+                 be->name, be->addr.host, be->addr.port, err,
+                 (unsigned long long)m->backoff_ms[bi]);
+    m->state[bi] = up ? 1 : 0;
+    atomic_store(&m->p->backend_up[bi], up ? 1 : 0);
+    for (uint32_t w = 0; w < m->p->nworkers; w++) {
+        struct msg *msg = calloc(1, sizeof *msg);
+        if (!msg)
+            continue;
+        msg->kind = MSG_BACKEND_STATE;
+        msg->fd = -1;
+        msg->backend = (uint32_t)bi;
+        msg->up = up;
+        snprintf(msg->error, sizeof msg->error, "%s", up ? "" : err);
+        msgq_push(&m->p->workers[w].inbox, msg);
+    }
 }
 
 /* One pass over every shard that misses connections. Returns how many were opened. */
@@ -142,21 +217,21 @@ static uint32_t fill(struct maintenance *m, uint32_t *opened_per_shard)
                 int rc = open_backend(cfg, be, u, msg, err, sizeof err);
                 if (rc < 0) {
                     free(msg);
-                    if (!m->down_logged[bi])
-                        log_warn("backend_connect_failed",
-                                 "backend=%s address=%s:%u user=%s error=\"%s\" retry_ms=%llu",
-                                 be->name, be->addr.host, be->addr.port, u->backend_user, err,
-                                 (unsigned long long)m->backoff_ms[bi]);
-                    m->down_logged[bi] = true;
+                    STAT_INC(m->p->mstats.connect_failed);
+                    log_debug("backend_connect_failed",
+                              "backend=%s address=%s:%u user=%s error=\"%s\" retry_ms=%llu",
+                              be->name, be->addr.host, be->addr.port, u->backend_user, err,
+                              (unsigned long long)m->backoff_ms[bi]);
+                    set_backend_state(m, bi, false, err);
+                    /* Capped exponential backoff: one attempt per backend per period. */
                     m->retry_at[bi] = now_ms() + m->backoff_ms[bi];
                     m->backoff_ms[bi] = m->backoff_ms[bi] * 2 > BACKOFF_MAX_MS
                                             ? BACKOFF_MAX_MS
                                             : m->backoff_ms[bi] * 2;
                     break;
                 }
-                if (m->down_logged[bi])
-                    log_info("backend_up", "backend=%s", be->name);
-                m->down_logged[bi] = false;
+                STAT_INC(m->p->mstats.conns_created);
+                set_backend_state(m, bi, true, "");
                 m->backoff_ms[bi] = BACKOFF_MIN_MS;
                 msg->kind = MSG_BACKEND_NEW;
                 msg->worker = w;
@@ -183,6 +258,8 @@ static int next_timeout(const struct maintenance *m)
                 if (at < soonest)
                     soonest = at;
             }
+    if (cfg->pool.health_check_interval_ms > 0 && m->next_check_ms < soonest)
+        soonest = m->next_check_ms;
     if (soonest == UINT64_MAX)
         return -1;
     return soonest <= now ? 0 : (int)(soonest - now);
@@ -203,12 +280,18 @@ static void *maintenance_main(void *arg)
     uint64_t verdict = opened > 0 ? 1 : 2;
     ssize_t n = write(m->ready_fd, &verdict, sizeof verdict);
     (void)n;
+    m->next_check_ms = now_ms() + cfg->pool.health_check_interval_ms;
     while (!m->stop) {
         struct pollfd pfd = {.fd = m->inbox.efd, .events = POLLIN};
         poll(&pfd, 1, next_timeout(m));
         drain(m);
         if (!m->stop)
             fill(m, NULL);
+        if (!m->stop && cfg->pool.health_check_interval_ms > 0 && now_ms() >= m->next_check_ms) {
+            m->next_check_ms = now_ms() + cfg->pool.health_check_interval_ms;
+            for (uint32_t w = 0; w < m->p->nworkers; w++)
+                worker_post(&m->p->workers[w], MSG_HEALTH_CHECK);
+        }
     }
     mysql_thread_end();
     return NULL;
@@ -226,27 +309,29 @@ struct maintenance *maintenance_start(struct proxy *p, int ready_fd)
     m->missing = calloc((size_t)p->nworkers * m->nshards, sizeof *m->missing);
     m->retry_at = calloc(cfg->nbackends, sizeof *m->retry_at);
     m->backoff_ms = calloc(cfg->nbackends, sizeof *m->backoff_ms);
-    m->down_logged = calloc(cfg->nbackends, sizeof *m->down_logged);
-    if (!m->missing || !m->retry_at || !m->backoff_ms || !m->down_logged ||
+    m->state = calloc(cfg->nbackends, sizeof *m->state);
+    if (!m->missing || !m->retry_at || !m->backoff_ms || !m->state ||
         msgq_init(&m->inbox) < 0) {
         free(m->missing);
         free(m->retry_at);
         free(m->backoff_ms);
-        free(m->down_logged);
+        free(m->state);
         free(m);
         return NULL;
     }
-    for (size_t b = 0; b < cfg->nbackends; b++)
+    for (size_t b = 0; b < cfg->nbackends; b++) {
         m->backoff_ms[b] = BACKOFF_MIN_MS;
+        m->state[b] = -1;
+    }
     for (uint32_t w = 0; w < p->nworkers; w++)
         for (size_t s = 0; s < m->nshards; s++)
-            m->missing[w * m->nshards + s] = p->workers[w].shards[s].target;
+            m->missing[w * m->nshards + s] = p->workers[w].shards[s].min_idle;
     if (pthread_create(&m->thread, NULL, maintenance_main, m) != 0) {
         msgq_destroy(&m->inbox);
         free(m->missing);
         free(m->retry_at);
         free(m->backoff_ms);
-        free(m->down_logged);
+        free(m->state);
         free(m);
         return NULL;
     }
@@ -275,6 +360,6 @@ void maintenance_stop(struct maintenance *m)
     free(m->missing);
     free(m->retry_at);
     free(m->backoff_ms);
-    free(m->down_logged);
+    free(m->state);
     free(m);
 }

@@ -17,7 +17,9 @@ void msgq_destroy(struct msgq *q)
     struct msg *m = msgq_take_all(q);
     while (m) {
         struct msg *next = m->next;
-        if (m->kind == MSG_BACKEND_NEW && m->fd >= 0)
+        bool has_fd =
+            m->kind == MSG_BACKEND_NEW || m->kind == MSG_CONN_STALE || m->kind == MSG_CONN_PING;
+        if (has_fd && m->fd >= 0)
             close(m->fd);
         free(m);
         m = next;

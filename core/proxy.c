@@ -20,17 +20,38 @@
 
 enum { EXIT_CLEAN = 0, EXIT_RUNTIME = 1 };
 
-void proxy_backend_lost(struct proxy *p, uint32_t worker, uint32_t shard)
+static void ask_maintenance(struct proxy *p, enum msg_kind kind, uint32_t worker,
+                            uint32_t shard)
 {
     if (!p->maint || atomic_load(&p->stopping))
         return;
     struct msg *m = calloc(1, sizeof *m);
     if (!m)
         return;
-    m->kind = MSG_BACKEND_LOST;
+    m->kind = kind;
     m->worker = worker;
     m->shard = shard;
     m->fd = -1;
+    maintenance_post(p->maint, m);
+}
+
+void proxy_backend_lost(struct proxy *p, uint32_t worker, uint32_t shard)
+{
+    ask_maintenance(p, MSG_BACKEND_LOST, worker, shard);
+}
+
+void proxy_backend_grow(struct proxy *p, uint32_t worker, uint32_t shard)
+{
+    ask_maintenance(p, MSG_BACKEND_GROW, worker, shard);
+}
+
+void proxy_hand_over(struct proxy *p, struct msg *m)
+{
+    if (!p->maint || atomic_load(&p->stopping)) {
+        close(m->fd);
+        free(m);
+        return;
+    }
     maintenance_post(p->maint, m);
 }
 
@@ -109,12 +130,12 @@ int proxy_run(const struct cfg *cfg)
     uint64_t ready = 0;
     int sig = wait_event(sfd, ready_fd, true, &ready);
     if (sig == 0) {
-        if (ready != 1) {
-            log_error("no_backend", "reason=\"no backend connection could be opened at start; "
-                                    "check backends[].address and the users' credentials\"");
-            rc = EXIT_RUNTIME;
-            goto out;
-        }
+        /* A sidecar may start before its database: serve (clients get ERR 2003 naming the
+         * backend and its error) while the maintenance thread keeps retrying. */
+        if (ready != 1)
+            log_warn("no_backend", "reason=\"no backend connection could be opened at start; "
+                                   "retrying with backoff, clients get ERR 2003 meanwhile; check "
+                                   "backends[].address and the users' credentials\"");
         for (uint32_t i = 0; i < p.nworkers; i++)
             worker_post(&p.workers[i], MSG_LISTEN);
         log_info("listening", "listen=%s:%u workers=%u", cfg->listen.host, cfg->listen.port,

@@ -25,3 +25,9 @@ struct proxy {
 /* A worker lost a backend connection of shard (worker, shard): the maintenance thread opens a
  * replacement. Any thread. */
 void proxy_backend_lost(struct proxy *p, uint32_t worker, uint32_t shard);
+/* The shard is below pool.size and a client found no free connection: open one more. */
+void proxy_backend_grow(struct proxy *p, uint32_t worker, uint32_t shard);
+/* An idle connection for the maintenance thread (MSG_CONN_STALE or MSG_CONN_PING, m->fd);
+ * closed at once when ringsql is stopping. Takes m. */
+struct msg;
+void proxy_hand_over(struct proxy *p, struct msg *m);

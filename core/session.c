@@ -1,6 +1,6 @@
 /* session: one client connection as an explicit state machine.
  *
- *   accept ──(single-user listener: take a backend now)──> SS_GREETING
+ *   accept ──(a connection free or on its way for a single user, else 1040 / 2003)──> SS_GREETING
  *   SS_GREETING   Handshake V10 sent ─────────────────────────────> SS_LOGIN
  *   SS_LOGIN      HandshakeResponse41: native or sha2 fast path ok ─> SS_BIND
  *                 another plugin ─> AuthSwitchRequest ─────────────> SS_AUTH_SWITCH
@@ -13,10 +13,15 @@
  *   SS_IDLE       a command: forwarded ────────────────────────────> SS_FORWARD
  *                 COM_CHANGE_USER: credentials checked as at login ──> SS_BIND (the backend
  *                 reset, or swapped for one of the new user's pool) or SS_AUTH_SWITCH
- *                 COM_QUIT, hang-up, idle timeout ─────────────────> SS_CLOSED
+ *                 COM_QUIT, hang-up ───────────────────────────────> SS_CLOSED
+ *                 idle timeout: ERR 4031 ─────────────────────────> SS_REJECT
+ *                 its backend connection died (KILL, server gone) ─> SS_LOST
  *   SS_FORWARD    response streamed back until the tracker says done ─> SS_IDLE
  *                 LOCAL INFILE request forwarded ─────────────────> SS_INFILE
  *   SS_INFILE     file packets forwarded until the empty one ──────> SS_FORWARD
+ *                 backend died before any of the response: ERR 2013 ─> SS_REJECT
+ *   SS_LOST       the next command gets ERR 2013; COM_QUIT, hang-up, timeout ─> SS_CLOSED
+ *   SS_LOGIN, SS_AUTH_SWITCH  timeouts.handshake: ERR 1043 ──────────> SS_REJECT
  *   SS_REJECT     ERR sent ────────────────────────────────────────> SS_CLOSED
  *   SS_CLOSED     waits for its last completion, then is freed
  *
@@ -55,12 +60,13 @@ enum session_state {
     SS_FORWARD,
     SS_INFILE,
     SS_REJECT,
+    SS_LOST,
     SS_CLOSED,
 };
 
 static const char *const state_names[] = {
     "greeting", "login",   "auth_switch", "bind",   "login_ok",
-    "idle",     "forward", "infile",      "reject", "closed",
+    "idle",     "forward", "infile",      "reject", "lost",   "closed",
 };
 
 enum bind_step { BIND_RESET, BIND_DB, BIND_MULTI, BIND_CHARSET, BIND_DONE };
@@ -104,6 +110,9 @@ struct session {
     bool buried;
     bool touched; /* ringsql has sent the backend something for this session */
     bool reset_first; /* COM_CHANGE_USER on the same backend: reset it before binding */
+    char out_lost[200]; /* SS_LOST: the ERR 2013 message for the next command */
+    bool resp_started; /* some of the current command's response reached the client */
+    uint8_t cmd_seq;   /* sequence id of the current command's first packet */
     enum bind_step bind;
     uint64_t server_caps; /* offered in the greeting */
     uint64_t caps;        /* negotiated with the client */
@@ -246,6 +255,7 @@ static void close_session(struct session *s, bool clean, const char *why)
     unbind(s, clean);
     set_state(s, SS_CLOSED);
     STAT_INC(s->w->st.sessions_done);
+    STAT_SUB(s->w->st.clients_connected, 1);
     shutdown(s->fd, SHUT_RDWR);
     maybe_free(s);
 }
@@ -268,7 +278,7 @@ static void arm_client_recv(struct session *s)
     const struct cfg *cfg = s->w->cfg;
     if (s->state == SS_LOGIN || s->state == SS_AUTH_SWITCH)
         timeout = cfg->timeouts.handshake_ms;
-    else if (s->state == SS_IDLE)
+    else if (s->state == SS_IDLE || s->state == SS_LOST)
         timeout = cfg->timeouts.client_idle_ms;
     s->recv_armed = true;
     s->inflight++;
@@ -325,10 +335,53 @@ static bool take_backend(struct session *s, uint32_t user)
     return false;
 }
 
+/* Every backend is marked down by the maintenance thread: ERR 2003 naming the first and the
+ * error it last got, as a direct client would see it. */
+static bool reject_backend_down(struct session *s)
+{
+    struct worker *w = s->w;
+    const struct cfg *cfg = w->cfg;
+    for (size_t bi = 0; bi < cfg->nbackends; bi++)
+        if (atomic_load_explicit(&w->proxy->backend_up[bi], memory_order_relaxed))
+            return false;
+    const struct cfg_backend *be = &cfg->backends[0];
+    const char *err = w->binfo[0].error[0] ? w->binfo[0].error : "not reachable yet";
+    char msg[640];
+    snprintf(msg, sizeof msg,
+             "Can't connect to backend '%.64s' (%.200s:%u): %.255s; ringsql keeps retrying, "
+             "retry later",
+             be->name, be->addr.host, be->addr.port, err);
+    STAT_INC(w->st.rejected[REJECT_BACKEND_DOWN]);
+    reject(s, PROTO_CR_CONN_HOST_ERROR, "HY000", msg);
+    return true;
+}
+
+/* A connection for user is free now, or on its way (a replacement, a ping, or one asked for
+ * now because the shard is below pool.size: see pool.min_idle). */
+static bool connection_in_sight(struct worker *w, uint32_t user)
+{
+    for (uint32_t bi = 0; bi < w->cfg->nbackends; bi++) {
+        struct pool_shard *sh = shard_of(w, bi, user);
+        if (sh->navailable > 0 || sh->pending > 0)
+            return true;
+    }
+    for (uint32_t bi = 0; bi < w->cfg->nbackends; bi++) {
+        struct pool_shard *sh = shard_of(w, bi, user);
+        if (pool_size(sh) + sh->pending < sh->target) {
+            sh->pending++;
+            proxy_backend_grow(w->proxy, w->id, (uint32_t)(sh - w->shards));
+            return true;
+        }
+    }
+    return false;
+}
+
 static void reject_no_backend(struct session *s, uint32_t user)
 {
     struct worker *w = s->w;
     const struct cfg *cfg = w->cfg;
+    if (reject_backend_down(s))
+        return;
     struct pool_shard *sh = shard_of(w, 0, user);
     char msg[320];
     if (pool_size(sh) == 0 && sh->target > 0)
@@ -419,12 +472,14 @@ void session_start(struct worker *w, int fd)
     }
     if (!s->peer[0])
         snprintf(s->peer, sizeof s->peer, "unknown");
-    /* The seed's order: bind at connect. With one user the shard is known now; with several
-     * it is known once the HandshakeResponse names the user (see take_backend in login). */
+    STAT_INC(w->st.clients_connected);
+    /* The seed's order: with one user, a client that no connection can serve is turned away
+     * at connect. The connection itself is taken only once the client logged in: a client
+     * that connects and says nothing (slowloris) holds no backend. */
     if (w->cfg->nusers == 1) {
         s->user = 0;
         s->user_known = true;
-        if (!take_backend(s, 0)) {
+        if (!connection_in_sight(w, 0)) {
             reject_no_backend(s, 0);
             return;
         }
@@ -458,6 +513,7 @@ static void login_ok(struct session *s)
         s->reset_first = false;
     }
     if (!s->b && !take_backend(s, user)) {
+        (void)connection_in_sight(s->w, user); /* grows the shard for the next client */
         reject_no_backend(s, user);
         return;
     }
@@ -827,6 +883,7 @@ static void forward_to_client(struct session *s)
 {
     struct backend *b = s->b;
     s->b2c_busy = true;
+    s->resp_started = true;
     b->inflight++;
     worker_send(s->w, s->fd, b->in.p + b->in.sent, b->in.scan - b->in.sent, op_tag(b, OP_B2C_SEND));
 }
@@ -892,6 +949,8 @@ static int client_packet(void *ctx, const uint8_t *head, size_t head_len, uint64
         b->db_maybe_set = true; /* USE, or COM_INIT_DB */
     s->expect_response = v != PROTO_TRACK_DONE;
     s->response_done = false;
+    s->resp_started = false;
+    s->cmd_seq = seq;
     set_state(s, SS_FORWARD);
     return 1;
 }
@@ -991,6 +1050,50 @@ static void response_data(struct session *s)
 
 /* ---------- completions ---------- */
 
+/* The linked timeout cancelled the client's receive: say why (where the protocol leaves room
+ * for it) and close. */
+static void on_client_timeout(struct session *s)
+{
+    struct worker *w = s->w;
+    bool login = s->state == SS_LOGIN || s->state == SS_AUTH_SWITCH;
+    uint64_t ms = login ? w->cfg->timeouts.handshake_ms : w->cfg->timeouts.client_idle_ms;
+    STAT_INC(w->st.timeouts[login ? TIMEOUT_HANDSHAKE : TIMEOUT_CLIENT_IDLE]);
+    log_info("client_timeout", "worker=%u session=%llu state=%s timeout_ms=%llu", w->id,
+             (unsigned long long)s->id, state_names[s->state], (unsigned long long)ms);
+    char msg[200];
+    if (login) {
+        /* The client's next read is the answer to its HandshakeResponse (seq 2). */
+        if (s->state == SS_LOGIN)
+            s->seq = 2;
+        snprintf(msg, sizeof msg, "login not finished within timeouts.handshake (%llu ms)",
+                 (unsigned long long)ms);
+        reject(s, PROTO_ER_HANDSHAKE_ERROR, "08S01", msg);
+        return;
+    }
+    /* Unasked, as MySQL 8 does (seq 0): a client reading finds why it was disconnected. */
+    s->seq = 0;
+    snprintf(msg, sizeof msg,
+             "disconnected by ringsql after timeouts.client_idle (%llu ms) without a command",
+             (unsigned long long)ms);
+    reject(s, PROTO_ER_CLIENT_INTERACTION_TIMEOUT, "HY000", msg);
+}
+
+/* SS_LOST: the client speaks after its backend connection died; COM_QUIT ends quietly,
+ * anything else gets ERR 2013 naming the backend. */
+static void on_lost_command(struct session *s)
+{
+    const uint8_t *p = s->in.p;
+    bool quit = s->in.len >= PROTO_HEADER_LEN + 1 && p[PROTO_HEADER_LEN] == PROTO_COM_QUIT;
+    uint8_t seq = s->in.len >= PROTO_HEADER_LEN ? p[3] : 0;
+    worker_buf_release(s->w, &s->in);
+    if (quit) {
+        close_session(s, true, "client quit");
+        return;
+    }
+    s->seq = proto_seq_next(seq);
+    reject(s, PROTO_CR_SERVER_LOST, "HY000", s->out_lost);
+}
+
 void session_on_client_recv(struct session *s, int res, unsigned flags)
 {
     s->inflight--;
@@ -1010,15 +1113,18 @@ void session_on_client_recv(struct session *s, int res, unsigned flags)
     if (res <= 0 || !got) {
         if (got)
             worker_buf_release(s->w, &rb);
-        const char *why = res == 0 ? "client closed" : res == -ECANCELED ? "timeout" : "error";
-        if (res == -ECANCELED)
-            log_info("client_timeout", "worker=%u session=%llu state=%s", s->w->id,
-                     (unsigned long long)s->id, state_names[s->state]);
-        close_session(s, true, why);
+        if (res == -ECANCELED) {
+            on_client_timeout(s);
+            return;
+        }
+        close_session(s, true, res == 0 ? "client closed" : "error");
         return;
     }
     s->in = rb;
     switch (s->state) {
+    case SS_LOST:
+        on_lost_command(s);
+        return;
     case SS_LOGIN:
     case SS_AUTH_SWITCH: {
         int rc = framer_walk(&s->fr, &s->in, login_packet, s);
@@ -1097,6 +1203,8 @@ void session_on_c2b_sent(struct session *s, int res)
         maybe_free(s);
         return;
     }
+    if (!s->b)
+        return; /* the backend failed meanwhile: an ERR 2013 is on its way to the client */
     if (res <= 0) {
         session_on_backend_failed(s);
         return;
@@ -1168,10 +1276,44 @@ void session_on_backend_recv(struct session *s, int res, unsigned flags)
 void session_on_backend_failed(struct session *s)
 {
     struct backend *b = s->b;
-    if (b) {
-        s->b = NULL;
-        b->sess = NULL;
-        backend_discard(b, "failed while bound to a session");
+    if (!b) {
+        /* A late completion after the failure was handled (an ERR 2013 on its way). */
+        if (s->state != SS_REJECT && s->state != SS_LOST)
+            close_session(s, false, "backend connection failed");
+        return;
+    }
+    struct worker *w = s->w;
+    const char *backend = w->cfg->backends[b->pc.shard->backend].name;
+    uint32_t conn = b->server_conn_id;
+    s->b = NULL;
+    b->sess = NULL;
+    backend_discard(b, "failed while bound to a session");
+    STAT_INC(w->st.backend_errors);
+    log_warn("backend_lost", "worker=%u session=%llu backend=%s server_conn=%u state=%s", w->id,
+             (unsigned long long)s->id, backend, conn, state_names[s->state]);
+    /* Only this client is affected; it learns it in protocol where it can. */
+    switch (s->state) {
+    case SS_IDLE:
+        snprintf(s->out_lost, sizeof s->out_lost,
+                 "Lost connection to backend '%.64s' (server connection %u closed while this "
+                 "client was idle); reconnect",
+                 backend, conn);
+        set_state(s, SS_LOST);
+        arm_client_recv(s);
+        return;
+    case SS_FORWARD:
+        if (s->resp_started || s->b2c_busy)
+            break; /* part of the response went out: an ERR cannot follow it cleanly */
+        s->seq = proto_seq_next(s->cmd_seq);
+        /* fall through */
+    case SS_BIND: {
+        char msg[160];
+        snprintf(msg, sizeof msg, "Lost connection to backend '%.64s' during query", backend);
+        reject(s, PROTO_CR_SERVER_LOST, "HY000", msg);
+        return;
+    }
+    default:
+        break;
     }
     close_session(s, false, "backend connection failed");
 }

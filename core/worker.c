@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/health.h"
 #include "core/log.h"
 #include "core/proxy_int.h"
 #include "core/session.h"
@@ -322,20 +323,6 @@ static void arm_wake(struct worker *w)
     io_uring_sqe_set_data64(sqe, op_tag(w, OP_WAKE));
 }
 
-/* The health check: every pool.health_check_interval the worker recycles its stale idle
- * connections (pool.stale_after); the maintenance thread opens their replacements. */
-static void arm_tick(struct worker *w)
-{
-    uint64_t ms = w->cfg->pool.health_check_interval_ms;
-    if (ms == 0)
-        ms = WORKER_TICK_MS;
-    w->tick_ts.tv_sec = (long long)(ms / 1000);
-    w->tick_ts.tv_nsec = (long long)(ms % 1000) * 1000000LL;
-    struct io_uring_sqe *sqe = worker_sqe(w);
-    io_uring_prep_timeout(sqe, &w->tick_ts, 0, 0);
-    io_uring_sqe_set_data64(sqe, op_tag(w, OP_TICK));
-}
-
 static void cancel(struct worker *w, uint64_t tag)
 {
     struct io_uring_sqe *sqe = worker_sqe(w);
@@ -354,7 +341,6 @@ static void begin_stop(struct worker *w)
     if (w->accepting)
         cancel(w, op_tag(w, OP_ACCEPT));
     cancel(w, op_tag(w, OP_WAKE));
-    cancel(w, op_tag(w, OP_TICK));
     session_shutdown_all(w);
     for (struct backend *b = w->live_backends, *next; b; b = next) {
         next = b->next_live;
@@ -373,6 +359,9 @@ static void on_msg(struct worker *w, struct msg *m)
         }
         uint32_t bi = m->shard / (uint32_t)w->cfg->nusers;
         struct worker_backend_info *info = &w->binfo[bi];
+        struct pool_shard *sh = &w->shards[m->shard];
+        if (sh->pending > 0)
+            sh->pending--;
         if (!info->known) {
             info->known = true;
             info->caps = m->caps;
@@ -380,10 +369,19 @@ static void on_msg(struct worker *w, struct msg *m)
         }
         if (!backend_new(w, m)) {
             close(m->fd);
+            sh->pending++;
             proxy_backend_lost(w->proxy, w->id, m->shard);
         }
         break;
     }
+    case MSG_HEALTH_CHECK:
+        health_check(w);
+        break;
+    case MSG_BACKEND_STATE:
+        if (m->backend < w->cfg->nbackends)
+            snprintf(w->binfo[m->backend].error, sizeof w->binfo[m->backend].error, "%s",
+                     m->up ? "" : m->error);
+        break;
     case MSG_LISTEN:
         if (!w->stopping) {
             if (listen(w->listen_fd, LISTEN_BACKLOG) == 0)
@@ -396,25 +394,12 @@ static void on_msg(struct worker *w, struct msg *m)
         begin_stop(w);
         break;
     case MSG_BACKEND_LOST:
-        break;
+    case MSG_BACKEND_GROW:
+    case MSG_CONN_STALE:
+    case MSG_CONN_PING:
+        break; /* for the maintenance thread only */
     }
     free(m);
-}
-
-static void on_tick(struct worker *w)
-{
-    uint64_t stale = w->cfg->pool.stale_after_ms;
-    if (stale > 0) {
-        for (size_t i = 0; i < w->nshards; i++) {
-            struct pool_conn *c;
-            /* Recycle at most a few per tick so a pool never empties at once. */
-            for (int n = 0; n < 4 && (c = pool_take_stale(&w->shards[i], w->now_ms, stale)); n++) {
-                backend_discard((struct backend *)c, "stale");
-            }
-        }
-    }
-    if (!w->stopping)
-        arm_tick(w);
 }
 
 static void dispatch(struct worker *w, struct io_uring_cqe *cqe)
@@ -452,10 +437,6 @@ static void dispatch(struct worker *w, struct io_uring_cqe *cqe)
             arm_wake(w);
         break;
     }
-    case OP_TICK:
-        if (res != -ECANCELED)
-            on_tick(w);
-        break;
     case OP_CLIENT_RECV:
         session_on_client_recv(ptr, res, cqe->flags);
         break;
@@ -482,7 +463,6 @@ static void dispatch(struct worker *w, struct io_uring_cqe *cqe)
 static void run(struct worker *w)
 {
     arm_wake(w);
-    arm_tick(w);
     while (!(w->stopping && w->inflight == 0 && !w->live_sessions && !w->live_backends)) {
         int rc = io_uring_submit_and_wait(&w->ring, 1);
         if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
@@ -562,6 +542,11 @@ int worker_start(struct worker *w, struct proxy *p, uint32_t id)
             pool_shard_init(&w->shards[b * cfg->nusers + u], cfg->backends[b].name,
                             cfg->users[u].name, (uint32_t)b, (uint32_t)u,
                             pool_split(cfg->pool.size, p->nworkers, id));
+    for (size_t i = 0; i < w->nshards; i++) {
+        /* The maintenance thread's first fill opens pool.min_idle's share of each shard. */
+        w->shards[i].min_idle = pool_split(cfg->pool.min_idle, p->nworkers, id);
+        w->shards[i].pending = w->shards[i].min_idle;
+    }
     users_init(w);
     w->next_session_id = 1;
     rc = pthread_create(&w->thread, NULL, worker_main, w);

@@ -30,13 +30,11 @@ enum {
      * every response packet but a row fits (rows only need their first bytes). */
     BACKEND_HEAD_CAP = 16 * 1024,
     BACKEND_CMD_CAP = 1024, /* ringsql's own commands: COM_INIT_DB, SET ..., COM_RESET */
-    WORKER_TICK_MS = 1000,
 };
 
 enum op {
     OP_ACCEPT = 1,
     OP_WAKE,         /* the inbox's eventfd became readable */
-    OP_TICK,         /* periodic timer: stale connections */
     OP_CLIENT_RECV,  /* ptr: struct session */
     OP_CLIENT_SEND,  /* ptr: struct session */
     OP_BACKEND_RECV, /* ptr: struct backend */
@@ -81,6 +79,8 @@ enum backend_state {
     B_POOLED,    /* on its shard's available list, a receive armed to notice a close */
     B_BOUND,     /* on the busy list, driven by its session */
     B_RESETTING, /* session over: COM_RESET_CONNECTION in flight, then back to B_POOLED */
+    B_HANDOFF,   /* off the lists, its receive being cancelled: then its socket goes to the
+                  * maintenance thread (stale: closed there; ping: comes back) */
     B_DEAD,      /* off the lists, waiting for its last completion to be freed */
 };
 
@@ -113,6 +113,8 @@ struct backend {
     struct backend *buf_wait_next;
     bool buf_waiting;
     bool buried;
+    enum msg_kind handoff; /* B_HANDOFF: MSG_CONN_STALE or MSG_CONN_PING */
+    bool handoff_replace;
     uint8_t head[BACKEND_HEAD_CAP];
 };
 
@@ -129,6 +131,7 @@ struct worker_backend_info {
     bool known;
     uint64_t caps;
     char version[96];
+    char error[256]; /* the maintenance thread's last connect error while it is down */
 };
 
 /* Cache-line aligned: completions are tagged with the worker's address (low 4 bits free),
@@ -143,7 +146,6 @@ struct worker {
     int listen_fd;
     struct msgq inbox;
     uint64_t wake_buf;
-    struct __kernel_timespec tick_ts;
     struct io_uring_buf_ring *br;
     uint8_t *bufs;
     size_t br_size;
@@ -214,6 +216,10 @@ void backend_on_b2c_sent(struct backend *b, int res);
 void backend_arm_recv(struct backend *b);
 /* The session is done with its backend: reset and return it, or discard it. */
 void backend_release(struct backend *b, bool idle_and_healthy);
+/* Hands an idle (B_POOLED) connection to the maintenance thread: kind MSG_CONN_STALE (it
+ * closes it, and opens a new one if replace) or MSG_CONN_PING (it pings it and sends it
+ * back). The socket leaves once the worker's own receive on it is cancelled. */
+void backend_hand_over(struct backend *b, enum msg_kind kind, bool replace);
 /* Closes it (already broken or untrustworthy) and has the maintenance thread replace it. */
 void backend_discard(struct backend *b, const char *reason);
 /* Sends ringsql's own command (payload, seq 0) and begins tracking its response. */

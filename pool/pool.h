@@ -31,7 +31,10 @@ struct pool_shard {
     char name[96];    /* "backend/user", for logs and client-visible errors */
     uint32_t backend; /* index into cfg->backends */
     uint32_t user;    /* index into cfg->users */
-    uint32_t target;  /* connections this shard should hold (its share of pool.size) */
+    uint32_t target;  /* connections this shard may hold (its share of pool.size) */
+    uint32_t min_idle; /* its share of pool.min_idle: kept open even when unused */
+    uint32_t pending;  /* connections the maintenance thread will send (replacements, pings,
+                        * growth), counted by the worker so that it never asks past target */
     uint32_t navailable;
     uint32_t nbusy;
     struct pool_link available; /* most recently returned first: warm connections are reused */
@@ -43,6 +46,10 @@ void pool_shard_init(struct pool_shard *s, const char *backend_name, const char 
 
 /* A new, idle connection joins the available list. */
 void pool_shard_add(struct pool_shard *s, struct pool_conn *c, uint64_t now_ms);
+/* A connection that was away (a liveness ping) comes back with its own creation and idle
+ * times, in its place in the idle order: being pinged does not make it any less stale. */
+void pool_shard_readd(struct pool_shard *s, struct pool_conn *c, uint64_t created_ms,
+                      uint64_t idle_since_ms);
 /* Takes the most recently used available connection into busy; NULL when none is free. */
 struct pool_conn *pool_take(struct pool_shard *s);
 /* Puts a busy connection back on available (it must be clean: see pool_return_verdict). */

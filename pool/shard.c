@@ -40,6 +40,8 @@ void pool_shard_init(struct pool_shard *s, const char *backend_name, const char 
     s->backend = backend;
     s->user = user;
     s->target = target;
+    s->min_idle = target;
+    s->pending = 0;
     s->navailable = s->nbusy = 0;
     list_init(&s->available);
     list_init(&s->busy);
@@ -52,6 +54,21 @@ void pool_shard_add(struct pool_shard *s, struct pool_conn *c, uint64_t now_ms)
     c->idle_since_ms = now_ms;
     c->where = POOL_AVAILABLE;
     list_push_front(&s->available, &c->link);
+    s->navailable++;
+}
+
+void pool_shard_readd(struct pool_shard *s, struct pool_conn *c, uint64_t created_ms,
+                       uint64_t idle_since_ms)
+{
+    c->shard = s;
+    c->created_ms = created_ms;
+    c->idle_since_ms = idle_since_ms;
+    c->where = POOL_AVAILABLE;
+    /* Newest first: walk from the tail (oldest) past every connection idle even longer. */
+    struct pool_link *after = s->available.prev;
+    while (after != &s->available && conn_of(after)->idle_since_ms < idle_since_ms)
+        after = after->prev;
+    list_push_front(after, &c->link);
     s->navailable++;
 }
 
