@@ -183,8 +183,11 @@ void backend_hand_over(struct backend *b, enum msg_kind kind, bool replace)
     b->state = B_HANDOFF;
     b->handoff = kind;
     b->handoff_replace = replace;
-    if (kind == MSG_CONN_STALE)
+    if (kind == MSG_CONN_STALE) {
         STAT_INC(b->w->st.conns_recycled_stale);
+        log_info("backend_recycled", "worker=%u pool=%s server_conn=%u reason=\"stale\" replace=%s",
+                 b->w->id, b->pc.shard->name, b->server_conn_id, replace ? "yes" : "no");
+    }
     if (!b->recv_armed) {
         /* Waiting for a receive buffer: no receive to cancel. */
         if (b->buf_waiting) {

@@ -130,11 +130,11 @@ int proxy_run(const struct cfg *cfg)
     uint64_t ready = 0;
     int sig = wait_event(sfd, ready_fd, true, &ready);
     if (sig == 0) {
-        /* A sidecar may start before its database: serve (clients get ERR 2003 naming the
+        /* A sidecar may start before its database: serve (clients get a 2003-style ERR naming the
          * backend and its error) while the maintenance thread keeps retrying. */
         if (ready != 1)
             log_warn("no_backend", "reason=\"no backend connection could be opened at start; "
-                                   "retrying with backoff, clients get ERR 2003 meanwhile; check "
+                                   "retrying with backoff, clients get a 2003-style ERR meanwhile; check "
                                    "backends[].address and the users' credentials\"");
         for (uint32_t i = 0; i < p.nworkers; i++)
             worker_post(&p.workers[i], MSG_LISTEN);

@@ -1,6 +1,6 @@
 /* session: one client connection as an explicit state machine.
  *
- *   accept ──(a connection free or on its way for a single user, else 1040 / 2003)──> SS_GREETING
+ *   accept ──(a connection free or on its way for a single user, else 1040 / 1429)──> SS_GREETING
  *   SS_GREETING   Handshake V10 sent ─────────────────────────────> SS_LOGIN
  *   SS_LOGIN      HandshakeResponse41: native or sha2 fast path ok ─> SS_BIND
  *                 another plugin ─> AuthSwitchRequest ─────────────> SS_AUTH_SWITCH
@@ -19,8 +19,8 @@
  *   SS_FORWARD    response streamed back until the tracker says done ─> SS_IDLE
  *                 LOCAL INFILE request forwarded ─────────────────> SS_INFILE
  *   SS_INFILE     file packets forwarded until the empty one ──────> SS_FORWARD
- *                 backend died before any of the response: ERR 2013 ─> SS_REJECT
- *   SS_LOST       the next command gets ERR 2013; COM_QUIT, hang-up, timeout ─> SS_CLOSED
+ *                 backend died before any of the response: ERR 1927 ─> SS_REJECT
+ *   SS_LOST       the next command gets ERR 1927; COM_QUIT, hang-up, timeout ─> SS_CLOSED
  *   SS_LOGIN, SS_AUTH_SWITCH  timeouts.handshake: ERR 1043 ──────────> SS_REJECT
  *   SS_REJECT     ERR sent ────────────────────────────────────────> SS_CLOSED
  *   SS_CLOSED     waits for its last completion, then is freed
@@ -110,7 +110,7 @@ struct session {
     bool buried;
     bool touched; /* ringsql has sent the backend something for this session */
     bool reset_first; /* COM_CHANGE_USER on the same backend: reset it before binding */
-    char out_lost[200]; /* SS_LOST: the ERR 2013 message for the next command */
+    char out_lost[200]; /* SS_LOST: the ERR 1927 message for the next command */
     bool resp_started; /* some of the current command's response reached the client */
     uint8_t cmd_seq;   /* sequence id of the current command's first packet */
     enum bind_step bind;
@@ -335,14 +335,18 @@ static bool take_backend(struct session *s, uint32_t user)
     return false;
 }
 
-/* Every backend is marked down by the maintenance thread: ERR 2003 naming the first and the
- * error it last got, as a direct client would see it. */
+/* Every backend is marked down by the maintenance thread: the 2003-style ERR (code 1429, see
+ * protocol/constants.h) naming the first and the error it last got. */
 static bool reject_backend_down(struct session *s)
 {
     struct worker *w = s->w;
     const struct cfg *cfg = w->cfg;
     for (size_t bi = 0; bi < cfg->nbackends; bi++)
         if (atomic_load_explicit(&w->proxy->backend_up[bi], memory_order_relaxed))
+            return false;
+    /* Down means no new connection can be opened: the pooled ones still serve. */
+    for (size_t i = 0; i < w->nshards; i++)
+        if (w->shards[i].navailable > 0)
             return false;
     const struct cfg_backend *be = &cfg->backends[0];
     const char *err = w->binfo[0].error[0] ? w->binfo[0].error : "not reachable yet";
@@ -352,7 +356,7 @@ static bool reject_backend_down(struct session *s)
              "retry later",
              be->name, be->addr.host, be->addr.port, err);
     STAT_INC(w->st.rejected[REJECT_BACKEND_DOWN]);
-    reject(s, PROTO_CR_CONN_HOST_ERROR, "HY000", msg);
+    reject(s, PROTO_ER_CONNECT_TO_FOREIGN_DATA_SOURCE, "08S01", msg);
     return true;
 }
 
@@ -473,6 +477,13 @@ void session_start(struct worker *w, int fd)
     if (!s->peer[0])
         snprintf(s->peer, sizeof s->peer, "unknown");
     STAT_INC(w->st.clients_connected);
+    /* Every backend down, or none ever reached (no version or capabilities to greet with). */
+    if (reject_backend_down(s))
+        return;
+    if (!w->binfo[0].known) {
+        reject_no_backend(s, 0);
+        return;
+    }
     /* The seed's order: with one user, a client that no connection can serve is turned away
      * at connect. The connection itself is taken only once the client logged in: a client
      * that connects and says nothing (slowloris) holds no backend. */
@@ -483,9 +494,6 @@ void session_start(struct worker *w, int fd)
             reject_no_backend(s, 0);
             return;
         }
-    } else if (!w->binfo[0].known) {
-        reject_no_backend(s, 0);
-        return;
     }
     greet(s);
 }
@@ -1079,7 +1087,7 @@ static void on_client_timeout(struct session *s)
 }
 
 /* SS_LOST: the client speaks after its backend connection died; COM_QUIT ends quietly,
- * anything else gets ERR 2013 naming the backend. */
+ * anything else gets ERR 1927 (2013-style) naming the backend. */
 static void on_lost_command(struct session *s)
 {
     const uint8_t *p = s->in.p;
@@ -1091,7 +1099,7 @@ static void on_lost_command(struct session *s)
         return;
     }
     s->seq = proto_seq_next(seq);
-    reject(s, PROTO_CR_SERVER_LOST, "HY000", s->out_lost);
+    reject(s, PROTO_ER_CONNECTION_KILLED, "70100", s->out_lost);
 }
 
 void session_on_client_recv(struct session *s, int res, unsigned flags)
@@ -1204,7 +1212,7 @@ void session_on_c2b_sent(struct session *s, int res)
         return;
     }
     if (!s->b)
-        return; /* the backend failed meanwhile: an ERR 2013 is on its way to the client */
+        return; /* the backend failed meanwhile: an ERR 1927 is on its way to the client */
     if (res <= 0) {
         session_on_backend_failed(s);
         return;
@@ -1277,7 +1285,7 @@ void session_on_backend_failed(struct session *s)
 {
     struct backend *b = s->b;
     if (!b) {
-        /* A late completion after the failure was handled (an ERR 2013 on its way). */
+        /* A late completion after the failure was handled (an ERR 1927 on its way). */
         if (s->state != SS_REJECT && s->state != SS_LOST)
             close_session(s, false, "backend connection failed");
         return;
@@ -1309,7 +1317,7 @@ void session_on_backend_failed(struct session *s)
     case SS_BIND: {
         char msg[160];
         snprintf(msg, sizeof msg, "Lost connection to backend '%.64s' during query", backend);
-        reject(s, PROTO_CR_SERVER_LOST, "HY000", msg);
+        reject(s, PROTO_ER_CONNECTION_KILLED, "70100", msg);
         return;
     }
     default:

@@ -154,10 +154,11 @@ enum {
     PROTO_ER_UNKNOWN_ERROR = 1105,
     PROTO_ER_LOCK_WAIT_TIMEOUT = 1205,
     PROTO_ER_LOCK_DEADLOCK = 1213,
-    /* Client-library codes ringsql sends for a backend it cannot reach or lost, the way a
-     * direct client would see them. */
-    PROTO_CR_CONN_HOST_ERROR = 2003, /* Can't connect to server */
-    PROTO_CR_SERVER_LOST = 2013,     /* Lost connection to server during query */
+    /* A backend ringsql cannot reach, or lost under a client. Not the client-library codes
+     * 2003 / 2013 a direct client would see: libmariadb rejects an ERR packet carrying a
+     * client-range code (2000-2999) as "Received malformed packet" (2027). */
+    PROTO_ER_CONNECT_TO_FOREIGN_DATA_SOURCE = 1429, /* Unable to connect to foreign data source */
+    PROTO_ER_CONNECTION_KILLED = 1927,              /* Connection was killed (SQL state 70100) */
     PROTO_ER_CLIENT_INTERACTION_TIMEOUT = 4031, /* MySQL 8: disconnected for inactivity */
     /* MariaDB progress report: an ERR-shaped packet that is not an error. */
     PROTO_ER_PROGRESS_REPORT = 0xffff,

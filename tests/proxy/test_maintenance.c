@@ -1,0 +1,429 @@
+/* The maintenance thread end to end (issue 5): stale recycling, a backend going down and
+ * coming back, a killed backend connection, slow clients. A real MariaDB (the shared one, or
+ * a private one this test starts and stops), a real ringsql, libmariadb clients. Every wait
+ * is on a condition, bounded in time. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "testdb.h"
+
+#define START_WAIT_MS 15000
+#define WAIT_MS 10000
+
+static struct tdb_proxy proxy;
+
+/* Starts ringsql in front of host:port (backend 'primary', user app/secret); extra: more
+ * top-level YAML (pool:, timeouts:). */
+static bool start_proxy_at(const char *host, unsigned port, unsigned workers, const char *extra)
+{
+    unsigned listen = tdb_free_port(), admin = tdb_free_port();
+    char yaml[2048];
+    snprintf(yaml, sizeof yaml,
+             "listen: \"127.0.0.1:%u\"\n"
+             "workers: %u\n"
+             "backends:\n"
+             "  - name: primary\n"
+             "    address: \"%s:%u\"\n"
+             "users:\n"
+             "  - name: app\n"
+             "    password: \"secret\"\n"
+             "    backend_user: " TDB_USER "\n"
+             "    backend_password: " TDB_PASSWORD "\n"
+             "admin:\n"
+             "  listen: \"127.0.0.1:%u\"\n"
+             "log:\n"
+             "  level: info\n"
+             "%s",
+             listen, workers, host, port, admin, extra);
+    return CHECK(tdb_proxy_start(&proxy, listen, yaml, START_WAIT_MS));
+}
+
+static void stop_proxy(void)
+{
+    CHECK_INT(tdb_proxy_stop(&proxy, SIGTERM), 0);
+}
+
+/* Connects through ringsql as app, retrying (bounded) while the answer is 1040. */
+static MYSQL *connect_app(unsigned *err)
+{
+    uint64_t deadline = tdb_now_ms() + 5000;
+    unsigned e = 0;
+    for (;;) {
+        MYSQL *m = tdb_connect("127.0.0.1", proxy.port, "app", "secret", NULL, &e);
+        if (m || e != 1040 || tdb_now_ms() > deadline) {
+            if (err)
+                *err = e;
+            return m;
+        }
+    }
+}
+
+static unsigned conn_id(MYSQL *m)
+{
+    char v[32];
+    return tdb_query_value(m, "SELECT CONNECTION_ID()", v, sizeof v) ? (unsigned)atoi(v) : 0;
+}
+
+/* The server-side ids of ringsql's backend connections (every TDB_USER session but the
+ * caller's own), ascending, comma-separated: "" when none. */
+static bool backend_ids(MYSQL *direct, char *out, size_t len)
+{
+    return tdb_query_value(direct,
+                           "SELECT IFNULL(GROUP_CONCAT(ID ORDER BY ID), '') FROM "
+                           "information_schema.PROCESSLIST WHERE USER = '" TDB_USER
+                           "' AND ID <> CONNECTION_ID()",
+                           out, len);
+}
+
+static unsigned count_ids(const char *ids)
+{
+    if (!ids[0])
+        return 0;
+    unsigned n = 1;
+    for (const char *p = ids; *p; p++)
+        n += *p == ',';
+    return n;
+}
+
+static bool has_id(const char *ids, unsigned id)
+{
+    char needle[16];
+    snprintf(needle, sizeof needle, "%u", id);
+    size_t n = strlen(needle);
+    for (const char *p = ids; (p = strstr(p, needle)); p += n)
+        if ((p == ids || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
+            return true;
+    return false;
+}
+
+/* Waits (bounded) until ringsql holds exactly want backend connections, none of them
+ * gone (if gone != 0) and all of them including keep (if keep != 0). */
+static bool wait_backends(MYSQL *direct, unsigned want, unsigned gone, unsigned keep, char *ids,
+                          size_t len)
+{
+    uint64_t deadline = tdb_now_ms() + WAIT_MS;
+    do {
+        if (!backend_ids(direct, ids, len))
+            return false;
+        if (count_ids(ids) == want && (!gone || !has_id(ids, gone)) && (!keep || has_id(ids, keep)))
+            return true;
+        usleep(20 * 1000); /* polling pace, not synchronisation: the loop waits on the state */
+    } while (tdb_now_ms() < deadline);
+    return check_failf(__FILE__, __LINE__, "backends [%s]: wanted %u, without %u, with %u", ids,
+                       want, gone, keep);
+}
+
+static void test_stale_idle_connections_are_replaced_busy_ones_kept(void)
+{
+    if (!start_proxy_at(tdb_server_host(), tdb_server_port(), 1,
+                        "pool:\n  size: 2\n  stale_after: 1s\n  health_check_interval: 500ms\n"))
+        return;
+    MYSQL *direct = tdb_connect_server();
+    MYSQL *busy = connect_app(NULL);
+    char ids[256];
+    if (CHECK(direct != NULL) && CHECK(busy != NULL) &&
+        CHECK(wait_backends(direct, 2, 0, 0, ids, sizeof ids))) {
+        unsigned busy_id = conn_id(busy);
+        CHECK(has_id(ids, busy_id));
+        /* The other one is idle in the pool: it must be replaced, the busy one kept. */
+        unsigned idle_id = 0;
+        for (const char *p = ids; *p;) {
+            unsigned id = (unsigned)strtoul(p, (char **)&p, 10);
+            if (id != busy_id)
+                idle_id = id;
+            if (*p == ',')
+                p++;
+        }
+        uint64_t t0 = tdb_now_ms();
+        if (CHECK(idle_id != 0) && CHECK(wait_backends(direct, 2, idle_id, busy_id, ids, sizeof ids))) {
+            printf("# idle connection %u replaced after %llu ms (stale_after 1s, interval 500ms)\n",
+                   idle_id, (unsigned long long)(tdb_now_ms() - t0));
+            CHECK_UINT(conn_id(busy), busy_id); /* busy: untouched */
+            MYSQL *fresh = connect_app(NULL);
+            if (CHECK(fresh != NULL)) {
+                unsigned id = conn_id(fresh);
+                CHECK(id != idle_id);
+                CHECK(id != busy_id);
+                mysql_close(fresh);
+            }
+        }
+        CHECK(tdb_proxy_log_contains(&proxy, "event=backend_recycled", WAIT_MS));
+        /* The pool stays at its size through further cycles. */
+        CHECK(wait_backends(direct, 2, 0, busy_id, ids, sizeof ids));
+    }
+    if (busy)
+        mysql_close(busy);
+    if (direct)
+        mysql_close(direct);
+    stop_proxy();
+}
+
+static void test_killed_backend_gives_its_client_2013(void)
+{
+    if (!start_proxy_at(tdb_server_host(), tdb_server_port(), 1, "pool:\n  size: 3\n"))
+        return;
+    MYSQL *direct = tdb_connect_server();
+    MYSQL *a = connect_app(NULL), *b = connect_app(NULL);
+    char ids[256];
+    if (CHECK(direct != NULL) && CHECK(a != NULL) && CHECK(b != NULL)) {
+        unsigned id_a = conn_id(a), id_b = conn_id(b);
+        char sql[64];
+        snprintf(sql, sizeof sql, "KILL %u", id_a);
+        CHECK(tdb_exec(direct, sql));
+        CHECK(tdb_proxy_log_contains(&proxy, "event=backend_lost", WAIT_MS));
+        /* a's next query: a clear error naming the backend; b goes on on its connection. */
+        CHECK(mysql_query(a, "SELECT 1") != 0);
+        CHECK_UINT(mysql_errno(a), 1927); /* 2013-style: see protocol/constants.h */
+        CHECK(strstr(mysql_error(a), "Lost connection to backend 'primary'") != NULL);
+        printf("# a got: %u %s\n", mysql_errno(a), mysql_error(a));
+        CHECK_UINT(conn_id(b), id_b);
+        /* The pool refills to its size without a's connection. */
+        CHECK(wait_backends(direct, 3, id_a, id_b, ids, sizeof ids));
+        MYSQL *c = connect_app(NULL);
+        if (CHECK(c != NULL)) {
+            CHECK(conn_id(c) != id_a);
+            mysql_close(c);
+        }
+    }
+    if (a)
+        mysql_close(a);
+    if (b)
+        mysql_close(b);
+    if (direct)
+        mysql_close(direct);
+    stop_proxy();
+}
+
+/* ---------- a private MariaDB that this test stops and starts ---------- */
+
+static char private_dir[300];
+
+/* The 2003-style error for a backend that is down (libmariadb refuses 2003 itself from a
+ * server: see protocol/constants.h). */
+enum { DOWN_ERR = 1429 };
+
+static bool mariadb(const char *verb, unsigned *port)
+{
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "%s %s %s 2>&1", TEST_MARIADB_SH, verb, private_dir);
+    FILE *f = popen(cmd, "r");
+    if (!f)
+        return false;
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        const char *k = "RINGSQL_TEST_MARIADB_PORT=";
+        const char *p = strstr(line, k);
+        if (p && port)
+            *port = (unsigned)atoi(p + strlen(k));
+    }
+    return CHECK_INT(pclose(f), 0);
+}
+
+/* Connects until the answer is want (0: a working connection), bounded; returns the time it
+ * took in ms, or -1. With want != 0 the last error message is copied to msg. */
+static long wait_connect_result(unsigned want, char *msg, size_t len, unsigned bound_ms)
+{
+    uint64_t t0 = tdb_now_ms();
+    do {
+        MYSQL *m = mysql_init(NULL);
+        unsigned timeout = 3;
+        mysql_optionsv(m, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+        mysql_optionsv(m, MYSQL_OPT_READ_TIMEOUT, &timeout);
+        bool ok = mysql_real_connect(m, "127.0.0.1", "app", "secret", NULL, proxy.port, NULL, 0) &&
+                  mysql_query(m, "SELECT 1") == 0;
+        if (ok) {
+            MYSQL_RES *r = mysql_store_result(m);
+            mysql_free_result(r);
+        }
+        unsigned e = ok ? 0 : mysql_errno(m);
+        if (msg && e)
+            snprintf(msg, len, "%s", mysql_error(m));
+        mysql_close(m);
+        if (e == want)
+            return (long)(tdb_now_ms() - t0);
+        usleep(20 * 1000);
+    } while (tdb_now_ms() - t0 < bound_ms);
+    return -1;
+}
+
+static void test_backend_down_and_back(void)
+{
+    const char *tmp = getenv("RINGSQL_TEST_TMPDIR");
+    snprintf(private_dir, sizeof private_dir, "%s/maint-mariadb-%d", tmp ? tmp : "/tmp",
+             (int)getpid());
+    unsigned port = 0;
+    if (!mariadb("start", &port) || !CHECK(port != 0))
+        return;
+    /* ringsql starts while its backend is down (a sidecar before its database). */
+    mariadb("stop", NULL);
+    if (!start_proxy_at("127.0.0.1", port, 2,
+                        "pool:\n  size: 2\ntimeouts:\n  connect: 1s\n")) {
+        return;
+    }
+    char msg[512] = "";
+    long ms = wait_connect_result(DOWN_ERR, msg, sizeof msg, 3000);
+    CHECK(ms >= 0);
+    printf("# while down: %s\n", msg);
+    CHECK(strstr(msg, "backend 'primary'") != NULL);
+    CHECK(strstr(msg, "Can't connect") != NULL);
+    /* The server comes: queries work without a restart of ringsql. */
+    uint64_t t0 = tdb_now_ms();
+    if (mariadb("restart", NULL)) {
+        ms = wait_connect_result(0, NULL, 0, 15000);
+        CHECK(ms >= 0);
+        printf("# queries work %llu ms after the server was restarted\n",
+               (unsigned long long)(tdb_now_ms() - t0));
+        CHECK(tdb_proxy_log_contains(&proxy, "event=backend_up", WAIT_MS));
+    }
+    /* It goes away while clients are connected: they and new clients get clear errors within
+     * timeouts.connect (1s), and it comes back again. */
+    MYSQL *held = connect_app(NULL);
+    CHECK(held != NULL);
+    t0 = tdb_now_ms();
+    mariadb("stop", NULL);
+    uint64_t stopped = tdb_now_ms();
+    ms = wait_connect_result(DOWN_ERR, msg, sizeof msg, 5000);
+    if (CHECK(ms >= 0)) {
+        printf("# 1429 %ld ms after mariadb.sh stop returned (stop took %llu ms): %s\n", ms,
+               (unsigned long long)(stopped - t0), msg);
+        CHECK(ms <= 1000 + 500); /* timeouts.connect plus slack for a loaded machine */
+    }
+    if (held) {
+        CHECK(mysql_query(held, "SELECT 1") != 0);
+        printf("# a connected client got: %u %s\n", mysql_errno(held), mysql_error(held));
+        mysql_close(held);
+    }
+    CHECK(tdb_proxy_log_contains(&proxy, "event=backend_down", WAIT_MS));
+    t0 = tdb_now_ms();
+    if (mariadb("restart", NULL)) {
+        CHECK(wait_connect_result(0, NULL, 0, 15000) >= 0);
+        printf("# back %llu ms after the restart began\n", (unsigned long long)(tdb_now_ms() - t0));
+    }
+    stop_proxy();
+    mariadb("stop", NULL);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", private_dir);
+    CHECK_INT(system(cmd), 0);
+}
+
+/* ---------- slow clients ---------- */
+
+static long rss_kb(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    long kb = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, "VmRSS:", 6) == 0)
+            kb = atol(line + 6);
+    if (f)
+        fclose(f);
+    return kb;
+}
+
+enum { SILENT = 1000 };
+
+static void test_silent_clients_are_closed_and_do_not_block_a_login(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < SILENT + 64 && rl.rlim_max > rl.rlim_cur) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (!start_proxy_at(tdb_server_host(), tdb_server_port(), 2,
+                        "pool:\n  size: 2\ntimeouts:\n  handshake: 2s\n"))
+        return;
+    long rss0 = rss_kb(proxy.pid);
+    static int fds[SILENT];
+    int opened = 0;
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)proxy.port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    uint64_t t0 = tdb_now_ms();
+    for (; opened < SILENT; opened++) {
+        fds[opened] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fds[opened] < 0 || connect(fds[opened], (struct sockaddr *)&sa, sizeof sa) != 0) {
+            check_failf(__FILE__, __LINE__, "silent client %d: %s", opened, strerror(errno));
+            if (fds[opened] >= 0)
+                close(fds[opened]);
+            break;
+        }
+    }
+    CHECK_INT(opened, SILENT);
+    /* A normal client logs in and queries while they all sit there. */
+    uint64_t t1 = tdb_now_ms();
+    MYSQL *m = connect_app(NULL);
+    if (CHECK(m != NULL)) {
+        char v[16];
+        if (CHECK(tdb_query_value(m, "SELECT 5", v, sizeof v)))
+            CHECK_STR(v, "5");
+        uint64_t took = tdb_now_ms() - t1;
+        printf("# normal login + query with %d silent clients: %llu ms (opened in %llu ms)\n",
+               opened, (unsigned long long)took, (unsigned long long)(t1 - t0));
+        CHECK(took < 2000); /* before timeouts.handshake frees anything */
+    }
+    long rss1 = rss_kb(proxy.pid);
+    printf("# ringsql RSS %ld kB before, %ld kB with %d silent clients\n", rss0, rss1, opened);
+    CHECK(rss1 - rss0 < 16 * 1024);
+    /* Each one is closed after timeouts.handshake: greeting, then ERR 1043, then EOF. */
+    int closed = 0, with_err = 0;
+    uint64_t deadline = tdb_now_ms() + 2000 + WAIT_MS;
+    for (int i = 0; i < opened; i++) {
+        uint8_t buf[1024];
+        size_t have = 0;
+        for (;;) {
+            uint64_t now = tdb_now_ms();
+            struct pollfd pfd = {.fd = fds[i], .events = POLLIN};
+            if (now >= deadline || poll(&pfd, 1, (int)(deadline - now)) <= 0)
+                break;
+            ssize_t n = recv(fds[i], buf + have, sizeof buf - have, 0);
+            if (n <= 0) {
+                closed += n == 0;
+                break;
+            }
+            have += (size_t)n;
+            if (have == sizeof buf)
+                have = 0;
+        }
+        /* The last packet before EOF: an ERR (0xff) with code 1043. */
+        for (size_t off = 0; off + 7 <= have;) {
+            size_t len = (size_t)buf[off] | (size_t)buf[off + 1] << 8 | (size_t)buf[off + 2] << 16;
+            if (buf[off + 4] == 0xff && buf[off + 5] == (1043 & 0xff) && buf[off + 6] == (1043 >> 8))
+                with_err++;
+            off += 4 + len;
+        }
+        close(fds[i]);
+    }
+    printf("# all %d closed %llu ms after they connected\n", closed,
+           (unsigned long long)(tdb_now_ms() - t1));
+    CHECK_INT(closed, opened);
+    CHECK_INT(with_err, opened);
+    CHECK(tdb_proxy_log_contains(&proxy, "timeout_ms=2000", WAIT_MS));
+    if (m) {
+        char v[16];
+        CHECK(tdb_query_value(m, "SELECT 6", v, sizeof v)); /* the normal client is still fine */
+        mysql_close(m);
+    }
+    stop_proxy();
+}
+
+int main(int argc, char **argv)
+{
+    static const struct check_case cases[] = {
+        CHECK_CASE(test_stale_idle_connections_are_replaced_busy_ones_kept),
+        CHECK_CASE(test_killed_backend_gives_its_client_2013),
+        CHECK_CASE(test_silent_clients_are_closed_and_do_not_block_a_login),
+        CHECK_CASE(test_backend_down_and_back),
+    };
+    return check_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
+}
