@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Workers never block (issue 5): no function of the code that runs on a worker thread calls a
+# blocking libc or libmariadb function. Reads the compiled objects (objdump -dr), so every
+# call is seen, including those behind macros and inlined helpers.
+#
+#   check_worker_blocking.sh OBJDIR    (build/core/libringsql_core.a.p)
+#
+# Allowed exceptions, each on the main thread or once before the worker's loop starts:
+# worker_start / worker_stop / listen_socket (main thread: bind, start and join the thread),
+# report_init (the worker's one-off start-up handshake with the main thread).
+# Not covered by this check, by design: io_uring_submit_and_wait (the loop's one wait),
+# write() on an eventfd opened EFD_NONBLOCK (msg.c), close()/shutdown() of sockets without
+# SO_LINGER, and log lines (one fwrite to stderr per event, see core/log.c).
+set -euo pipefail
+objdir=$1
+objs=(worker.c.o session.c.o backend.c.o health.c.o msg.c.o)
+blocking='poll|ppoll|select|pselect|epoll_wait|sleep|usleep|nanosleep|clock_nanosleep|read|recv|recvfrom|recvmsg|send|sendto|sendmsg|connect|accept|accept4|fopen|fgets|fread|getaddrinfo|gethostbyname|pthread_mutex_lock|pthread_cond_wait|pthread_cond_timedwait|pthread_join|system|popen|waitpid|flock|fsync|fdatasync|mysql_[a-z_]+|mariadb_[a-z_]+'
+allowed_in='worker_start|worker_stop|listen_socket|report_init'
+echo "1..1"
+bad=$(for o in "${objs[@]}"; do
+    objdump -dr --no-show-raw-insn "$objdir/$o" | awk -v obj="$o" '
+        /^[0-9a-f]+ <[^>]+>:$/ { fn = $2; gsub(/[<>:]/, "", fn) }
+        /R_X86_64_(PLT|PC)32|R_AARCH64_CALL26|R_AARCH64_JUMP26/ {
+            sym = $NF; sub(/-0x[0-9a-f]+$/, "", sym); sub(/@.*/, "", sym)
+            print obj, fn, sym
+        }'
+done | grep -E " ($blocking)$" | grep -Ev "^[^ ]+ ($allowed_in) " || true)
+if [[ -n $bad ]]; then
+    echo "$bad" | sed 's/^/# blocking call on a worker thread: /'
+    echo "not ok 1 - worker objects call no blocking function"
+    exit 1
+fi
+echo "ok 1 - worker objects call no blocking function (${objs[*]})"
