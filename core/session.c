@@ -111,6 +111,7 @@ struct session {
     bool touched; /* ringsql has sent the backend something for this session */
     bool reset_first; /* COM_CHANGE_USER on the same backend: reset it before binding */
     char out_lost[200]; /* SS_LOST: the ERR 1927 message for the next command */
+    uint64_t login_deadline_ms; /* accept + timeouts.handshake: for the whole login */
     bool resp_started; /* some of the current command's response reached the client */
     uint8_t cmd_seq;   /* sequence id of the current command's first packet */
     enum bind_step bind;
@@ -276,8 +277,12 @@ static void arm_client_recv(struct session *s)
         return;
     uint64_t timeout = 0;
     const struct cfg *cfg = s->w->cfg;
-    if (s->state == SS_LOGIN || s->state == SS_AUTH_SWITCH)
-        timeout = cfg->timeouts.handshake_ms;
+    if ((s->state == SS_LOGIN || s->state == SS_AUTH_SWITCH) && cfg->timeouts.handshake_ms > 0) {
+        /* What is left of the login's time, not a fresh timeout per receive: a client that
+         * dribbles a byte at a time does not get to keep its session. */
+        uint64_t now = s->w->now_ms;
+        timeout = s->login_deadline_ms > now ? s->login_deadline_ms - now : 1;
+    }
     else if (s->state == SS_IDLE || s->state == SS_LOST)
         timeout = cfg->timeouts.client_idle_ms;
     s->recv_armed = true;
@@ -477,6 +482,7 @@ void session_start(struct worker *w, int fd)
     if (!s->peer[0])
         snprintf(s->peer, sizeof s->peer, "unknown");
     STAT_INC(w->st.clients_connected);
+    s->login_deadline_ms = w->now_ms + w->cfg->timeouts.handshake_ms;
     /* Every backend down, or none ever reached (no version or capabilities to greet with). */
     if (reject_backend_down(s))
         return;
@@ -647,6 +653,7 @@ static void on_change_user(struct session *s, const uint8_t *p, size_t len, uint
     struct proto_change_user cu;
     s->seq = proto_seq_next(seq);
     set_state(s, SS_LOGIN);
+    s->login_deadline_ms = s->w->now_ms + s->w->cfg->timeouts.handshake_ms; /* a new login */
     if (proto_change_user_parse(p, len, s->caps, &cu) < 0) {
         reject(s, PROTO_ER_HANDSHAKE_ERROR, "08S01", "Bad COM_CHANGE_USER packet");
         return;

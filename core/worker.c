@@ -362,6 +362,8 @@ static void on_msg(struct worker *w, struct msg *m)
         struct pool_shard *sh = &w->shards[m->shard];
         if (sh->pending > 0)
             sh->pending--;
+        if (!m->returning)
+            STAT_INC(w->st.conns_received);
         if (!info->known) {
             info->known = true;
             info->caps = m->caps;

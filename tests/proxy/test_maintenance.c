@@ -168,7 +168,7 @@ static void test_stale_idle_connections_are_replaced_busy_ones_kept(void)
     stop_proxy();
 }
 
-static void test_killed_backend_gives_its_client_2013(void)
+static void test_killed_backend_gives_only_its_client_an_error(void)
 {
     if (!start_proxy_at(tdb_server_host(), tdb_server_port(), 1, "pool:\n  size: 3\n"))
         return;
@@ -308,6 +308,13 @@ static void test_backend_down_and_back(void)
     if (mariadb("restart", NULL)) {
         CHECK(wait_connect_result(0, NULL, 0, 15000) >= 0);
         printf("# back %llu ms after the restart began\n", (unsigned long long)(tdb_now_ms() - t0));
+        /* The pool refills to its size (2) on the restarted server. */
+        MYSQL *direct = tdb_connect("127.0.0.1", port, TDB_USER, TDB_PASSWORD, NULL, NULL);
+        char ids[256];
+        if (CHECK(direct != NULL)) {
+            CHECK(wait_backends(direct, 2, 0, 0, ids, sizeof ids));
+            mysql_close(direct);
+        }
     }
     stop_proxy();
     mariadb("stop", NULL);
@@ -417,12 +424,90 @@ static void test_silent_clients_are_closed_and_do_not_block_a_login(void)
     stop_proxy();
 }
 
+/* A client that dribbles its login a byte at a time is closed when the login's time is up,
+ * not kept alive by each byte. */
+static void test_dribbling_client_is_closed_after_the_handshake_timeout(void)
+{
+    if (!start_proxy_at(tdb_server_host(), tdb_server_port(), 1,
+                        "pool:\n  size: 1\ntimeouts:\n  handshake: 1s\n"))
+        return;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)proxy.port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    uint64_t t0 = tdb_now_ms();
+    if (CHECK(fd >= 0) && CHECK(connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0)) {
+        bool closed = false, got_err = false;
+        /* 200 ms apart, 20 at most: 4 s, well past the 1 s the login may take. */
+        for (int i = 0; i < 20 && !closed; i++) {
+            uint8_t byte = 0x20;
+            (void)send(fd, &byte, 1, MSG_NOSIGNAL);
+            struct pollfd pfd = {.fd = fd, .events = POLLIN};
+            while (poll(&pfd, 1, 200) > 0) {
+                uint8_t buf[512];
+                ssize_t n = recv(fd, buf, sizeof buf, 0);
+                if (n <= 0) {
+                    closed = true;
+                    break;
+                }
+                for (ssize_t k = 0; k + 2 < n; k++)
+                    if (buf[k] == 0xff && buf[k + 1] == (1043 & 0xff) && buf[k + 2] == (1043 >> 8))
+                        got_err = true;
+            }
+        }
+        uint64_t took = tdb_now_ms() - t0;
+        printf("# dribbling client closed after %llu ms (timeouts.handshake 1s)\n",
+               (unsigned long long)took);
+        CHECK(closed);
+        CHECK(got_err);
+        CHECK(took < 2500);
+    }
+    if (fd >= 0)
+        close(fd);
+    stop_proxy();
+}
+
+/* pool.min_idle below size: the pool starts at min_idle, grows with demand up to size and
+ * shrinks back once the connections go stale unused. */
+static void test_min_idle_pool_grows_and_shrinks(void)
+{
+    if (!start_proxy_at(tdb_server_host(), tdb_server_port(), 1,
+                        "pool:\n  size: 3\n  min_idle: 1\n  stale_after: 1s\n"
+                        "  health_check_interval: 300ms\n"))
+        return;
+    MYSQL *direct = tdb_connect_server();
+    char ids[256];
+    if (CHECK(direct != NULL) && CHECK(wait_backends(direct, 1, 0, 0, ids, sizeof ids))) {
+        MYSQL *c[3] = {0};
+        for (int i = 0; i < 3; i++) {
+            c[i] = connect_app(NULL);
+            CHECK(c[i] != NULL);
+        }
+        CHECK(wait_backends(direct, 3, 0, 0, ids, sizeof ids));
+        unsigned err = 0;
+        MYSQL *extra = tdb_connect("127.0.0.1", proxy.port, "app", "secret", NULL, &err);
+        CHECK(extra == NULL); /* never past size */
+        CHECK_UINT(err, 1040);
+        for (int i = 0; i < 3; i++)
+            if (c[i])
+                mysql_close(c[i]);
+        uint64_t t0 = tdb_now_ms();
+        if (CHECK(wait_backends(direct, 1, 0, 0, ids, sizeof ids)))
+            printf("# shrank back to min_idle in %llu ms\n", (unsigned long long)(tdb_now_ms() - t0));
+        CHECK(tdb_proxy_log_contains(&proxy, "replace=no", WAIT_MS));
+    }
+    if (direct)
+        mysql_close(direct);
+    stop_proxy();
+}
+
 int main(int argc, char **argv)
 {
     static const struct check_case cases[] = {
         CHECK_CASE(test_stale_idle_connections_are_replaced_busy_ones_kept),
-        CHECK_CASE(test_killed_backend_gives_its_client_2013),
+        CHECK_CASE(test_killed_backend_gives_only_its_client_an_error),
         CHECK_CASE(test_silent_clients_are_closed_and_do_not_block_a_login),
+        CHECK_CASE(test_dribbling_client_is_closed_after_the_handshake_timeout),
+        CHECK_CASE(test_min_idle_pool_grows_and_shrinks),
         CHECK_CASE(test_backend_down_and_back),
     };
     return check_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
