@@ -77,21 +77,26 @@ static void unlink_live(struct backend *b)
     b->next_live = b->prev_live = NULL;
 }
 
+/* Takes it off the worker's list of backends waiting for a receive buffer, if it is on it. */
+static void leave_buf_waiters(struct backend *b)
+{
+    if (!b->buf_waiting)
+        return;
+    struct backend **pp = &b->w->backend_buf_waiters;
+    while (*pp && *pp != b)
+        pp = &(*pp)->buf_wait_next;
+    if (*pp)
+        *pp = b->buf_wait_next;
+    b->buf_waiting = false;
+}
+
 void backend_maybe_free(struct backend *b)
 {
     if (b->state != B_DEAD || b->inflight > 0 || b->buried)
         return;
     if (b->in.held)
         worker_buf_release(b->w, &b->in);
-    if (b->buf_waiting) {
-        /* Take it off the buffer waiters. */
-        struct backend **pp = &b->w->backend_buf_waiters;
-        while (*pp && *pp != b)
-            pp = &(*pp)->buf_wait_next;
-        if (*pp)
-            *pp = b->buf_wait_next;
-        b->buf_waiting = false;
-    }
+    leave_buf_waiters(b);
     unlink_live(b);
     b->buried = true;
     b->next_live = b->w->grave_backends;
@@ -190,14 +195,7 @@ void backend_hand_over(struct backend *b, enum msg_kind kind, bool replace)
     }
     if (!b->recv_armed) {
         /* Waiting for a receive buffer: no receive to cancel. */
-        if (b->buf_waiting) {
-            struct backend **pp = &b->w->backend_buf_waiters;
-            while (*pp && *pp != b)
-                pp = &(*pp)->buf_wait_next;
-            if (*pp)
-                *pp = b->buf_wait_next;
-            b->buf_waiting = false;
-        }
+        leave_buf_waiters(b);
         hand_over_now(b);
         return;
     }

@@ -325,7 +325,7 @@ struct maintenance *maintenance_start(struct proxy *p, int ready_fd)
     }
     for (uint32_t w = 0; w < p->nworkers; w++)
         for (size_t s = 0; s < m->nshards; s++)
-            m->missing[w * m->nshards + s] = p->workers[w].shards[s].min_idle;
+            m->missing[w * m->nshards + s] = p->workers[w].shards[s].pending; /* first fill */
     if (pthread_create(&m->thread, NULL, maintenance_main, m) != 0) {
         msgq_destroy(&m->inbox);
         free(m->missing);

@@ -547,9 +547,13 @@ int worker_start(struct worker *w, struct proxy *p, uint32_t id)
                             cfg->users[u].name, (uint32_t)b, (uint32_t)u,
                             pool_split(cfg->pool.size, p->nworkers, id));
     for (size_t i = 0; i < w->nshards; i++) {
-        /* The maintenance thread's first fill opens pool.min_idle's share of each shard. */
-        w->shards[i].min_idle = pool_split(cfg->pool.min_idle, p->nworkers, id);
-        w->shards[i].pending = w->shards[i].min_idle;
+        /* The maintenance thread's first fill opens pool.min_idle's share of each shard, and
+         * at least one where the shard may hold any: the worker learns the backend's version
+         * and capabilities from it (it greets clients with them). An extra one goes stale
+         * unused and is not replaced. */
+        struct pool_shard *sh = &w->shards[i];
+        sh->min_idle = pool_split(cfg->pool.min_idle, p->nworkers, id);
+        sh->pending = sh->min_idle > 0 || sh->target == 0 ? sh->min_idle : 1;
     }
     users_init(w);
     w->next_session_id = 1;
