@@ -114,6 +114,8 @@ static void ping_conn(struct maintenance *m, struct msg *msg)
     char err[160];
     STAT_INC(m->p->mstats.pings);
     if (liveness_ping(msg->fd, cfg->timeouts.connect_ms, err, sizeof err) == 0) {
+        log_debug("backend_pinged", "worker=%u backend=%s server_conn=%u", msg->worker,
+                  cfg->backends[msg->shard / cfg->nusers].name, msg->server_conn_id);
         msg->kind = MSG_BACKEND_NEW;
         msg->returning = true;
         msgq_push(&m->p->workers[msg->worker].inbox, msg);

@@ -41,10 +41,10 @@ static bool start_proxy_at(const char *host, unsigned port, unsigned workers, co
              "    backend_password: " TDB_PASSWORD "\n"
              "admin:\n"
              "  listen: \"127.0.0.1:%u\"\n"
-             "log:\n"
-             "  level: info\n"
+             "%s"
              "%s",
-             listen, workers, host, port, admin, extra);
+             listen, workers, host, port, admin,
+             strstr(extra, "log:") ? "" : "log:\n  level: info\n", extra);
     return CHECK(tdb_proxy_start(&proxy, listen, yaml, START_WAIT_MS));
 }
 
@@ -163,6 +163,34 @@ static void test_stale_idle_connections_are_replaced_busy_ones_kept(void)
     }
     if (busy)
         mysql_close(busy);
+    if (direct)
+        mysql_close(direct);
+    stop_proxy();
+}
+
+/* A connection idle for a whole health_check_interval (but not stale) is pinged by the
+ * maintenance thread and comes back: same server connection, still serving. */
+static void test_idle_connections_are_pinged_and_kept(void)
+{
+    if (!start_proxy_at(tdb_server_host(), tdb_server_port(), 1,
+                        "pool:\n  size: 1\n  stale_after: 1h\n  health_check_interval: 300ms\n"
+                        "log:\n  level: debug\n"))
+        return;
+    MYSQL *direct = tdb_connect_server();
+    char before[256], after[256];
+    if (CHECK(direct != NULL) && CHECK(wait_backends(direct, 1, 0, 0, before, sizeof before))) {
+        char needle[96];
+        snprintf(needle, sizeof needle,
+                 "event=backend_pinged worker=0 backend=primary server_conn=%u",
+                 (unsigned)atoi(before));
+        CHECK(tdb_proxy_log_contains(&proxy, needle, WAIT_MS));
+        CHECK(wait_backends(direct, 1, 0, (unsigned)atoi(before), after, sizeof after));
+        MYSQL *m = connect_app(NULL);
+        if (CHECK(m != NULL)) {
+            CHECK_UINT(conn_id(m), (unsigned)atoi(before));
+            mysql_close(m);
+        }
+    }
     if (direct)
         mysql_close(direct);
     stop_proxy();
@@ -517,6 +545,7 @@ int main(int argc, char **argv)
 {
     static const struct check_case cases[] = {
         CHECK_CASE(test_stale_idle_connections_are_replaced_busy_ones_kept),
+        CHECK_CASE(test_idle_connections_are_pinged_and_kept),
         CHECK_CASE(test_killed_backend_gives_only_its_client_an_error),
         CHECK_CASE(test_silent_clients_are_closed_and_do_not_block_a_login),
         CHECK_CASE(test_dribbling_client_is_closed_after_the_handshake_timeout),
