@@ -1,8 +1,8 @@
 /* health: a worker's half of the seed's health check. The maintenance thread sends
  * MSG_HEALTH_CHECK every pool.health_check_interval; the worker answers by handing it, per
  * shard, the available connections idle longer than pool.stale_after (it closes them and
- * opens as many new ones, down to pool.min_idle) and those idle for a whole interval (it
- * pings them and sends them back). Busy connections are never touched. */
+ * opens as many new ones, down to pool.min_idle) and those neither used nor pinged for a
+ * whole interval (it pings them and sends them back). Busy connections are never touched. */
 #include "core/health.h"
 
 #include "core/worker.h"
@@ -25,7 +25,7 @@ static void check_shard(struct worker *w, struct pool_shard *sh)
         }
     }
     uint64_t every = pc->health_check_interval_ms;
-    for (int n = 0; every > 0 && n < HEALTH_BATCH && (c = pool_take_stale(sh, w->now_ms, every));
+    for (int n = 0; every > 0 && n < HEALTH_BATCH && (c = pool_take_unchecked(sh, w->now_ms, every));
          n++) {
         sh->pending++;
         backend_hand_over((struct backend *)c, MSG_CONN_PING, true);

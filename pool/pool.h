@@ -24,6 +24,7 @@ struct pool_conn {
     struct pool_shard *shard;
     enum pool_conn_where where;
     uint64_t idle_since_ms; /* when it last went back to available */
+    uint64_t checked_ms;    /* when it was last used or pinged */
     uint64_t created_ms;
 };
 
@@ -49,7 +50,7 @@ void pool_shard_add(struct pool_shard *s, struct pool_conn *c, uint64_t now_ms);
 /* A connection that was away (a liveness ping) comes back with its own creation and idle
  * times, in its place in the idle order: being pinged does not make it any less stale. */
 void pool_shard_readd(struct pool_shard *s, struct pool_conn *c, uint64_t created_ms,
-                      uint64_t idle_since_ms);
+                      uint64_t idle_since_ms, uint64_t checked_ms);
 /* Takes the most recently used available connection into busy; NULL when none is free. */
 struct pool_conn *pool_take(struct pool_shard *s);
 /* Puts a busy connection back on available (it must be clean: see pool_return_verdict). */
@@ -77,6 +78,10 @@ struct pool_end_state {
 };
 
 enum pool_verdict pool_return_verdict(const struct pool_end_state *st);
+
+/* The available connection idle the longest among those neither used nor pinged for
+ * every_ms, removed from the shard (for a liveness ping); NULL when none. */
+struct pool_conn *pool_take_unchecked(struct pool_shard *s, uint64_t now_ms, uint64_t every_ms);
 
 /* Shard target for worker w of n when a pool of size total is split across n workers: the
  * first total % n workers hold one more. */

@@ -52,17 +52,19 @@ void pool_shard_add(struct pool_shard *s, struct pool_conn *c, uint64_t now_ms)
     c->shard = s;
     c->created_ms = now_ms;
     c->idle_since_ms = now_ms;
+    c->checked_ms = now_ms;
     c->where = POOL_AVAILABLE;
     list_push_front(&s->available, &c->link);
     s->navailable++;
 }
 
 void pool_shard_readd(struct pool_shard *s, struct pool_conn *c, uint64_t created_ms,
-                       uint64_t idle_since_ms)
+                       uint64_t idle_since_ms, uint64_t checked_ms)
 {
     c->shard = s;
     c->created_ms = created_ms;
     c->idle_since_ms = idle_since_ms;
+    c->checked_ms = checked_ms;
     c->where = POOL_AVAILABLE;
     /* Newest first: walk from the tail (oldest) past every connection idle even longer. */
     struct pool_link *after = s->available.prev;
@@ -96,6 +98,7 @@ void pool_return(struct pool_conn *c, uint64_t now_ms)
     s->navailable++;
     c->where = POOL_AVAILABLE;
     c->idle_since_ms = now_ms;
+    c->checked_ms = now_ms;
 }
 
 void pool_remove(struct pool_conn *c)
@@ -121,6 +124,19 @@ struct pool_conn *pool_take_stale(struct pool_shard *s, uint64_t now_ms, uint64_
         return NULL;
     pool_remove(c);
     return c;
+}
+
+struct pool_conn *pool_take_unchecked(struct pool_shard *s, uint64_t now_ms, uint64_t every_ms)
+{
+    /* Oldest idle first; the list is short (a shard's share of pool.size). */
+    for (struct pool_link *l = s->available.prev; l != &s->available; l = l->prev) {
+        struct pool_conn *c = conn_of(l);
+        if (now_ms >= c->checked_ms && now_ms - c->checked_ms >= every_ms) {
+            pool_remove(c);
+            return c;
+        }
+    }
+    return NULL;
 }
 
 enum pool_verdict pool_return_verdict(const struct pool_end_state *st)

@@ -50,17 +50,34 @@ static void test_readd_keeps_the_idle_order(void)
     pool_shard_add(&s, &c, 500);
     /* b goes away for a ping and comes back with its old idle time: still between a and c. */
     pool_remove(&b);
-    pool_shard_readd(&s, &b, 42, 300);
+    pool_shard_readd(&s, &b, 42, 300, 900);
     CHECK_UINT(b.created_ms, 42);
     CHECK_UINT(s.navailable, 3);
     CHECK(pool_take_stale(&s, 1000, 100) == &a);
     CHECK(pool_take_stale(&s, 1000, 100) == &b);
     CHECK(pool_take_stale(&s, 1000, 100) == &c);
     /* Older than everything: to the tail; into an empty shard: alone. */
-    pool_shard_readd(&s, &c, 0, 500);
-    pool_shard_readd(&s, &a, 0, 50);
+    pool_shard_readd(&s, &c, 0, 500, 500);
+    pool_shard_readd(&s, &a, 0, 50, 50);
     CHECK(pool_take(&s) == &c);
     CHECK(pool_take_stale(&s, 1000, 100) == &a);
+}
+
+static void test_unchecked_skips_the_recently_pinged(void)
+{
+    struct pool_shard s;
+    pool_shard_init(&s, "b", "u", 0, 0, 3);
+    struct pool_conn a = {0}, b = {0}, c = {0};
+    pool_shard_add(&s, &a, 100);
+    pool_shard_add(&s, &b, 200);
+    pool_shard_add(&s, &c, 900);
+    /* a was pinged at 800: b is the oldest not checked for 500 ms; then none. */
+    pool_remove(&a);
+    pool_shard_readd(&s, &a, 0, 100, 800);
+    CHECK(pool_take_unchecked(&s, 1000, 500) == &b);
+    CHECK(pool_take_unchecked(&s, 1000, 500) == NULL);
+    CHECK(pool_take_unchecked(&s, 1300, 500) == &a);
+    CHECK_UINT(s.navailable, 1);
 }
 
 static void test_return_verdict(void)
@@ -89,6 +106,7 @@ int main(int argc, char **argv)
         CHECK_CASE(test_take_and_return_move_between_lists),
         CHECK_CASE(test_stale_takes_the_oldest_idle_only),
         CHECK_CASE(test_readd_keeps_the_idle_order),
+        CHECK_CASE(test_unchecked_skips_the_recently_pinged),
         CHECK_CASE(test_return_verdict),
         CHECK_CASE(test_split_across_workers),
     };
