@@ -49,8 +49,7 @@ struct backend *backend_new(struct worker *w, const struct msg *m)
         w->live_backends->prev_live = b;
     w->live_backends = b;
     if (m->returning)
-        pool_shard_readd(&w->shards[m->shard], &b->pc, m->created_ms, m->idle_since_ms,
-                         w->now_ms);
+        pool_shard_readd(&w->shards[m->shard], &b->pc, m->created_ms, m->idle_since_ms, w->now_ms);
     else
         pool_shard_add(&w->shards[m->shard], &b->pc, w->now_ms);
     backend_arm_recv(b);

@@ -15,8 +15,8 @@ static void check_shard(struct worker *w, struct pool_shard *sh)
     const struct cfg_pool *pc = &w->cfg->pool;
     struct pool_conn *c;
     if (pc->stale_after_ms > 0) {
-        for (int n = 0; n < HEALTH_BATCH && (c = pool_take_stale(sh, w->now_ms, pc->stale_after_ms));
-             n++) {
+        for (int n = 0;
+             n < HEALTH_BATCH && (c = pool_take_stale(sh, w->now_ms, pc->stale_after_ms)); n++) {
             /* Replaced unless the shard may shrink to pool.min_idle (see docs/config.md). */
             bool replace = pool_size(sh) + sh->pending < sh->min_idle;
             if (replace)
@@ -25,8 +25,8 @@ static void check_shard(struct worker *w, struct pool_shard *sh)
         }
     }
     uint64_t every = pc->health_check_interval_ms;
-    for (int n = 0; every > 0 && n < HEALTH_BATCH && (c = pool_take_unchecked(sh, w->now_ms, every));
-         n++) {
+    for (int n = 0;
+         every > 0 && n < HEALTH_BATCH && (c = pool_take_unchecked(sh, w->now_ms, every)); n++) {
         sh->pending++;
         backend_hand_over((struct backend *)c, MSG_CONN_PING, true);
     }

@@ -122,8 +122,8 @@ static void ping_conn(struct maintenance *m, struct msg *msg)
         return;
     }
     STAT_INC(m->p->mstats.pings_failed);
-    log_warn("backend_ping_failed", "worker=%u backend=%s server_conn=%u error=\"%s\"",
-             msg->worker, cfg->backends[msg->shard / cfg->nusers].name, msg->server_conn_id, err);
+    log_warn("backend_ping_failed", "worker=%u backend=%s server_conn=%u error=\"%s\"", msg->worker,
+             cfg->backends[msg->shard / cfg->nusers].name, msg->server_conn_id, err);
     close(msg->fd);
     m->missing[msg->worker * m->nshards + msg->shard]++;
     free(msg);
@@ -182,9 +182,8 @@ static void set_backend_state(struct maintenance *m, size_t bi, bool up, const c
     if (up && m->state[bi] == 0)
         log_info("backend_up", "backend=%s address=%s:%u", be->name, be->addr.host, be->addr.port);
     else if (!up)
-        log_warn("backend_down", "backend=%s address=%s:%u error=\"%s\" retry_ms=%llu",
-                 be->name, be->addr.host, be->addr.port, err,
-                 (unsigned long long)m->backoff_ms[bi]);
+        log_warn("backend_down", "backend=%s address=%s:%u error=\"%s\" retry_ms=%llu", be->name,
+                 be->addr.host, be->addr.port, err, (unsigned long long)m->backoff_ms[bi]);
     m->state[bi] = up ? 1 : 0;
     atomic_store(&m->p->backend_up[bi], up ? 1 : 0);
     for (uint32_t w = 0; w < m->p->nworkers; w++) {
@@ -312,8 +311,7 @@ struct maintenance *maintenance_start(struct proxy *p, int ready_fd)
     m->retry_at = calloc(cfg->nbackends, sizeof *m->retry_at);
     m->backoff_ms = calloc(cfg->nbackends, sizeof *m->backoff_ms);
     m->state = calloc(cfg->nbackends, sizeof *m->state);
-    if (!m->missing || !m->retry_at || !m->backoff_ms || !m->state ||
-        msgq_init(&m->inbox) < 0) {
+    if (!m->missing || !m->retry_at || !m->backoff_ms || !m->state || msgq_init(&m->inbox) < 0) {
         free(m->missing);
         free(m->retry_at);
         free(m->backoff_ms);

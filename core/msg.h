@@ -8,15 +8,15 @@
 #include <stdint.h>
 
 enum msg_kind {
-    MSG_BACKEND_NEW,  /* maintenance -> worker: a connected, authenticated backend socket */
-    MSG_BACKEND_LOST, /* worker -> maintenance: a shard lost a connection; open a replacement */
-    MSG_BACKEND_GROW, /* worker -> maintenance: a shard below pool.size wants one more */
-    MSG_HEALTH_CHECK, /* maintenance -> worker: hand over stale and long-idle connections */
-    MSG_CONN_STALE,   /* worker -> maintenance: an idle connection past stale_after (fd) */
-    MSG_CONN_PING,    /* worker -> maintenance: a long-idle connection to ping (fd), back after */
+    MSG_BACKEND_NEW,   /* maintenance -> worker: a connected, authenticated backend socket */
+    MSG_BACKEND_LOST,  /* worker -> maintenance: a shard lost a connection; open a replacement */
+    MSG_BACKEND_GROW,  /* worker -> maintenance: a shard below pool.size wants one more */
+    MSG_HEALTH_CHECK,  /* maintenance -> worker: hand over stale and long-idle connections */
+    MSG_CONN_STALE,    /* worker -> maintenance: an idle connection past stale_after (fd) */
+    MSG_CONN_PING,     /* worker -> maintenance: a long-idle connection to ping (fd), back after */
     MSG_BACKEND_STATE, /* maintenance -> worker: backend `backend` went up or down (error) */
-    MSG_LISTEN,       /* main -> worker: pools are filled, start accepting */
-    MSG_STOP,         /* main -> worker or maintenance: shut down */
+    MSG_LISTEN,        /* main -> worker: pools are filled, start accepting */
+    MSG_STOP,          /* main -> worker or maintenance: shut down */
 };
 
 struct msg {
@@ -26,10 +26,10 @@ struct msg {
     uint32_t shard;  /* index into a worker's shards: backend * nusers + user */
     /* MSG_BACKEND_NEW, MSG_CONN_STALE, MSG_CONN_PING */
     int fd;
-    bool replace;          /* MSG_CONN_STALE: open a new one (false: the shard shrinks) */
-    bool returning;        /* MSG_BACKEND_NEW: a pinged connection coming back */
-    bool multi_stmts;      /* returning: its CLIENT_MULTI_STATEMENTS option as last set */
-    uint64_t created_ms;   /* returning: when it was opened */
+    bool replace;           /* MSG_CONN_STALE: open a new one (false: the shard shrinks) */
+    bool returning;         /* MSG_BACKEND_NEW: a pinged connection coming back */
+    bool multi_stmts;       /* returning: its CLIENT_MULTI_STATEMENTS option as last set */
+    uint64_t created_ms;    /* returning: when it was opened */
     uint64_t idle_since_ms; /* returning: idle since (a ping is not a use) */
     /* MSG_BACKEND_STATE */
     uint32_t backend;

@@ -20,8 +20,7 @@
 
 enum { EXIT_CLEAN = 0, EXIT_RUNTIME = 1 };
 
-static void ask_maintenance(struct proxy *p, enum msg_kind kind, uint32_t worker,
-                            uint32_t shard)
+static void ask_maintenance(struct proxy *p, enum msg_kind kind, uint32_t worker, uint32_t shard)
 {
     if (!p->maint || atomic_load(&p->stopping))
         return;
@@ -133,9 +132,10 @@ int proxy_run(const struct cfg *cfg)
         /* A sidecar may start before its database: serve (clients get a 2003-style ERR naming the
          * backend and its error) while the maintenance thread keeps retrying. */
         if (ready != 1)
-            log_warn("no_backend", "reason=\"no backend connection could be opened at start; "
-                                   "retrying with backoff, clients get a 2003-style ERR meanwhile; check "
-                                   "backends[].address and the users' credentials\"");
+            log_warn("no_backend",
+                     "reason=\"no backend connection could be opened at start; "
+                     "retrying with backoff, clients get a 2003-style ERR meanwhile; check "
+                     "backends[].address and the users' credentials\"");
         for (uint32_t i = 0; i < p.nworkers; i++)
             worker_post(&p.workers[i], MSG_LISTEN);
         log_info("listening", "listen=%s:%u workers=%u", cfg->listen.host, cfg->listen.port,

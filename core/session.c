@@ -65,8 +65,8 @@ enum session_state {
 };
 
 static const char *const state_names[] = {
-    "greeting", "login",   "auth_switch", "bind",   "login_ok",
-    "idle",     "forward", "infile",      "reject", "lost",   "closed",
+    "greeting", "login",  "auth_switch", "bind", "login_ok", "idle",
+    "forward",  "infile", "reject",      "lost", "closed",
 };
 
 enum bind_step { BIND_RESET, BIND_DB, BIND_MULTI, BIND_CHARSET, BIND_DONE };
@@ -110,10 +110,10 @@ struct session {
     bool buried;
     bool touched; /* ringsql has sent the backend something for this session */
     bool reset_first; /* COM_CHANGE_USER on the same backend: reset it before binding */
-    char out_lost[200]; /* SS_LOST: the ERR 1927 message for the next command */
+    char out_lost[200];         /* SS_LOST: the ERR 1927 message for the next command */
     uint64_t login_deadline_ms; /* accept + timeouts.handshake: for the whole login */
-    bool resp_started; /* some of the current command's response reached the client */
-    uint8_t cmd_seq;   /* sequence id of the current command's first packet */
+    bool resp_started;          /* some of the current command's response reached the client */
+    uint8_t cmd_seq;            /* sequence id of the current command's first packet */
     enum bind_step bind;
     uint64_t server_caps; /* offered in the greeting */
     uint64_t caps;        /* negotiated with the client */
@@ -282,8 +282,7 @@ static void arm_client_recv(struct session *s)
          * dribbles a byte at a time does not get to keep its session. */
         uint64_t now = s->w->now_ms;
         timeout = s->login_deadline_ms > now ? s->login_deadline_ms - now : 1;
-    }
-    else if (s->state == SS_IDLE || s->state == SS_LOST)
+    } else if (s->state == SS_IDLE || s->state == SS_LOST)
         timeout = cfg->timeouts.client_idle_ms;
     s->recv_armed = true;
     s->inflight++;

@@ -59,7 +59,7 @@ void pool_shard_add(struct pool_shard *s, struct pool_conn *c, uint64_t now_ms)
 }
 
 void pool_shard_readd(struct pool_shard *s, struct pool_conn *c, uint64_t created_ms,
-                       uint64_t idle_since_ms, uint64_t checked_ms)
+                      uint64_t idle_since_ms, uint64_t checked_ms)
 {
     c->shard = s;
     c->created_ms = created_ms;

@@ -139,8 +139,8 @@ enum {
 
 /* Server error codes ringsql sends or recognises. */
 enum {
-    PROTO_ER_CON_COUNT_ERROR = 1040,     /* Too many connections */
-    PROTO_ER_HANDSHAKE_ERROR = 1043,     /* Bad handshake */
+    PROTO_ER_CON_COUNT_ERROR = 1040, /* Too many connections */
+    PROTO_ER_HANDSHAKE_ERROR = 1043, /* Bad handshake */
     PROTO_ER_DBACCESS_DENIED = 1044,
     PROTO_ER_ACCESS_DENIED = 1045,
     PROTO_ER_NO_DB_ERROR = 1046,
@@ -159,7 +159,7 @@ enum {
      * client-range code (2000-2999) as "Received malformed packet" (2027). */
     PROTO_ER_CONNECT_TO_FOREIGN_DATA_SOURCE = 1429, /* Unable to connect to foreign data source */
     PROTO_ER_CONNECTION_KILLED = 1927,              /* Connection was killed (SQL state 70100) */
-    PROTO_ER_CLIENT_INTERACTION_TIMEOUT = 4031, /* MySQL 8: disconnected for inactivity */
+    PROTO_ER_CLIENT_INTERACTION_TIMEOUT = 4031,     /* MySQL 8: disconnected for inactivity */
     /* MariaDB progress report: an ERR-shaped packet that is not an error. */
     PROTO_ER_PROGRESS_REPORT = 0xffff,
 };

@@ -145,7 +145,8 @@ static void test_stale_idle_connections_are_replaced_busy_ones_kept(void)
                 p++;
         }
         uint64_t t0 = tdb_now_ms();
-        if (CHECK(idle_id != 0) && CHECK(wait_backends(direct, 2, idle_id, busy_id, ids, sizeof ids))) {
+        if (CHECK(idle_id != 0) &&
+            CHECK(wait_backends(direct, 2, idle_id, busy_id, ids, sizeof ids))) {
             printf("# idle connection %u replaced after %llu ms (stale_after 1s, interval 500ms)\n",
                    idle_id, (unsigned long long)(tdb_now_ms() - t0));
             CHECK_UINT(conn_id(busy), busy_id); /* busy: untouched */
@@ -298,8 +299,7 @@ static void test_backend_down_and_back(void)
         return;
     /* ringsql starts while its backend is down (a sidecar before its database). */
     mariadb("stop", NULL);
-    if (!start_proxy_at("127.0.0.1", port, 2,
-                        "pool:\n  size: 2\ntimeouts:\n  connect: 1s\n")) {
+    if (!start_proxy_at("127.0.0.1", port, 2, "pool:\n  size: 2\ntimeouts:\n  connect: 1s\n")) {
         return;
     }
     char msg[512] = "";
@@ -329,7 +329,7 @@ static void test_backend_down_and_back(void)
         printf("# 1429 %ld ms after mariadb.sh stop returned (stop took %llu ms), the failing "
                "connect took %llu ms: %s\n",
                ms, (unsigned long long)(stopped - t0), (unsigned long long)last_attempt_ms, msg);
-        CHECK(ms <= 1000 + 500); /* timeouts.connect plus slack for a loaded machine */
+        CHECK(ms <= 1000 + 500);        /* timeouts.connect plus slack for a loaded machine */
         CHECK(last_attempt_ms <= 1000); /* a client never waits longer than timeouts.connect */
     }
     if (held) {
@@ -378,7 +378,8 @@ enum { SILENT = 1000 };
 static void test_silent_clients_are_closed_and_do_not_block_a_login(void)
 {
     struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < SILENT + 64 && rl.rlim_max > rl.rlim_cur) {
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < SILENT + 64 &&
+        rl.rlim_max > rl.rlim_cur) {
         rl.rlim_cur = rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);
     }
@@ -439,7 +440,8 @@ static void test_silent_clients_are_closed_and_do_not_block_a_login(void)
         /* The last packet before EOF: an ERR (0xff) with code 1043. */
         for (size_t off = 0; off + 7 <= have;) {
             size_t len = (size_t)buf[off] | (size_t)buf[off + 1] << 8 | (size_t)buf[off + 2] << 16;
-            if (buf[off + 4] == 0xff && buf[off + 5] == (1043 & 0xff) && buf[off + 6] == (1043 >> 8))
+            if (buf[off + 4] == 0xff && buf[off + 5] == (1043 & 0xff) &&
+                buf[off + 6] == (1043 >> 8))
                 with_err++;
             off += 4 + len;
         }
@@ -527,7 +529,8 @@ static void test_min_idle_pool_grows_and_shrinks(void)
                 mysql_close(c[i]);
         uint64_t t0 = tdb_now_ms();
         if (CHECK(wait_backends(direct, 0, 0, 0, ids, sizeof ids)))
-            printf("# shrank back to min_idle in %llu ms\n", (unsigned long long)(tdb_now_ms() - t0));
+            printf("# shrank back to min_idle in %llu ms\n",
+                   (unsigned long long)(tdb_now_ms() - t0));
         CHECK(tdb_proxy_log_contains(&proxy, "replace=no", WAIT_MS));
         MYSQL *again = connect_app(NULL);
         if (CHECK(again != NULL)) {
