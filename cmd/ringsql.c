@@ -27,7 +27,8 @@ static void usage(FILE *out)
           "\n"
           "exit codes:\n"
           "  0  clean exit (or --check found the config valid)\n"
-          "  1  runtime failure (could not listen, no backend reachable at start, ...)\n"
+          "  1  runtime failure (could not listen, ...); a backend that is down at start is\n"
+          "     not one: ringsql serves errors naming it and keeps retrying\n"
           "  2  bad command line or invalid config (errors name file:line:column)\n"
           "\n"
           "signals: SIGTERM or SIGINT stop ringsql.\n",
