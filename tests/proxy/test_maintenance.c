@@ -233,6 +233,55 @@ static void test_killed_backend_gives_only_its_client_an_error(void)
     stop_proxy();
 }
 
+/* KILL of the backend connection while its client waits for a response: that client gets an
+ * error at once (the server's own 1927 forwarded, or ringsql's), the other one goes on, and
+ * the pool refills. */
+static void test_backend_killed_mid_query(void)
+{
+    if (!start_proxy_at(tdb_server_host(), tdb_server_port(), 1, "pool:\n  size: 2\n"))
+        return;
+    MYSQL *direct = tdb_connect_server();
+    MYSQL *a = connect_app(NULL), *b = connect_app(NULL);
+    char ids[256];
+    if (CHECK(direct != NULL) && CHECK(a != NULL) && CHECK(b != NULL)) {
+        unsigned id_a = conn_id(a), id_b = conn_id(b);
+        const char *q = "SELECT SLEEP(30)";
+        if (CHECK(mysql_send_query(a, q, (unsigned long)strlen(q)) == 0)) {
+            char sql[64];
+            snprintf(sql, sizeof sql, "KILL %u", id_a);
+            /* Bounded: the query is seen running before it is killed. */
+            char state[64] = "";
+            uint64_t deadline = tdb_now_ms() + WAIT_MS;
+            char probe[160];
+            snprintf(probe, sizeof probe,
+                     "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = %u AND "
+                     "INFO LIKE 'SELECT SLEEP%%'",
+                     id_a);
+            while (tdb_now_ms() < deadline && tdb_query_value(direct, probe, state, sizeof state) &&
+                   strcmp(state, "1") != 0)
+                usleep(10 * 1000);
+            CHECK_STR(state, "1");
+            uint64_t t0 = tdb_now_ms();
+            CHECK(tdb_exec(direct, sql));
+            CHECK(mysql_read_query_result(a) != 0);
+            uint64_t took = tdb_now_ms() - t0;
+            printf("# mid-query: %u %s after %llu ms\n", mysql_errno(a), mysql_error(a),
+                   (unsigned long long)took);
+            CHECK_UINT(mysql_errno(a), 1927);
+            CHECK(took < 3000);
+        }
+        CHECK_UINT(conn_id(b), id_b);
+        CHECK(wait_backends(direct, 2, id_a, id_b, ids, sizeof ids));
+    }
+    if (a)
+        mysql_close(a);
+    if (b)
+        mysql_close(b);
+    if (direct)
+        mysql_close(direct);
+    stop_proxy();
+}
+
 /* ---------- a private MariaDB that this test stops and starts ---------- */
 
 static char private_dir[300];
@@ -550,6 +599,7 @@ int main(int argc, char **argv)
         CHECK_CASE(test_stale_idle_connections_are_replaced_busy_ones_kept),
         CHECK_CASE(test_idle_connections_are_pinged_and_kept),
         CHECK_CASE(test_killed_backend_gives_only_its_client_an_error),
+        CHECK_CASE(test_backend_killed_mid_query),
         CHECK_CASE(test_silent_clients_are_closed_and_do_not_block_a_login),
         CHECK_CASE(test_dribbling_client_is_closed_after_the_handshake_timeout),
         CHECK_CASE(test_min_idle_pool_grows_and_shrinks),
