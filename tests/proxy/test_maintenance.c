@@ -551,6 +551,26 @@ static void test_dribbling_client_is_closed_after_the_handshake_timeout(void)
     stop_proxy();
 }
 
+/* An idle client past timeouts.client_idle is told why before it is closed (ERR 4031, sent
+ * unasked as MySQL 8 does); its next query fails, and its connection serves the next client. */
+static void test_idle_client_is_told_and_closed(void)
+{
+    if (!start_proxy_at(tdb_server_host(), tdb_server_port(), 1,
+                        "pool:\n  size: 1\ntimeouts:\n  client_idle: 300ms\n"))
+        return;
+    MYSQL *m = connect_app(NULL);
+    if (CHECK(m != NULL)) {
+        CHECK(tdb_proxy_log_contains(&proxy, "state=idle timeout_ms=300", WAIT_MS));
+        CHECK(mysql_query(m, "SELECT 1") != 0);
+        printf("# the idle client's next query: %u %s\n", mysql_errno(m), mysql_error(m));
+        mysql_close(m);
+    }
+    MYSQL *n = connect_app(NULL);
+    if (CHECK(n != NULL))
+        mysql_close(n);
+    stop_proxy();
+}
+
 /* pool.min_idle below size (here 0): the pool starts with one connection (the worker learns
  * the backend from it), grows with demand up to size, shrinks back to min_idle once the
  * connections go stale unused, and grows again from nothing. */
@@ -602,6 +622,7 @@ int main(int argc, char **argv)
         CHECK_CASE(test_backend_killed_mid_query),
         CHECK_CASE(test_silent_clients_are_closed_and_do_not_block_a_login),
         CHECK_CASE(test_dribbling_client_is_closed_after_the_handshake_timeout),
+        CHECK_CASE(test_idle_client_is_told_and_closed),
         CHECK_CASE(test_min_idle_pool_grows_and_shrinks),
         CHECK_CASE(test_backend_down_and_back),
     };
