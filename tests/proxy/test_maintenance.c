@@ -197,89 +197,109 @@ static void test_idle_connections_are_pinged_and_kept(void)
     stop_proxy();
 }
 
+/* ringsql with a pool of pool_size, two clients a and b through it and a direct connection
+ * to the server, for the KILL tests. */
+struct two_clients {
+    MYSQL *direct, *a, *b;
+    unsigned id_a, id_b;
+};
+
+static bool two_clients_open(struct two_clients *t, unsigned pool_size)
+{
+    char extra[64];
+    snprintf(extra, sizeof extra, "pool:\n  size: %u\n", pool_size);
+    memset(t, 0, sizeof *t);
+    if (!start_proxy_at(tdb_server_host(), tdb_server_port(), 1, extra))
+        return false;
+    t->direct = tdb_connect_server();
+    t->a = connect_app(NULL);
+    t->b = connect_app(NULL);
+    if (!CHECK(t->direct != NULL) || !CHECK(t->a != NULL) || !CHECK(t->b != NULL))
+        return false;
+    t->id_a = conn_id(t->a);
+    t->id_b = conn_id(t->b);
+    return true;
+}
+
+static void two_clients_close(struct two_clients *t)
+{
+    MYSQL *all[] = {t->a, t->b, t->direct};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        if (all[i])
+            mysql_close(all[i]);
+    if (proxy.pid > 0)
+        stop_proxy();
+}
+
+static void kill_connection(MYSQL *direct, unsigned id)
+{
+    char sql[64];
+    snprintf(sql, sizeof sql, "KILL %u", id);
+    CHECK(tdb_exec(direct, sql));
+}
+
 static void test_killed_backend_gives_only_its_client_an_error(void)
 {
-    if (!start_proxy_at(tdb_server_host(), tdb_server_port(), 1, "pool:\n  size: 3\n"))
-        return;
-    MYSQL *direct = tdb_connect_server();
-    MYSQL *a = connect_app(NULL), *b = connect_app(NULL);
+    struct two_clients t;
     char ids[256];
-    if (CHECK(direct != NULL) && CHECK(a != NULL) && CHECK(b != NULL)) {
-        unsigned id_a = conn_id(a), id_b = conn_id(b);
-        char sql[64];
-        snprintf(sql, sizeof sql, "KILL %u", id_a);
-        CHECK(tdb_exec(direct, sql));
+    if (two_clients_open(&t, 3)) {
+        kill_connection(t.direct, t.id_a);
         CHECK(tdb_proxy_log_contains(&proxy, "event=backend_lost", WAIT_MS));
         /* a's next query: a clear error naming the backend; b goes on on its connection. */
-        CHECK(mysql_query(a, "SELECT 1") != 0);
-        CHECK_UINT(mysql_errno(a), 1927); /* 2013-style: see protocol/constants.h */
-        CHECK(strstr(mysql_error(a), "Lost connection to backend 'primary'") != NULL);
-        printf("# a got: %u %s\n", mysql_errno(a), mysql_error(a));
-        CHECK_UINT(conn_id(b), id_b);
+        CHECK(mysql_query(t.a, "SELECT 1") != 0);
+        CHECK_UINT(mysql_errno(t.a), 1927); /* 2013-style: see protocol/constants.h */
+        CHECK(strstr(mysql_error(t.a), "Lost connection to backend 'primary'") != NULL);
+        printf("# a got: %u %s\n", mysql_errno(t.a), mysql_error(t.a));
+        CHECK_UINT(conn_id(t.b), t.id_b);
         /* The pool refills to its size without a's connection. */
-        CHECK(wait_backends(direct, 3, id_a, id_b, ids, sizeof ids));
+        CHECK(wait_backends(t.direct, 3, t.id_a, t.id_b, ids, sizeof ids));
         MYSQL *c = connect_app(NULL);
         if (CHECK(c != NULL)) {
-            CHECK(conn_id(c) != id_a);
+            CHECK(conn_id(c) != t.id_a);
             mysql_close(c);
         }
     }
-    if (a)
-        mysql_close(a);
-    if (b)
-        mysql_close(b);
-    if (direct)
-        mysql_close(direct);
-    stop_proxy();
+    two_clients_close(&t);
+}
+
+/* Waits (bounded) until the server runs a's query. */
+static bool wait_running(MYSQL *direct, unsigned id)
+{
+    char probe[160], state[16] = "";
+    snprintf(probe, sizeof probe,
+             "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = %u AND "
+             "INFO LIKE 'SELECT SLEEP%%'",
+             id);
+    uint64_t deadline = tdb_now_ms() + WAIT_MS;
+    while (tdb_now_ms() < deadline && tdb_query_value(direct, probe, state, sizeof state) &&
+           strcmp(state, "1") != 0)
+        usleep(10 * 1000);
+    return CHECK_STR(state, "1");
 }
 
 /* KILL of the backend connection while its client waits for a response: that client gets an
- * error at once (the server's own 1927 forwarded, or ringsql's), the other one goes on, and
- * the pool refills. */
+ * error at once (ringsql's 1927 "during query", or the server's own forwarded), the other
+ * one goes on, and the pool refills. */
 static void test_backend_killed_mid_query(void)
 {
-    if (!start_proxy_at(tdb_server_host(), tdb_server_port(), 1, "pool:\n  size: 2\n"))
-        return;
-    MYSQL *direct = tdb_connect_server();
-    MYSQL *a = connect_app(NULL), *b = connect_app(NULL);
+    struct two_clients t;
     char ids[256];
-    if (CHECK(direct != NULL) && CHECK(a != NULL) && CHECK(b != NULL)) {
-        unsigned id_a = conn_id(a), id_b = conn_id(b);
-        const char *q = "SELECT SLEEP(30)";
-        if (CHECK(mysql_send_query(a, q, (unsigned long)strlen(q)) == 0)) {
-            char sql[64];
-            snprintf(sql, sizeof sql, "KILL %u", id_a);
-            /* Bounded: the query is seen running before it is killed. */
-            char state[64] = "";
-            uint64_t deadline = tdb_now_ms() + WAIT_MS;
-            char probe[160];
-            snprintf(probe, sizeof probe,
-                     "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = %u AND "
-                     "INFO LIKE 'SELECT SLEEP%%'",
-                     id_a);
-            while (tdb_now_ms() < deadline && tdb_query_value(direct, probe, state, sizeof state) &&
-                   strcmp(state, "1") != 0)
-                usleep(10 * 1000);
-            CHECK_STR(state, "1");
-            uint64_t t0 = tdb_now_ms();
-            CHECK(tdb_exec(direct, sql));
-            CHECK(mysql_read_query_result(a) != 0);
-            uint64_t took = tdb_now_ms() - t0;
-            printf("# mid-query: %u %s after %llu ms\n", mysql_errno(a), mysql_error(a),
-                   (unsigned long long)took);
-            CHECK_UINT(mysql_errno(a), 1927);
-            CHECK(took < 3000);
-        }
-        CHECK_UINT(conn_id(b), id_b);
-        CHECK(wait_backends(direct, 2, id_a, id_b, ids, sizeof ids));
+    const char *q = "SELECT SLEEP(30)";
+    if (two_clients_open(&t, 2) &&
+        CHECK(mysql_send_query(t.a, q, (unsigned long)strlen(q)) == 0) &&
+        wait_running(t.direct, t.id_a)) {
+        uint64_t t0 = tdb_now_ms();
+        kill_connection(t.direct, t.id_a);
+        CHECK(mysql_read_query_result(t.a) != 0);
+        uint64_t took = tdb_now_ms() - t0;
+        printf("# mid-query: %u %s after %llu ms\n", mysql_errno(t.a), mysql_error(t.a),
+               (unsigned long long)took);
+        CHECK_UINT(mysql_errno(t.a), 1927);
+        CHECK(took < 3000);
+        CHECK_UINT(conn_id(t.b), t.id_b);
+        CHECK(wait_backends(t.direct, 2, t.id_a, t.id_b, ids, sizeof ids));
     }
-    if (a)
-        mysql_close(a);
-    if (b)
-        mysql_close(b);
-    if (direct)
-        mysql_close(direct);
-    stop_proxy();
+    two_clients_close(&t);
 }
 
 /* ---------- a private MariaDB that this test stops and starts ---------- */
