@@ -259,6 +259,13 @@ static void test_values_out_of_range(void)
                  "key 'pool.size': expected an integer from 1 to 100000, got '0'");
     expect_error(MINIMAL "pool:\n  size: 4\n  min_idle: 5\n", "8:3",
                  "'pool.min_idle': 5 is larger than pool.size 4");
+    /* min_idle is checked against the default size too, and must be a whole number >= 0. */
+    expect_error(MINIMAL "pool:\n  min_idle: 40\n", "8:3",
+                 "'pool.min_idle': 40 is larger than pool.size 32");
+    expect_error(MINIMAL "pool:\n  min_idle: -1\n", "8:13",
+                 "key 'pool.min_idle': expected an integer from 0 to 100000, got '-1'");
+    expect_error(MINIMAL "pool:\n  min_idle: lots\n", "8:13",
+                 "key 'pool.min_idle': expected an integer from 0 to 100000, got 'lots'");
     expect_error(MINIMAL "workers: 5000\n", "7:10", "from 0 to 1024");
     expect_error(MINIMAL "timeouts:\n  connect: 2\n", "8:12",
                  "key 'timeouts.connect': expected a positive duration");
