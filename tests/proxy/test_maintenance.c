@@ -564,7 +564,7 @@ static void test_dribbling_client_is_closed_after_the_handshake_timeout(void)
                (unsigned long long)took);
         CHECK(closed);
         CHECK(got_err);
-        CHECK(took < 2500);
+        CHECK(took < 3000); /* 1 s, plus slack for a loaded machine; kept alive it would be > 4 s */
     }
     if (fd >= 0)
         close(fd);
