@@ -285,8 +285,7 @@ static void test_backend_killed_mid_query(void)
     struct two_clients t;
     char ids[256];
     const char *q = "SELECT SLEEP(30)";
-    if (two_clients_open(&t, 2) &&
-        CHECK(mysql_send_query(t.a, q, (unsigned long)strlen(q)) == 0) &&
+    if (two_clients_open(&t, 2) && CHECK(mysql_send_query(t.a, q, (unsigned long)strlen(q)) == 0) &&
         wait_running(t.direct, t.id_a)) {
         uint64_t t0 = tdb_now_ms();
         kill_connection(t.direct, t.id_a);
