@@ -41,6 +41,10 @@ struct cfg_timeouts {
     uint64_t client_idle_ms;
 };
 
+struct cfg_shutdown {
+    uint64_t drain_timeout_ms; /* SIGTERM: how long connected clients may take to finish */
+};
+
 struct cfg {
     char *path;
     struct cfg_addr listen;
@@ -52,6 +56,7 @@ struct cfg {
     struct cfg_pool pool;
     struct cfg_timeouts timeouts;
     struct cfg_addr admin_listen;
+    struct cfg_shutdown shutdown;
     enum cfg_log_level log_level;
     enum cfg_log_format log_format;
 };
