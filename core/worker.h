@@ -127,8 +127,10 @@ struct worker_backend_info {
     char version[96];
 };
 
+/* Cache-line aligned: completions are tagged with the worker's address (low 4 bits free),
+ * and neighbouring workers in the array must not share a line they write. */
 struct worker {
-    uint32_t id;
+    _Alignas(64) uint32_t id;
     struct proxy *proxy;
     const struct cfg *cfg;
     pthread_t thread;
@@ -143,6 +145,8 @@ struct worker {
     size_t br_size;
     bool stopping;
     bool accepting;
+    bool draining;       /* SIGTERM: no new client; the sessions finish */
+    bool drain_reported; /* told the main thread it has no session left */
     unsigned inflight; /* every submission not completed yet, all kinds */
     uint64_t now_ms;
     uint64_t next_session_id;
@@ -150,6 +154,7 @@ struct worker {
 
     struct pool_shard *shards; /* nbackends * nusers, index backend * nusers + user */
     size_t nshards;
+    struct shard_gauge *gauges; /* [nshards]: published for the admin endpoint */
     struct worker_user *users;
     struct worker_backend_info *binfo;
 
