@@ -112,7 +112,9 @@ void backend_discard(struct backend *b, const char *reason)
     b->sess = NULL;
     /* Wakes any receive or send still in flight; the last completion frees the object. */
     shutdown(b->fd, SHUT_RDWR);
-    if (!w->stopping)
+    /* A replacement only while the shard is under its target (a reload may have lowered it). */
+    const struct pool_shard *sh = &w->shards[b->shard_idx];
+    if (!w->stopping && pool_size(sh) < sh->target)
         proxy_backend_lost(w->proxy, w->id, b->shard_idx);
     backend_maybe_free(b);
 }
@@ -179,6 +181,10 @@ static void reset_on_data(struct backend *b)
     worker_buf_release(b->w, &b->in);
     if (rc < 0 || leftover) {
         backend_discard(b, "COM_RESET_CONNECTION failed");
+        return;
+    }
+    if (rc == 1 && pool_size(b->pc.shard) > b->pc.shard->target) {
+        backend_discard(b, "pool.size lowered");
         return;
     }
     if (rc == 1) {

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/admin.h"
 #include "core/log.h"
 #include "core/proxy_int.h"
 #include "core/worker.h"
@@ -111,6 +112,8 @@ static void drain(struct maintenance *m)
         struct msg *next = msg->next;
         if (msg->kind == MSG_STOP)
             m->stop = true;
+        else if (msg->kind == MSG_RELOAD)
+            proxy_reload_ack(m->p); /* it reads m->p->cfg afresh on every pass */
         else if (msg->kind == MSG_BACKEND_LOST && msg->worker < m->p->nworkers &&
                  msg->shard < m->nshards)
             m->missing[msg->worker * m->nshards + msg->shard]++;
@@ -203,8 +206,11 @@ static void *maintenance_main(void *arg)
     ssize_t n = write(m->ready_fd, &verdict, sizeof verdict);
     (void)n;
     while (!m->stop) {
-        struct pollfd pfd = {.fd = m->inbox.efd, .events = POLLIN};
-        poll(&pfd, 1, next_timeout(m));
+        /* The inbox first, then the admin endpoint's descriptors (core/admin.c). */
+        struct pollfd pfd[1 + ADMIN_POLLFDS] = {{.fd = m->inbox.efd, .events = POLLIN}};
+        int nadmin = admin_poll_fill(m->p->admin, pfd + 1);
+        poll(pfd, 1 + (nfds_t)nadmin, admin_timeout_ms(m->p->admin, next_timeout(m)));
+        admin_poll_done(m->p->admin, pfd + 1, nadmin);
         drain(m);
         if (!m->stop)
             fill(m, NULL);

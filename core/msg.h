@@ -12,7 +12,11 @@ enum msg_kind {
     MSG_BACKEND_LOST, /* worker -> maintenance: a shard lost a connection; open a replacement */
     MSG_LISTEN,       /* main -> worker: pools are filled, start accepting */
     MSG_STOP,         /* main -> worker or maintenance: shut down */
+    MSG_DRAIN,        /* main -> worker: stop accepting, let the sessions finish */
+    MSG_RELOAD,       /* main -> worker or maintenance: switch to cfg, then acknowledge */
 };
+
+struct cfg;
 
 struct msg {
     struct msg *next;
@@ -26,6 +30,7 @@ struct msg {
     uint8_t charset;  /* collation id the connection was opened with */
     uint16_t status;  /* server status after login */
     char version[96]; /* the backend's version string */
+    const struct cfg *cfg; /* MSG_RELOAD */
 };
 
 struct msgq {

@@ -241,15 +241,27 @@ static void close_session(struct session *s, bool clean, const char *why)
     unbind(s, clean);
     set_state(s, SS_CLOSED);
     STAT_INC(s->w->st.sessions_done);
+    STAT_SUB(s->w->st.clients_connected, 1);
     shutdown(s->fd, SHUT_RDWR);
     maybe_free(s);
 }
 
+static void reject(struct session *s, uint16_t code, const char *sqlstate, const char *msg);
+
 void session_shutdown_all(struct worker *w)
 {
+    static const char msg[] = "ringsql is shutting down and closed this connection (the "
+                              "shutdown.drain_timeout passed or a second SIGTERM came); reconnect";
     for (struct session *s = w->live_sessions, *next; s; s = next) {
         next = s->next_live;
-        close_session(s, false, "shutting down");
+        if (s->state == SS_IDLE && !s->own_send && !s->quit) {
+            /* Between commands: the client can read an ERR telling it why. */
+            STAT_INC(w->st.rejected[REJECT_SHUTDOWN]);
+            s->seq = 0;
+            reject(s, PROTO_ER_SERVER_SHUTDOWN, "08S01", msg);
+        } else {
+            close_session(s, false, "shutting down");
+        }
     }
 }
 
@@ -778,6 +790,7 @@ static int client_packet(void *ctx, const uint8_t *head, size_t head_len, uint64
     struct session *s = ctx;
     struct backend *b = s->b;
     if (s->state == SS_INFILE) {
+        STAT_INC(s->w->st.packets_c2b);
         int v = proto_tracker_feed_client(&b->tr, head, head_len);
         if (v < 0)
             return v;
@@ -820,6 +833,8 @@ static int client_packet(void *ctx, const uint8_t *head, size_t head_len, uint64
         return v;
     if (head[0] == PROTO_COM_SET_OPTION)
         b->multi_known = false;
+    STAT_INC(s->w->st.packets_c2b);
+    STAT_INC(s->w->st.commands[head[0] < STAT_COMMANDS ? head[0] : STAT_COMMANDS - 1]);
     s->expect_response = v != PROTO_TRACK_DONE;
     s->response_done = false;
     set_state(s, SS_FORWARD);
@@ -877,6 +892,7 @@ static int response_packet(void *ctx, const uint8_t *head, size_t head_len, uint
     struct backend *b = s->b;
     (void)len;
     (void)seq;
+    STAT_INC(s->w->st.packets_b2c);
     int v = proto_tracker_feed(&b->tr, head, head_len);
     if (v < 0)
         return v;
@@ -1026,6 +1042,7 @@ void session_on_c2b_sent(struct session *s, int res)
         return;
     }
     s->in.sent += (uint32_t)res;
+    STAT_ADD(s->w->st.bytes_c2b, (uint64_t)res);
     if (s->in.sent < s->in.scan) {
         forward_to_backend(s);
         return;
@@ -1042,6 +1059,7 @@ void session_on_b2c_sent(struct session *s, int res)
         return;
     }
     b->in.sent += (uint32_t)res;
+    STAT_ADD(s->w->st.bytes_b2c, (uint64_t)res);
     if (b->in.sent < b->in.scan) {
         forward_to_client(s);
         return;

@@ -49,6 +49,13 @@ struct worker_stats {
     stat_t commands[STAT_COMMANDS];  /* client commands forwarded, by command byte */
 };
 
+/* One pool shard as its worker last published it (after each batch of completions): the
+ * admin endpoint reads these instead of the worker's own lists. */
+struct shard_gauge {
+    stat_t available;
+    stat_t busy;
+};
+
 /* Counters of the maintenance thread (its own writer, same rules). */
 struct maint_stats {
     stat_t conns_created;  /* opened and handed to a worker */

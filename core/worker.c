@@ -363,12 +363,47 @@ static void begin_stop(struct worker *w)
     }
 }
 
+/* SIGTERM: no new client from now on. Shutting the listening socket down makes the kernel
+ * refuse new connections (and reset those still in its backlog); the sessions go on. */
+static void begin_drain(struct worker *w)
+{
+    if (w->draining || w->stopping)
+        return;
+    w->draining = true;
+    if (w->accepting)
+        cancel(w, op_tag(w, OP_ACCEPT));
+    if (w->listen_fd >= 0)
+        shutdown(w->listen_fd, SHUT_RDWR);
+}
+
+/* SIGHUP: the main thread validated cfg and kept what needs a restart (listen, workers) and
+ * the backends and users (same names, same order), so every index stays valid. */
+static void apply_cfg(struct worker *w, const struct cfg *cfg)
+{
+    w->cfg = cfg;
+    users_init(w);
+    for (size_t i = 0; i < w->nshards; i++) {
+        struct pool_shard *sh = &w->shards[i];
+        uint32_t old = sh->target;
+        sh->target = pool_split(cfg->pool.size, w->proxy->nworkers, w->id);
+        /* Growing: the maintenance thread opens the difference. */
+        for (uint32_t n = old; n < sh->target && !w->stopping; n++)
+            proxy_backend_lost(w->proxy, w->id, (uint32_t)i);
+        /* Shrinking: idle connections beyond the target go now, busy ones when released. */
+        struct pool_conn *c;
+        while (pool_size(sh) > sh->target && (c = pool_take_stale(sh, w->now_ms, 0)))
+            backend_discard((struct backend *)c, "pool.size lowered");
+    }
+    proxy_reload_ack(w->proxy);
+}
+
 static void on_msg(struct worker *w, struct msg *m)
 {
     switch (m->kind) {
     case MSG_BACKEND_NEW: {
-        if (w->stopping || m->shard >= w->nshards) {
-            close(m->fd);
+        if (w->stopping || m->shard >= w->nshards ||
+            pool_size(&w->shards[m->shard]) >= w->shards[m->shard].target) {
+            close(m->fd); /* pool.size was lowered by a reload meanwhile */
             break;
         }
         uint32_t bi = m->shard / (uint32_t)w->cfg->nusers;
@@ -394,6 +429,12 @@ static void on_msg(struct worker *w, struct msg *m)
         break;
     case MSG_STOP:
         begin_stop(w);
+        break;
+    case MSG_DRAIN:
+        begin_drain(w);
+        break;
+    case MSG_RELOAD:
+        apply_cfg(w, m->cfg);
         break;
     case MSG_BACKEND_LOST:
         break;
@@ -429,16 +470,20 @@ static void dispatch(struct worker *w, struct io_uring_cqe *cqe)
     switch (op) {
     case OP_ACCEPT:
         if (res >= 0) {
-            if (w->stopping) {
+            if (w->stopping || w->draining) {
+                STAT_INC(w->st.rejected[REJECT_SHUTDOWN]);
                 close(res);
             } else {
                 STAT_INC(w->st.clients_accepted);
+                STAT_INC(w->st.clients_connected);
                 session_start(w, res);
             }
-        } else if (res != -ECANCELED) {
+        } else if (res != -ECANCELED && !w->draining) {
             log_warn("accept_failed", "worker=%u error=\"%s\"", w->id, strerror(-res));
         }
-        if (!more && !w->stopping)
+        if (!more)
+            w->accepting = false;
+        if (!more && !w->stopping && !w->draining)
             arm_accept(w);
         break;
     case OP_WAKE: {
@@ -479,6 +524,30 @@ static void dispatch(struct worker *w, struct io_uring_cqe *cqe)
     }
 }
 
+/* Publishes each shard's list sizes for the admin endpoint (a store only when one moved). */
+static void publish_gauges(struct worker *w)
+{
+    for (size_t i = 0; i < w->nshards; i++) {
+        const struct pool_shard *sh = &w->shards[i];
+        struct shard_gauge *g = &w->gauges[i];
+        if (STAT_GET(g->available) != sh->navailable)
+            atomic_store_explicit(&g->available, sh->navailable, memory_order_relaxed);
+        if (STAT_GET(g->busy) != sh->nbusy)
+            atomic_store_explicit(&g->busy, sh->nbusy, memory_order_relaxed);
+    }
+}
+
+/* Draining: the main thread learns once this worker has no session left. */
+static void report_drained(struct worker *w)
+{
+    if (!w->draining || w->drain_reported || w->live_sessions)
+        return;
+    w->drain_reported = true;
+    uint64_t one = 1;
+    ssize_t n = write(w->proxy->drained_fd, &one, sizeof one);
+    (void)n;
+}
+
 static void run(struct worker *w)
 {
     arm_wake(w);
@@ -500,6 +569,8 @@ static void run(struct worker *w)
             n++;
         }
         io_uring_cq_advance(&w->ring, n);
+        publish_gauges(w);
+        report_drained(w);
     }
 }
 
@@ -555,7 +626,8 @@ int worker_start(struct worker *w, struct proxy *p, uint32_t id)
     w->shards = calloc(w->nshards, sizeof *w->shards);
     w->users = calloc(cfg->nusers, sizeof *w->users);
     w->binfo = calloc(cfg->nbackends, sizeof *w->binfo);
-    if (!w->shards || !w->users || !w->binfo)
+    w->gauges = calloc(w->nshards, sizeof *w->gauges);
+    if (!w->shards || !w->users || !w->binfo || !w->gauges)
         return -ENOMEM;
     for (size_t b = 0; b < cfg->nbackends; b++)
         for (size_t u = 0; u < cfg->nusers; u++)
@@ -612,6 +684,8 @@ void worker_destroy(struct worker *w)
     free(w->shards);
     free(w->users);
     free(w->binfo);
+    free(w->gauges);
+    w->gauges = NULL;
     pthread_mutex_destroy(&w->init_mu);
     pthread_cond_destroy(&w->init_cv);
     w->br = NULL;
