@@ -117,6 +117,23 @@ struct session {
     uint8_t head[SESSION_HEAD_CAP];
 };
 
+/* What every event line of a session says first: worker, session id, client address, the
+ * user it logged in as (or tried to) and the backend it is bound to. */
+struct log_ctx {
+    char text[320];
+};
+
+static const char *ctx(const struct session *s, struct log_ctx *c)
+{
+    char user[96];
+    const struct cfg *cfg = s->w->cfg;
+    const char *backend = s->b ? cfg->backends[s->b->pc.shard->backend].name : "-";
+    snprintf(c->text, sizeof c->text, "worker=%u session=%llu client=%s user=\"%s\" backend=%s",
+             s->w->id, (unsigned long long)s->id, s->peer,
+             log_safe(s->user_name, user, sizeof user), backend);
+    return c->text;
+}
+
 static void set_state(struct session *s, enum session_state to)
 {
     log_debug("session_state", "worker=%u session=%llu from=%s to=%s", s->w->id,
@@ -236,8 +253,9 @@ static void close_session(struct session *s, bool clean, const char *why)
 {
     if (s->state == SS_CLOSED)
         return;
-    log_debug("session_closed", "worker=%u session=%llu state=%s reason=\"%s\"", s->w->id,
-              (unsigned long long)s->id, state_names[s->state], why);
+    struct log_ctx c;
+    log_debug("session_closed", "%s state=%s reason=\"%s\"", ctx(s, &c), state_names[s->state],
+              why);
     unbind(s, clean);
     set_state(s, SS_CLOSED);
     STAT_INC(s->w->st.sessions_done);
@@ -300,8 +318,10 @@ static void reject(struct session *s, uint16_t code, const char *sqlstate, const
         close_session(s, true, "could not build ERR");
         return;
     }
-    log_info("session_rejected", "worker=%u session=%llu peer=%s code=%u msg=\"%s\"", s->w->id,
-             (unsigned long long)s->id, s->peer, code, msg);
+    struct log_ctx c;
+    char safe[512];
+    log_info("session_rejected", "%s code=%u error=\"%s\"", ctx(s, &c), code,
+             log_safe(msg, safe, sizeof safe));
     s->out_len = (uint32_t)n;
     set_state(s, SS_REJECT);
     send_own(s);
@@ -686,12 +706,12 @@ static void bind_next(struct session *s)
                 goto sent;
             }
             break;
-        case BIND_DONE:
-            log_debug("session_bound", "worker=%u session=%llu user=%s pool=%s server_conn=%u",
-                      s->w->id, (unsigned long long)s->id, s->user_name, b->pc.shard->name,
-                      b->server_conn_id);
+        case BIND_DONE: {
+            struct log_ctx c;
+            log_debug("session_bound", "%s server_conn=%u", ctx(s, &c), b->server_conn_id);
             send_login_ok(s);
             return;
+        }
         }
     }
 sent:
@@ -742,8 +762,10 @@ static void bind_data(struct session *s)
     if (rc == 2) {
         /* The backend refused (unknown database...): the client gets its ERR; the backend
          * is idle and goes back through a reset. */
-        log_info("session_rejected", "worker=%u session=%llu peer=%s code=%u reason=backend",
-                 s->w->id, (unsigned long long)s->id, s->peer, b->tr.error_code);
+        struct log_ctx c;
+        log_info("session_rejected", "%s code=%u error=\"the backend refused the client's "
+                                     "database or settings\"",
+                 ctx(s, &c), b->tr.error_code);
         unbind(s, true);
         set_state(s, SS_REJECT);
         send_own(s);
@@ -871,8 +893,8 @@ static void client_data(struct session *s)
 {
     int rc = framer_walk(&s->fr, &s->in, client_packet, s);
     if (rc < 0) {
-        log_info("client_protocol_error", "worker=%u session=%llu error=\"%s\"", s->w->id,
-                 (unsigned long long)s->id, strerror(-rc));
+        struct log_ctx c;
+        log_info("client_protocol_error", "%s error=\"%s\"", ctx(s, &c), strerror(-rc));
         close_session(s, false, "client protocol error");
         return;
     }
@@ -915,9 +937,9 @@ static void response_data(struct session *s)
     struct backend *b = s->b;
     int rc = framer_walk(&b->fr, &b->in, response_packet, s);
     if (rc < 0 || (rc == 1 && b->in.scan < b->in.len)) {
-        log_warn("backend_protocol_error", "worker=%u session=%llu pool=%s error=\"%s\"", s->w->id,
-                 (unsigned long long)s->id, b->pc.shard->name,
-                 rc < 0 ? strerror(-rc) : "data after the end of a response");
+        struct log_ctx c;
+        log_warn("backend_protocol_error", "%s server_conn=%u error=\"%s\"", ctx(s, &c),
+                 b->server_conn_id, rc < 0 ? strerror(-rc) : "data after the end of a response");
         session_on_backend_failed(s);
         return;
     }
@@ -951,9 +973,14 @@ void session_on_client_recv(struct session *s, int res, unsigned flags)
         if (got)
             worker_buf_release(s->w, &rb);
         const char *why = res == 0 ? "client closed" : res == -ECANCELED ? "timeout" : "error";
-        if (res == -ECANCELED)
-            log_info("client_timeout", "worker=%u session=%llu state=%s", s->w->id,
-                     (unsigned long long)s->id, state_names[s->state]);
+        if (res == -ECANCELED) {
+            struct log_ctx c;
+            bool login = s->state == SS_LOGIN || s->state == SS_AUTH_SWITCH;
+            STAT_INC(s->w->st.timeouts[login ? TIMEOUT_HANDSHAKE : TIMEOUT_CLIENT_IDLE]);
+            log_info("client_timeout", "%s state=%s error=\"%s\"", ctx(s, &c),
+                     state_names[s->state],
+                     login ? "timeouts.handshake passed" : "timeouts.client_idle passed");
+        }
         close_session(s, true, why);
         return;
     }
@@ -1015,8 +1042,8 @@ void session_on_client_send(struct session *s, int res)
         arm_client_recv(s);
         return;
     case SS_LOGIN_OK:
-        log_debug("session_ready", "worker=%u session=%llu user=%s", s->w->id,
-                  (unsigned long long)s->id, s->user_name);
+        struct log_ctx c;
+        log_debug("session_ready", "%s", ctx(s, &c));
         set_state(s, SS_IDLE);
         arm_client_recv(s);
         return;
