@@ -1041,12 +1041,13 @@ void session_on_client_send(struct session *s, int res)
     case SS_AUTH_SWITCH:
         arm_client_recv(s);
         return;
-    case SS_LOGIN_OK:
+    case SS_LOGIN_OK: {
         struct log_ctx c;
         log_debug("session_ready", "%s", ctx(s, &c));
         set_state(s, SS_IDLE);
         arm_client_recv(s);
         return;
+    }
     case SS_REJECT:
         close_session(s, true, "rejected");
         return;
