@@ -4,7 +4,6 @@
 #include "core/admin.h"
 
 #include <errno.h>
-#include <netdb.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +15,7 @@
 #include "core/http.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "core/net.h"
 #include "core/prom.h"
 #include "core/proxy_int.h"
 #include "core/worker.h"
@@ -40,32 +40,13 @@ struct admin {
 
 static int listen_on(const struct cfg_addr *addr)
 {
-    struct addrinfo hints = {.ai_family = AF_UNSPEC,
-                             .ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
-    char port[8];
-    snprintf(port, sizeof port, "%u", addr->port);
-    struct addrinfo *res;
-    if (getaddrinfo(addr->host[0] ? addr->host : NULL, port, &hints, &res) != 0)
-        return -EADDRNOTAVAIL;
-    int rc = -EADDRNOTAVAIL;
-    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (fd < 0) {
-            rc = -errno;
-            continue;
-        }
-        int one = 1;
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, ADMIN_BACKLOG) == 0) {
-            freeaddrinfo(res);
-            return fd;
-        }
-        rc = -errno;
+    int fd = net_bind(addr, SOCK_NONBLOCK, false);
+    if (fd >= 0 && listen(fd, ADMIN_BACKLOG) < 0) {
+        int err = -errno;
         close(fd);
+        return err;
     }
-    freeaddrinfo(res);
-    return rc;
+    return fd;
 }
 
 struct admin *admin_open(struct proxy *p, const struct cfg_addr *addr)

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/net.h"
 #include "core/proxy_int.h"
 #include "core/session.h"
 #include "protocol/lenenc.h"
@@ -232,38 +233,14 @@ int framer_walk(struct framer *fr, struct rbuf *rb, framer_fn *fn, void *ctx)
 
 /* ---------- set-up ---------- */
 
+/* Bound now so that a taken address fails start-up; listen() waits for the pools. */
 static int listen_socket(const struct cfg_addr *addr, int *out)
 {
-    struct addrinfo hints = {.ai_family = AF_UNSPEC,
-                             .ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
-    char port[8];
-    snprintf(port, sizeof port, "%u", addr->port);
-    struct addrinfo *res;
-    int gai = getaddrinfo(addr->host[0] ? addr->host : NULL, port, &hints, &res);
-    if (gai != 0)
-        return -EADDRNOTAVAIL;
-    int rc = -EADDRNOTAVAIL;
-    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0);
-        if (fd < 0) {
-            rc = -errno;
-            continue;
-        }
-        int one = 1;
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-        /* Bound now so that a taken address fails start-up; listen() waits for the pools. */
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
-            *out = fd;
-            freeaddrinfo(res);
-            return 0;
-        }
-        rc = -errno;
-        close(fd);
-    }
-    freeaddrinfo(res);
-    return rc;
+    int fd = net_bind(addr, 0, true);
+    if (fd < 0)
+        return fd;
+    *out = fd;
+    return 0;
 }
 
 static int ring_init(struct worker *w)
