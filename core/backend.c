@@ -14,8 +14,12 @@
 #include "core/proxy_int.h"
 #include "core/session.h"
 #include "core/worker.h"
+#include "protocol/auth.h"
+#include "protocol/change_user.h"
 #include "protocol/constants.h"
+#include "protocol/handshake.h"
 #include "protocol/lenenc.h"
+#include "protocol/packet.h"
 
 struct backend *backend_new(struct worker *w, const struct msg *m)
 {
@@ -29,6 +33,7 @@ struct backend *backend_new(struct worker *w, const struct msg *m)
     b->server_conn_id = m->server_conn_id;
     b->caps = m->caps;
     b->charset0 = m->charset;
+    memcpy(b->scramble, m->scramble, sizeof b->scramble);
     b->multi_stmts = true; /* maintenance connects with CLIENT_MULTI_STATEMENTS */
     b->multi_known = true;
     b->state = B_POOLED;
@@ -119,6 +124,16 @@ void backend_discard(struct backend *b, const char *reason)
     backend_maybe_free(b);
 }
 
+/* Sends the n-byte packet ringsql built in b->cmd. */
+static void send_built(struct backend *b, ssize_t n)
+{
+    b->cmd_len = (uint32_t)n;
+    b->cmd_sent = 0;
+    b->send_busy = true;
+    b->inflight++;
+    worker_send(b->w, b->fd, b->cmd, b->cmd_len, op_tag(b, OP_BACKEND_SEND));
+}
+
 int backend_send_cmd(struct backend *b, uint8_t command, const void *arg, size_t arg_len)
 {
     struct proto_wr wr = proto_wr_init(b->cmd, sizeof b->cmd);
@@ -132,11 +147,56 @@ int backend_send_cmd(struct backend *b, uint8_t command, const void *arg, size_t
     int rc = proto_tracker_begin(&b->tr, command, b->caps);
     if (rc < 0)
         return rc;
-    b->cmd_len = (uint32_t)n;
-    b->cmd_sent = 0;
-    b->send_busy = true;
-    b->inflight++;
-    worker_send(b->w, b->fd, b->cmd, b->cmd_len, op_tag(b, OP_BACKEND_SEND));
+    send_built(b, n);
+    return 0;
+}
+
+/* The backend user's mysql_native_password answer to the connection's current scramble. */
+static size_t native_answer(const struct backend *b, uint8_t out[PROTO_NATIVE_HASH_LEN])
+{
+    const struct cfg_user *u = &b->w->cfg->users[b->pc.shard->user];
+    return proto_native_scramble(u->backend_password, strlen(u->backend_password), b->scramble,
+                                 out);
+}
+
+int backend_send_change_user(struct backend *b)
+{
+    const struct cfg_user *u = &b->w->cfg->users[b->pc.shard->user];
+    uint8_t auth[PROTO_NATIVE_HASH_LEN];
+    size_t alen = native_answer(b, auth);
+    struct proto_change_user cu = {
+        .user = {(const uint8_t *)u->backend_user, strlen(u->backend_user)},
+        .auth_response = {auth, alen},
+        .charset = b->charset0,
+        .auth_plugin = {(const uint8_t *)PROTO_PLUGIN_NATIVE, strlen(PROTO_PLUGIN_NATIVE)},
+    };
+    ssize_t n = proto_build_change_user(b->cmd, sizeof b->cmd, b->caps, &cu);
+    if (n < 0)
+        return (int)n;
+    int rc = proto_tracker_begin(&b->tr, PROTO_COM_CHANGE_USER, b->caps);
+    if (rc < 0)
+        return rc;
+    send_built(b, n);
+    return 0;
+}
+
+int backend_send_auth_switch_reply(struct backend *b, const uint8_t *p, size_t len, uint8_t seq)
+{
+    struct proto_bytes plugin, data;
+    if (proto_auth_switch_parse(p, len, &plugin, &data) < 0 ||
+        plugin.len != strlen(PROTO_PLUGIN_NATIVE) ||
+        memcmp(plugin.ptr, PROTO_PLUGIN_NATIVE, plugin.len) != 0 || data.len < PROTO_SCRAMBLE_LEN)
+        return -EPROTO;
+    memcpy(b->scramble, data.ptr, PROTO_SCRAMBLE_LEN);
+    uint8_t auth[PROTO_NATIVE_HASH_LEN];
+    size_t alen = native_answer(b, auth);
+    ssize_t n = proto_build_raw(b->cmd, sizeof b->cmd, proto_seq_next(seq), auth, alen);
+    if (n < 0)
+        return (int)n;
+    int rc = proto_tracker_feed_client(&b->tr, auth, alen);
+    if (rc != PROTO_TRACK_MORE)
+        return rc < 0 ? rc : -EPROTO;
+    send_built(b, n);
     return 0;
 }
 

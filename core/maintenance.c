@@ -79,6 +79,7 @@ static int open_backend(const struct cfg *cfg, const struct cfg_backend *be,
     out->status = (uint16_t)status;
     out->server_conn_id = (uint32_t)mysql_thread_id(my);
     snprintf(out->version, sizeof out->version, "%s", mysql_get_server_info(my));
+    memcpy(out->scramble, my->scramble_buff, sizeof out->scramble);
 
     /* Hand-off: the worker keeps the TCP socket and speaks raw protocol on it. We keep a
      * duplicate and point libmariadb's descriptor at /dev/null, so that mysql_close() frees

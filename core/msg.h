@@ -30,6 +30,7 @@ struct msg {
     uint8_t charset;  /* collation id the connection was opened with */
     uint16_t status;  /* server status after login */
     char version[96]; /* the backend's version string */
+    uint8_t scramble[20]; /* the server's handshake scramble (for COM_CHANGE_USER) */
     const struct cfg *cfg; /* MSG_RELOAD */
 };
 

@@ -146,7 +146,9 @@ int proxy_run(struct cfg *cfg)
     atomic_init(&p.draining, false);
     p.reload_ack_fd = eventfd(0, EFD_CLOEXEC);
     p.drained_fd = eventfd(0, EFD_CLOEXEC);
-    p.workers = calloc(p.nworkers, sizeof *p.workers);
+    p.workers = aligned_alloc(_Alignof(struct worker), p.nworkers * sizeof *p.workers);
+    if (p.workers)
+        memset(p.workers, 0, p.nworkers * sizeof *p.workers);
     p.backend_up = calloc(cfg->nbackends, sizeof *p.backend_up);
     uint32_t started = 0;
     if (sfd < 0 || ready_fd < 0 || p.reload_ack_fd < 0 || p.drained_fd < 0 || !p.workers ||

@@ -6,10 +6,13 @@
  *                 another plugin ─> AuthSwitchRequest ─────────────> SS_AUTH_SWITCH
  *                 wrong user/password (1045), no free backend (1040) ─> SS_REJECT
  *   SS_AUTH_SWITCH  mysql_native_password answer ok ──────────────> SS_BIND, else SS_REJECT
- *   SS_BIND       COM_INIT_DB / COM_SET_OPTION / SET NAMES on the backend, one by one
+ *   SS_BIND       [COM_RESET_CONNECTION] COM_INIT_DB, or COM_CHANGE_USER to clear a database
+ *                 a previous client chose / COM_SET_OPTION / SET NAMES on the backend, one by one
  *                 all ok ─> SS_LOGIN_OK; the backend's ERR (unknown db) ─> SS_REJECT
  *   SS_LOGIN_OK   OK (after AuthMoreData 0x03 for sha2) sent ──────> SS_IDLE
  *   SS_IDLE       a command: forwarded ────────────────────────────> SS_FORWARD
+ *                 COM_CHANGE_USER: credentials checked as at login ──> SS_BIND (the backend
+ *                 reset, or swapped for one of the new user's pool) or SS_AUTH_SWITCH
  *                 COM_QUIT, hang-up, idle timeout ─────────────────> SS_CLOSED
  *   SS_FORWARD    response streamed back until the tracker says done ─> SS_IDLE
  *                 LOCAL INFILE request forwarded ─────────────────> SS_INFILE
@@ -35,6 +38,7 @@
 #include "core/proxy_int.h"
 #include "core/worker.h"
 #include "protocol/auth.h"
+#include "protocol/change_user.h"
 #include "protocol/constants.h"
 #include "protocol/handshake.h"
 #include "protocol/packet.h"
@@ -59,7 +63,7 @@ static const char *const state_names[] = {
     "idle",     "forward", "infile",      "reject", "closed",
 };
 
-enum bind_step { BIND_DB, BIND_MULTI, BIND_CHARSET, BIND_DONE };
+enum bind_step { BIND_RESET, BIND_DB, BIND_MULTI, BIND_CHARSET, BIND_DONE };
 
 enum { SESSION_HEAD_CAP = 512, SESSION_OUT_CAP = 1024, SESSION_DB_CAP = 256 };
 
@@ -99,6 +103,7 @@ struct session {
     bool sha2_fast;
     bool buried;
     bool touched; /* ringsql has sent the backend something for this session */
+    bool reset_first; /* COM_CHANGE_USER on the same backend: reset it before binding */
     enum bind_step bind;
     uint64_t server_caps; /* offered in the greeting */
     uint64_t caps;        /* negotiated with the client */
@@ -468,9 +473,8 @@ static void deny(struct session *s, const char *user, bool with_password)
     snprintf(msg, sizeof msg, "Access denied for user '%s'@'%s' (using password: %s)", user,
              s->peer, with_password ? "YES" : "NO");
     STAT_INC(s->w->st.rejected[REJECT_AUTH]);
-    /* The backend was not touched: straight back to available, no reset needed. */
-    if (s->b)
-        give_back_untouched(s);
+    /* Untouched (at login) straight back to available; used (COM_CHANGE_USER) reset first. */
+    unbind(s, true);
     reject(s, PROTO_ER_ACCESS_DENIED, "28000", msg);
 }
 
@@ -480,8 +484,10 @@ static void login_ok(struct session *s)
 {
     uint32_t user = s->user;
     if (s->b && s->b->pc.shard->user != user) {
-        /* Pre-bound to another user's shard: give it back untouched. */
-        give_back_untouched(s);
+        /* Bound to another user's shard (pre-bound at accept, or COM_CHANGE_USER): give it
+         * back, untouched or through a reset. */
+        unbind(s, true);
+        s->reset_first = false;
     }
     if (!s->b && !take_backend(s, user)) {
         reject_no_backend(s, user);
@@ -495,13 +501,13 @@ static void login_ok(struct session *s)
                  "capabilities (0x%llx) differ from its backend connections' (0x%llx); use a "
                  "MariaDB Connector (libmariadb) client",
                  (unsigned long long)(s->caps & layout), (unsigned long long)(s->b->caps & layout));
-        give_back_untouched(s);
+        unbind(s, true);
         reject(s, PROTO_ER_NOT_SUPPORTED_YET, "42000", msg);
         return;
     }
     set_state(s, SS_BIND);
     s->touched = true;
-    s->bind = BIND_DB;
+    s->bind = BIND_RESET;
     bind_next(s);
 }
 
@@ -511,41 +517,36 @@ static bool bytes_eq(struct proto_bytes b, const char *str)
     return b.len == n && memcmp(b.ptr, str, n) == 0;
 }
 
-static void on_handshake_response(struct session *s, const uint8_t *p, size_t len, uint8_t seq)
+/* The database a client asked for; refused when too long. */
+static int set_db(struct session *s, struct proto_bytes db)
+{
+    if (db.len >= sizeof s->db) {
+        reject(s, PROTO_ER_BAD_DB_ERROR, "42000", "Database name is too long");
+        return -ENAMETOOLONG;
+    }
+    if (db.len > 0)
+        memcpy(s->db, db.ptr, db.len);
+    s->db_len = db.len;
+    s->db[s->db_len] = '\0';
+    return 0;
+}
+
+/* Checks the credentials of a HandshakeResponse or a COM_CHANGE_USER against the config:
+ * mysql_native_password, or the caching_sha2_password fast path; any other plugin is asked
+ * to switch to mysql_native_password. Binds on success. */
+static void authenticate(struct session *s, struct proto_bytes user, struct proto_bytes auth,
+                         struct proto_bytes plugin)
 {
     struct worker *w = s->w;
-    s->seq = proto_seq_next(seq);
-    if (proto_is_ssl_request(p, len)) {
-        reject(s, PROTO_ER_HANDSHAKE_ERROR, "08S01",
-               "ringsql does not offer TLS to clients yet; connect without TLS "
-               "(e.g. --ssl=0 or ssl-mode=DISABLED)");
-        return;
-    }
-    struct proto_handshake_response r;
-    if (proto_handshake_response_parse(p, len, s->server_caps, &r) < 0) {
-        reject(s, PROTO_ER_HANDSHAKE_ERROR, "08S01", "Bad handshake");
-        return;
-    }
-    s->caps = proto_caps_negotiate(r.caps, s->server_caps);
-    s->charset = r.charset;
-    size_t ul = r.user.len < sizeof s->user_name - 1 ? r.user.len : sizeof s->user_name - 1;
+    size_t ul = user.len < sizeof s->user_name - 1 ? user.len : sizeof s->user_name - 1;
     if (ul > 0)
-        memcpy(s->user_name, r.user.ptr, ul);
+        memcpy(s->user_name, user.ptr, ul);
     s->user_name[ul] = '\0';
     if (memchr(s->user_name, '\'', ul))
         s->user_name[0] = '\0';
-    if (r.database.len >= sizeof s->db) {
-        reject(s, PROTO_ER_BAD_DB_ERROR, "42000", "Database name is too long");
-        return;
-    }
-    if (r.database.len > 0)
-        memcpy(s->db, r.database.ptr, r.database.len);
-    s->db_len = r.database.len;
-    s->db[s->db_len] = '\0';
-
     const struct cfg_user *cu = cfg_find_user(w->cfg, s->user_name);
-    bool with_pw = r.auth_response.len > 0;
-    if (!cu || r.user.len != ul) {
+    bool with_pw = auth.len > 0;
+    if (!cu || user.len != ul) {
         deny(s, s->user_name, with_pw);
         return;
     }
@@ -553,16 +554,16 @@ static void on_handshake_response(struct session *s, const uint8_t *p, size_t le
     s->user_known = true;
     const struct worker_user *wu = &w->users[s->user];
     const uint8_t *stored = wu->empty ? NULL : wu->native;
-    if (r.auth_plugin.len == 0 || bytes_eq(r.auth_plugin, PROTO_PLUGIN_NATIVE)) {
-        if (!proto_native_verify(s->scramble, r.auth_response.ptr, r.auth_response.len, stored)) {
+    if (plugin.len == 0 || bytes_eq(plugin, PROTO_PLUGIN_NATIVE)) {
+        if (!proto_native_verify(s->scramble, auth.ptr, auth.len, stored)) {
             deny(s, s->user_name, with_pw);
             return;
         }
         login_ok(s);
         return;
     }
-    if (bytes_eq(r.auth_plugin, PROTO_PLUGIN_CACHING_SHA2) && (wu->has_sha2 || wu->empty)) {
-        if (!proto_sha2_verify(s->scramble, r.auth_response.ptr, r.auth_response.len,
+    if (bytes_eq(plugin, PROTO_PLUGIN_CACHING_SHA2) && (wu->has_sha2 || wu->empty)) {
+        if (!proto_sha2_verify(s->scramble, auth.ptr, auth.len,
                                wu->empty ? NULL : wu->sha2)) {
             deny(s, s->user_name, with_pw);
             return;
@@ -582,6 +583,51 @@ static void on_handshake_response(struct session *s, const uint8_t *p, size_t le
     s->out_len = (uint32_t)n;
     set_state(s, SS_AUTH_SWITCH);
     send_own(s);
+}
+
+static void on_handshake_response(struct session *s, const uint8_t *p, size_t len, uint8_t seq)
+{
+    s->seq = proto_seq_next(seq);
+    if (proto_is_ssl_request(p, len)) {
+        reject(s, PROTO_ER_HANDSHAKE_ERROR, "08S01",
+               "ringsql does not offer TLS to clients yet; connect without TLS "
+               "(e.g. --ssl=0 or ssl-mode=DISABLED)");
+        return;
+    }
+    struct proto_handshake_response r;
+    if (proto_handshake_response_parse(p, len, s->server_caps, &r) < 0) {
+        reject(s, PROTO_ER_HANDSHAKE_ERROR, "08S01", "Bad handshake");
+        return;
+    }
+    s->caps = proto_caps_negotiate(r.caps, s->server_caps);
+    s->charset = r.charset;
+    if (set_db(s, r.database) < 0)
+        return;
+    authenticate(s, r.user, r.auth_response, r.auth_plugin);
+}
+
+/* COM_CHANGE_USER from a logged-in client: a login without a new greeting (the answer is
+ * checked against the session's first scramble, as servers do). The same user keeps its
+ * backend, which is reset; another user's session swaps it for one of that user's pool. A
+ * failure ends the session, as after a failed login. */
+static void on_change_user(struct session *s, const uint8_t *p, size_t len, uint8_t seq)
+{
+    struct proto_change_user cu;
+    s->seq = proto_seq_next(seq);
+    set_state(s, SS_LOGIN);
+    if (proto_change_user_parse(p, len, s->caps, &cu) < 0) {
+        reject(s, PROTO_ER_HANDSHAKE_ERROR, "08S01", "Bad COM_CHANGE_USER packet");
+        return;
+    }
+    if (set_db(s, cu.database) < 0)
+        return;
+    if (cu.charset > 0 && cu.charset <= UINT8_MAX)
+        s->charset = (uint8_t)cu.charset;
+    s->sha2_fast = false;
+    s->reset_first = true;
+    struct log_ctx c;
+    log_info("session_change_user", "%s", ctx(s, &c)); /* user=: the one it changes from */
+    authenticate(s, cu.user, cu.auth_response, cu.auth_plugin);
 }
 
 static void on_auth_switch_reply(struct session *s, const uint8_t *p, size_t len, uint8_t seq)
@@ -677,10 +723,28 @@ static void bind_next(struct session *s)
     int rc = 0;
     for (;;) {
         switch (s->bind) {
+        case BIND_RESET:
+            s->bind = BIND_DB;
+            /* COM_CHANGE_USER on the same backend; a COM_CHANGE_USER below resets too. */
+            if (s->reset_first && (s->db_len > 0 || !b->db_maybe_set)) {
+                s->reset_first = false;
+                rc = backend_send_cmd(b, PROTO_COM_RESET_CONNECTION, NULL, 0);
+                goto sent;
+            }
+            break;
         case BIND_DB:
             s->bind = BIND_MULTI;
-            if (s->db_len > 0 && (s->caps & PROTO_CLIENT_CONNECT_WITH_DB)) {
+            s->reset_first = false;
+            if (s->db_len > 0) {
+                b->db_maybe_set = true;
                 rc = backend_send_cmd(b, PROTO_COM_INIT_DB, s->db, s->db_len);
+                goto sent;
+            }
+            if (b->db_maybe_set) {
+                /* COM_RESET_CONNECTION kept an earlier client's database: clear it. */
+                b->db_maybe_set = false;
+                b->multi_known = false;
+                rc = backend_send_change_user(b);
                 goto sent;
             }
             break;
@@ -727,10 +791,16 @@ static int bind_packet(void *ctx, const uint8_t *head, size_t head_len, uint64_t
 {
     struct session *s = ctx;
     struct backend *b = s->b;
-    (void)seq;
     int v = proto_tracker_feed(&b->tr, head, head_len);
     if (v < 0)
         return v;
+    if (v == PROTO_TRACK_AUTH) {
+        /* The backend's COM_CHANGE_USER asked for a fresh mysql_native_password answer. */
+        if (head_len != len || b->send_busy)
+            return -EPROTO;
+        int rc = backend_send_auth_switch_reply(b, head, head_len, seq);
+        return rc < 0 ? rc : 0;
+    }
     if (v != PROTO_TRACK_DONE)
         return v == PROTO_TRACK_MORE ? 0 : -EPROTO;
     if (!b->tr.error)
@@ -838,9 +908,7 @@ static int client_packet(void *ctx, const uint8_t *head, size_t head_len, uint64
         if (!whole)
             return -EPROTO;
         s->in.sent = s->in.scan;
-        refuse_command(s, seq,
-                       "ringsql does not support COM_CHANGE_USER yet; open a new connection "
-                       "as the other user");
+        on_change_user(s, head, head_len, seq);
         return 1;
     default:
         break;
@@ -855,6 +923,8 @@ static int client_packet(void *ctx, const uint8_t *head, size_t head_len, uint64
         return v;
     if (head[0] == PROTO_COM_SET_OPTION)
         b->multi_known = false;
+    else if (head[0] == PROTO_COM_QUERY || head[0] == PROTO_COM_INIT_DB)
+        b->db_maybe_set = true; /* USE, or COM_INIT_DB */
     STAT_INC(s->w->st.packets_c2b);
     STAT_INC(s->w->st.commands[head[0] < STAT_COMMANDS ? head[0] : STAT_COMMANDS - 1]);
     s->expect_response = v != PROTO_TRACK_DONE;
@@ -896,6 +966,12 @@ static void client_data(struct session *s)
         struct log_ctx c;
         log_info("client_protocol_error", "%s error=\"%s\"", ctx(s, &c), strerror(-rc));
         close_session(s, false, "client protocol error");
+        return;
+    }
+    if (s->state != SS_IDLE && s->state != SS_FORWARD && s->state != SS_INFILE) {
+        /* COM_CHANGE_USER: a login again, driven by its own sends and receives from here. */
+        if (s->in.held)
+            worker_buf_release(s->w, &s->in);
         return;
     }
     if (s->in.scan > s->in.sent) {

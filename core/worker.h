@@ -96,6 +96,10 @@ struct backend {
     uint8_t charset0; /* the login collation: COM_RESET_CONNECTION restores it */
     bool multi_stmts; /* server-side CLIENT_MULTI_STATEMENTS option as last set */
     bool multi_known;
+    /* A client may have selected a database, which COM_RESET_CONNECTION keeps: a client
+     * that asks for none gets the connection through backend_send_change_user(). */
+    bool db_maybe_set;
+    uint8_t scramble[PROTO_SCRAMBLE_LEN]; /* the server's latest, for COM_CHANGE_USER */
     unsigned inflight; /* submissions not completed yet */
     bool recv_armed;
     bool send_busy;
@@ -217,6 +221,12 @@ void backend_release(struct backend *b, bool idle_and_healthy);
 void backend_discard(struct backend *b, const char *reason);
 /* Sends ringsql's own command (payload, seq 0) and begins tracking its response. */
 int backend_send_cmd(struct backend *b, uint8_t command, const void *arg, size_t arg_len);
+/* COM_CHANGE_USER to the connection's own backend user with no database: clears the session
+ * and the current database. The server may answer with an AuthSwitchRequest (the tracker says
+ * PROTO_TRACK_AUTH): pass that packet (payload p, len, its seq) to
+ * backend_send_auth_switch_reply(). */
+int backend_send_change_user(struct backend *b);
+int backend_send_auth_switch_reply(struct backend *b, const uint8_t *p, size_t len, uint8_t seq);
 /* Moves a dead backend whose last completion arrived to the grave; backend_bury() closes
  * and frees the grave's after the next submit. */
 void backend_maybe_free(struct backend *b);

@@ -1,9 +1,12 @@
-/* libFuzzer target: the connection-phase parsers (handshake.h), and the client helper's
- * answers to whatever handshake or auth switch parses. */
+/* libFuzzer target: the connection-phase parsers (handshake.h, change_user.h), and the
+ * client helper's answers to whatever handshake or auth switch parses; a COM_CHANGE_USER
+ * that parses is rebuilt and must parse back the same. */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "protocol/change_user.h"
 #include "protocol/client.h"
 #include "protocol/handshake.h"
 
@@ -12,6 +15,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void inside(const struct proto_bytes *b, const uint8_t *p, size_t len)
 {
     if (b->len && (b->ptr < p || b->ptr + b->len > p + len))
+        abort();
+}
+
+static bool same(struct proto_bytes a, struct proto_bytes b)
+{
+    return a.len == b.len && (a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0);
+}
+
+static void change_user_round_trip(const uint8_t *data, size_t size, uint64_t caps)
+{
+    struct proto_change_user cu, back;
+    if (proto_change_user_parse(data, size, caps, &cu) < 0)
+        return;
+    inside(&cu.user, data, size);
+    inside(&cu.auth_response, data, size);
+    inside(&cu.database, data, size);
+    inside(&cu.auth_plugin, data, size);
+    inside(&cu.attrs, data, size);
+    uint8_t pkt[1024];
+    ssize_t n = proto_build_change_user(pkt, sizeof pkt, caps, &cu);
+    if (n < 0)
+        return; /* a NUL inside a field, or more than fits */
+    if (proto_change_user_parse(pkt + 4, (size_t)n - 4, caps, &back) < 0 ||
+        !same(cu.user, back.user) || !same(cu.auth_response, back.auth_response) ||
+        !same(cu.database, back.database) || back.charset != cu.charset)
         abort();
 }
 
@@ -47,6 +75,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
         }
         (void)proto_ssl_request_parse(data, size, server_caps[i], &r);
+        change_user_round_trip(data, size, server_caps[i]);
     }
     if (size > 0)
         (void)proto_is_ssl_request(data, size);

@@ -523,27 +523,85 @@ static void test_load_data_local_infile(void)
     stop_proxy();
 }
 
-static void test_change_user_is_refused_cleanly(void)
+#define TWO_USERS                                                                                  \
+    DEFAULT_USERS "  - name: reporting\n"                                                          \
+                  "    password: \"pw2\"\n"                                                        \
+                  "    backend_user: " TDB_USER "\n"                                                \
+                  "    backend_password: " TDB_PASSWORD "\n"
+
+static bool query_is(MYSQL *m, const char *sql, const char *want)
+{
+    char v[128];
+    return CHECK(tdb_query_value(m, sql, v, sizeof v)) && CHECK_STR(v, want);
+}
+
+static void test_change_user(void)
+{
+    if (!start_proxy_users(1, 1, "", TWO_USERS))
+        return;
+    char id1[32] = "", id2[32] = "";
+    MYSQL *m = connect_app(TDB_DATABASE, NULL);
+    if (CHECK(m != NULL)) {
+        CHECK(tdb_query_value(m, "SELECT CONNECTION_ID()", id1, sizeof id1));
+        CHECK(tdb_exec(m, "SET @x = 1"));
+        CHECK(tdb_exec(m, "CREATE TEMPORARY TABLE cu_tmp (x INT)"));
+        /* The same user again, without a database: same backend, reset, no database. */
+        if (CHECK(mysql_change_user(m, "app", "secret", NULL) == 0)) {
+            query_is(m, "SELECT CONNECTION_ID()", id1);
+            query_is(m, "SELECT @x", "NULL");
+            query_is(m, "SELECT DATABASE()", "NULL");
+            CHECK(tdb_expect_error(m, "SELECT * FROM " TDB_DATABASE ".cu_tmp", 1146));
+        }
+        /* Another configured user: a connection from that user's pool, with the database. */
+        if (CHECK(mysql_change_user(m, "reporting", "pw2", TDB_DATABASE) == 0)) {
+            CHECK(tdb_query_value(m, "SELECT CONNECTION_ID()", id2, sizeof id2));
+            CHECK(strcmp(id1, id2) != 0);
+            query_is(m, "SELECT DATABASE()", TDB_DATABASE);
+        }
+        /* app's connection went back to its pool: app can log in (pool size 1). */
+        MYSQL *a = connect_app(NULL, NULL);
+        if (CHECK(a != NULL)) {
+            query_is(a, "SELECT CONNECTION_ID()", id1);
+            mysql_close(a);
+        }
+        /* A wrong password ends the session with 1045; the pools are unharmed. */
+        CHECK(mysql_change_user(m, "app", "wrong", NULL) != 0);
+        CHECK_UINT(mysql_errno(m), 1045);
+        mysql_close(m);
+    }
+    MYSQL *r = connect_as("reporting", "pw2", NULL, NULL);
+    if (CHECK(r != NULL)) {
+        query_is(r, "SELECT CONNECTION_ID()", id2);
+        query_is(r, "SELECT DATABASE()", "NULL");
+        mysql_close(r);
+    }
+    stop_proxy();
+}
+
+/* COM_RESET_CONNECTION keeps the current database: a client that asks for none must not get
+ * the one an earlier client chose on the same backend connection (at login or with USE). */
+static void test_no_database_leaks_between_clients(void)
 {
     if (!start_proxy(1, 1))
         return;
-    MYSQL *m = connect_app(TDB_DATABASE, NULL);
-    if (CHECK(m != NULL)) {
-        /* Not supported yet: a proper ERR, and the connection goes on as before. */
-        CHECK(mysql_change_user(m, "app", "secret", TDB_DATABASE) != 0);
-        CHECK_UINT(mysql_errno(m), 1235);
-        CHECK(strstr(mysql_error(m), "COM_CHANGE_USER") != NULL);
-        char w[16];
-        if (CHECK(tdb_query_value(m, "SELECT 8", w, sizeof w)))
-            CHECK_STR(w, "8");
-        mysql_close(m);
+    char id[32] = "";
+    MYSQL *a = connect_app(TDB_DATABASE, NULL);
+    if (CHECK(a != NULL)) {
+        CHECK(tdb_query_value(a, "SELECT CONNECTION_ID()", id, sizeof id));
+        mysql_close(a);
     }
-    MYSQL *n = connect_app(TDB_DATABASE, NULL);
-    if (CHECK(n != NULL)) {
-        char v[16];
-        if (CHECK(tdb_query_value(n, "SELECT 7", v, sizeof v)))
-            CHECK_STR(v, "7");
-        mysql_close(n);
+    MYSQL *b = connect_app_retry(NULL);
+    if (CHECK(b != NULL)) {
+        query_is(b, "SELECT CONNECTION_ID()", id); /* the same backend connection */
+        query_is(b, "SELECT DATABASE()", "NULL");
+        CHECK(tdb_exec(b, "USE " TDB_DATABASE));
+        mysql_close(b);
+    }
+    MYSQL *c = connect_app_retry(NULL);
+    if (CHECK(c != NULL)) {
+        query_is(c, "SELECT CONNECTION_ID()", id);
+        query_is(c, "SELECT DATABASE()", "NULL");
+        mysql_close(c);
     }
     stop_proxy();
 }
@@ -635,7 +693,8 @@ int main(int argc, char **argv)
         CHECK_CASE(test_mariadb_cli_works_through_ringsql),
         CHECK_CASE(test_client_killed_mid_result),
         CHECK_CASE(test_load_data_local_infile),
-        CHECK_CASE(test_change_user_is_refused_cleanly),
+        CHECK_CASE(test_change_user),
+        CHECK_CASE(test_no_database_leaks_between_clients),
         CHECK_CASE(test_handshake_and_idle_timeouts),
         CHECK_CASE(test_each_user_has_its_own_pool),
         CHECK_CASE(test_stale_connections_are_replaced),
