@@ -3,6 +3,7 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "core/prom.h"
 #include "core/proxy_int.h"
@@ -168,7 +169,12 @@ static void connections(struct prom_buf *b, struct proxy *p)
 size_t metrics_size_hint(const struct proxy *p)
 {
     const struct cfg *cfg = p->cfg;
-    return 16384 + cfg->nbackends * cfg->nusers * 1024 + cfg->nbackends * 512;
+    size_t names = 0; /* each pool's labels appear three times, each backend's once more */
+    for (size_t b = 0; b < cfg->nbackends; b++)
+        names += (strlen(cfg->backends[b].name) + 256) * (3 * cfg->nusers + 1);
+    for (size_t u = 0; u < cfg->nusers; u++)
+        names += (strlen(cfg->users[u].name) + 256) * 3 * cfg->nbackends;
+    return 16384 + names;
 }
 
 size_t metrics_render(struct proxy *p, char *buf, size_t cap)

@@ -272,6 +272,34 @@ static int wait_exit(unsigned wait_ms)
     return -1;
 }
 
+/* Waits (bounded) until /metrics shows key at want. */
+static bool wait_metric(const char *key, double want)
+{
+    double got = -1;
+    for (uint64_t deadline = tdb_now_ms() + COND_WAIT_MS;
+         (got = metric(key)) != want && tdb_now_ms() < deadline;)
+        pause_step();
+    return got == want || check_failf(__FILE__, __LINE__, "%s stayed %g, wanted %g", key, got,
+                                      want);
+}
+
+/* No configured password (client or backend side) ever reaches the log. */
+static bool no_password_in_log(void)
+{
+    static const char *const secrets[] = {"secret", TDB_PASSWORD};
+    FILE *f = fopen(proxy.log_path, "r");
+    if (!CHECK(f != NULL))
+        return false;
+    char line[4096];
+    bool clean = true;
+    while (fgets(line, sizeof line, f))
+        for (size_t i = 0; i < sizeof secrets / sizeof secrets[0]; i++)
+            if (strstr(line, secrets[i]))
+                clean = check_failf(__FILE__, __LINE__, "password in the log: %s", line);
+    fclose(f);
+    return clean;
+}
+
 /* ---------- the endpoint ---------- */
 
 static void test_metrics_count_queries(void)
@@ -303,6 +331,7 @@ static void test_metrics_count_queries(void)
         mysql_close(m);
     }
     CHECK_INT(tdb_proxy_stop(&proxy, SIGTERM), 0);
+    CHECK(no_password_in_log());
 }
 
 static void test_strict_http(void)
@@ -448,8 +477,33 @@ static void test_reload(void)
         pause_step();
     CHECK_INT(total, 3);
     CHECK_UINT(thread_id(m), id);
+
+    /* A new password and log level: new logins need the new password, the connected client
+     * stays, debug events appear. */
+    make_yaml(yaml, sizeof yaml, port, admin, tdb_server_host(), tdb_server_port(), 1, 3,
+              "log:\n  level: debug\n");
+    char *pw = strstr(yaml, "password: \"secret\"");
+    if (CHECK(pw != NULL)) {
+        memmove(pw + strlen("password: \"rotated"), pw + strlen("password: \""),
+                strlen(pw + strlen("password: \"")) + 1);
+        memcpy(pw, "password: \"rotated", strlen("password: \"rotated"));
+    }
+    write_config(yaml);
+    kill(proxy.pid, SIGHUP);
+    CHECK(wait_metric("ringsql_config_reloads_total{result=\"applied\"}", 3));
+    unsigned err = 0;
+    MYSQL *old_pw = tdb_connect("127.0.0.1", proxy.port, "app", "secret", NULL, &err);
+    CHECK(old_pw == NULL && err == 1045);
+    if (old_pw)
+        mysql_close(old_pw);
+    m2 = tdb_connect("127.0.0.1", proxy.port, "app", "rotatedsecret", NULL, &err);
+    if (CHECK(m2 != NULL))
+        mysql_close(m2);
+    CHECK(tdb_proxy_log_contains(&proxy, "level=debug event=session_ready", COND_WAIT_MS));
+    CHECK_UINT(thread_id(m), id);
     mysql_close(m);
     CHECK_INT(tdb_proxy_stop(&proxy, SIGTERM), 0);
+    CHECK(no_password_in_log());
 }
 
 /* ---------- drain ---------- */
