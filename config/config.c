@@ -367,8 +367,7 @@ static void set_admin(struct loader *ld, const yaml_node_t *v, void *t)
 
 static void set_drain_timeout(struct loader *ld, const yaml_node_t *v, void *t)
 {
-    set_duration(ld, v, "shutdown.drain_timeout",
-                 &((struct cfg_shutdown *)t)->drain_timeout_ms);
+    set_duration(ld, v, "shutdown.drain_timeout", &((struct cfg_shutdown *)t)->drain_timeout_ms);
 }
 
 static void set_shutdown(struct loader *ld, const yaml_node_t *v, void *t)

@@ -138,8 +138,10 @@ static void on_readable(struct admin *a, struct admin_conn *c)
     c->in_len += (size_t)n;
     struct http_request req;
     enum http_parse rc = http_parse_request(c->in, c->in_len, &req);
-    static const int status[] = {[HTTP_BAD_REQUEST] = 400, [HTTP_BAD_METHOD] = 405,
-                                 [HTTP_TOO_LARGE] = 431, [HTTP_BAD_VERSION] = 505};
+    static const int status[] = {[HTTP_BAD_REQUEST] = 400,
+                                 [HTTP_BAD_METHOD] = 405,
+                                 [HTTP_TOO_LARGE] = 431,
+                                 [HTTP_BAD_VERSION] = 505};
     switch (rc) {
     case HTTP_INCOMPLETE:
         return;

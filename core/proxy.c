@@ -119,10 +119,10 @@ static void serve(struct proxy *p, int sfd, struct reload *r)
             }
         }
         if (deadline && worker_now_ms() >= deadline) {
-            log_warn("drain_timeout", "drain_timeout_ms=%llu workers_not_drained=%u "
-                                      "action=\"closing the remaining sessions with an ERR\"",
-                     (unsigned long long)p->cfg->shutdown.drain_timeout_ms,
-                     p->nworkers - drained);
+            log_warn("drain_timeout",
+                     "drain_timeout_ms=%llu workers_not_drained=%u "
+                     "action=\"closing the remaining sessions with an ERR\"",
+                     (unsigned long long)p->cfg->shutdown.drain_timeout_ms, p->nworkers - drained);
             return;
         }
     }

@@ -833,8 +833,9 @@ static void bind_data(struct session *s)
         /* The backend refused (unknown database...): the client gets its ERR; the backend
          * is idle and goes back through a reset. */
         struct log_ctx c;
-        log_info("session_rejected", "%s code=%u error=\"the backend refused the client's "
-                                     "database or settings\"",
+        log_info("session_rejected",
+                 "%s code=%u error=\"the backend refused the client's "
+                 "database or settings\"",
                  ctx(s, &c), b->tr.error_code);
         unbind(s, true);
         set_state(s, SS_REJECT);

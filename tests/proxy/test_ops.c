@@ -61,8 +61,8 @@ static bool start_on(const char *db_host, unsigned db_port, unsigned workers, un
                      const char *extra)
 {
     unsigned port = tdb_free_port(), admin = tdb_free_port();
-    make_yaml(yaml_fmt_buf, sizeof yaml_fmt_buf, port, admin, db_host, db_port, workers,
-              pool_size, extra);
+    make_yaml(yaml_fmt_buf, sizeof yaml_fmt_buf, port, admin, db_host, db_port, workers, pool_size,
+              extra);
     if (!CHECK(tdb_proxy_start(&proxy, port, yaml_fmt_buf, START_WAIT_MS)))
         return false;
     proxy.admin_port = admin;
@@ -228,7 +228,8 @@ static double metric(const char *key)
 
 static double pool_total(void)
 {
-    return metric("ringsql_pool_connections{backend=\"primary\",user=\"app\",state=\"available\"}") +
+    return metric(
+               "ringsql_pool_connections{backend=\"primary\",user=\"app\",state=\"available\"}") +
            metric("ringsql_pool_connections{backend=\"primary\",user=\"app\",state=\"busy\"}");
 }
 
@@ -279,8 +280,8 @@ static bool wait_metric(const char *key, double want)
     for (uint64_t deadline = tdb_now_ms() + COND_WAIT_MS;
          (got = metric(key)) != want && tdb_now_ms() < deadline;)
         pause_step();
-    return got == want || check_failf(__FILE__, __LINE__, "%s stayed %g, wanted %g", key, got,
-                                      want);
+    return got == want ||
+           check_failf(__FILE__, __LINE__, "%s stayed %g, wanted %g", key, got, want);
 }
 
 /* No configured password (client or backend side) ever reaches the log. */
@@ -326,8 +327,8 @@ static void test_metrics_count_queries(void)
         CHECK_INT(metric(queries) - q0, N);
         CHECK(metric(c2b) >= b0 + N * strlen("SELECT 1"));
         CHECK_INT(metric("ringsql_clients_connected"), 1);
-        CHECK_INT(metric("ringsql_pool_connections{backend=\"primary\",user=\"app\",state=\"busy\"}"),
-                  1);
+        CHECK_INT(
+            metric("ringsql_pool_connections{backend=\"primary\",user=\"app\",state=\"busy\"}"), 1);
         mysql_close(m);
     }
     CHECK_INT(tdb_proxy_stop(&proxy, SIGTERM), 0);
@@ -449,8 +450,8 @@ static void test_reload(void)
     /* A bigger pool (and a listen change, which needs a restart): the pool grows, the client
      * connected meanwhile keeps its backend connection. */
     char yaml[2048];
-    make_yaml(yaml, sizeof yaml, tdb_free_port(), admin, tdb_server_host(), tdb_server_port(), 1,
-              6, "");
+    make_yaml(yaml, sizeof yaml, tdb_free_port(), admin, tdb_server_host(), tdb_server_port(), 1, 6,
+              "");
     write_config(yaml);
     kill(proxy.pid, SIGHUP);
     CHECK(tdb_proxy_log_contains(&proxy, "event=reloaded", COND_WAIT_MS));
