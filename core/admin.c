@@ -33,6 +33,8 @@ struct admin_conn {
 
 struct admin {
     struct proxy *p;
+    const struct cfg *cfg; /* the maintenance thread's: see admin_set_cfg() */
+    unsigned gen;
     int listen_fd;
     struct admin_conn conns[ADMIN_MAX_CONNS];
     int slot_of[ADMIN_POLLFDS]; /* what admin_poll_fill() put at each index; -1: listener */
@@ -63,6 +65,7 @@ struct admin *admin_open(struct proxy *p, const struct cfg_addr *addr)
         return NULL;
     }
     a->p = p;
+    a->cfg = p->cfg;
     a->listen_fd = fd;
     for (int i = 0; i < ADMIN_MAX_CONNS; i++)
         a->conns[i].fd = -1;
@@ -78,6 +81,14 @@ static void conn_close(struct admin_conn *c)
     c->fd = -1;
     c->out = NULL;
     c->in_len = c->out_len = c->out_sent = 0;
+}
+
+void admin_set_cfg(struct admin *a, const struct cfg *cfg, unsigned gen)
+{
+    if (a) {
+        a->cfg = cfg;
+        a->gen = gen;
+    }
 }
 
 void admin_close(struct admin *a)
@@ -104,9 +115,9 @@ static void respond(struct admin_conn *c, int status, const char *type, const ch
 static void route(struct admin *a, struct admin_conn *c, const struct http_request *req)
 {
     if (strcmp(req->path, "/metrics") == 0) {
-        size_t cap = metrics_size_hint(a->p);
+        size_t cap = metrics_size_hint(a->cfg);
         char *body = malloc(cap);
-        size_t n = body ? metrics_render(a->p, body, cap) : 0;
+        size_t n = body ? metrics_render(a->p, a->cfg, a->gen, body, cap) : 0;
         if (n > 0)
             respond(c, 200, PROM_CONTENT_TYPE, body, n, req->head);
         else
@@ -116,7 +127,7 @@ static void route(struct admin *a, struct admin_conn *c, const struct http_reque
         respond(c, 200, "text/plain", "ok\n", 3, req->head);
     } else if (strcmp(req->path, "/readyz") == 0) {
         char why[300];
-        bool ready = metrics_ready(a->p, why, sizeof why - 1);
+        bool ready = metrics_ready(a->p, a->cfg, a->gen, why, sizeof why - 1);
         size_t n = strlen(why);
         why[n++] = '\n';
         respond(c, ready ? 200 : 503, "text/plain", why, n, req->head);

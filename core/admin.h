@@ -8,6 +8,7 @@
 
 struct proxy;
 struct cfg_addr;
+struct cfg;
 struct admin;
 
 enum { ADMIN_MAX_CONNS = 16, ADMIN_POLLFDS = ADMIN_MAX_CONNS + 1 };
@@ -15,6 +16,10 @@ enum { ADMIN_MAX_CONNS = 16, ADMIN_POLLFDS = ADMIN_MAX_CONNS + 1 };
 /* Binds and listens (main thread, at start-up). NULL, logged, when it cannot. */
 struct admin *admin_open(struct proxy *p, const struct cfg_addr *addr);
 void admin_close(struct admin *a);
+
+/* The config (and its generation) the maintenance thread switched to: what the endpoint
+ * reports from now on. */
+void admin_set_cfg(struct admin *a, const struct cfg *cfg, unsigned gen);
 
 /* Fills at most ADMIN_POLLFDS entries of pfd; returns how many. a may be NULL (returns 0). */
 int admin_poll_fill(struct admin *a, struct pollfd *pfd);

@@ -109,16 +109,17 @@ void backend_discard(struct backend *b, const char *reason)
     if (b->state == B_DEAD)
         return;
     struct worker *w = b->w;
+    const struct pool_shard *sh = b->pc.shard; /* pool_remove() keeps it */
     log_info("backend_discarded", "worker=%u pool=%s server_conn=%u reason=\"%s\"", w->id,
-             b->pc.shard->name, b->server_conn_id, reason);
+             sh->name, b->server_conn_id, reason);
     STAT_INC(w->st.conns_discarded);
     pool_remove(&b->pc);
     b->state = B_DEAD;
     b->sess = NULL;
     /* Wakes any receive or send still in flight; the last completion frees the object. */
     shutdown(b->fd, SHUT_RDWR);
-    /* A replacement only while the shard is under its target (a reload may have lowered it). */
-    const struct pool_shard *sh = &w->shards[b->shard_idx];
+    /* A replacement only while the shard is under its target (a reload may have lowered it,
+     * or retired the shard: target 0). */
     if (!w->stopping && pool_size(sh) < sh->target)
         proxy_backend_lost(w->proxy, w->id, b->shard_idx);
     backend_maybe_free(b);
@@ -206,7 +207,7 @@ void backend_release(struct backend *b, bool idle_and_healthy)
                                                 proto_tracker_idle(&b->tr),
                                 .healthy = idle_and_healthy};
     b->sess = NULL;
-    if (b->w->stopping || pool_return_verdict(&st) == POOL_DISCARD) {
+    if (b->w->stopping || b->pc.shard->retired || pool_return_verdict(&st) == POOL_DISCARD) {
         backend_discard(b, "session ended mid-response or broken");
         return;
     }

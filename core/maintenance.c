@@ -18,8 +18,17 @@
 
 enum { BACKOFF_MIN_MS = 100, BACKOFF_MAX_MS = 5000 };
 
+/* backend_up arrays of earlier configs, freed at stop: another thread may still read one. */
+struct old_up {
+    struct old_up *next;
+    _Atomic uint8_t *up;
+};
+
 struct maintenance {
     struct proxy *p;
+    const struct cfg *cfg; /* this thread's config: p->cfg changes before MSG_RELOAD comes */
+    uint32_t gen;          /* its generation: messages of another one are stale */
+    struct old_up *old_up;
     pthread_t thread;
     struct msgq inbox;
     int ready_fd;
@@ -106,6 +115,62 @@ static int open_backend(const struct cfg *cfg, const struct cfg_backend *be,
     return 0;
 }
 
+static long backend_index(const struct cfg *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->nbackends; i++)
+        if (strcmp(cfg->backends[i].name, name) == 0)
+            return (long)i;
+    return -1;
+}
+
+/* SIGHUP: this thread's tables for the new config, the per-backend ones matched by name.
+ * Nothing is missing in the new generation until each worker reports its new shards'
+ * deficits. False (the old config kept, not acknowledged) when memory ran out. */
+static bool reshape(struct maintenance *m, const struct cfg *cfg, uint32_t gen)
+{
+    const struct cfg *old = m->cfg;
+    size_t nb = cfg->nbackends, nshards = nb * cfg->nusers;
+    uint32_t *missing = calloc((size_t)m->p->nworkers * nshards + 1, sizeof *missing);
+    uint64_t *retry_at = calloc(nb, sizeof *retry_at), *backoff = calloc(nb, sizeof *backoff);
+    bool *down = calloc(nb, sizeof *down);
+    _Atomic uint8_t *up = calloc(nb, sizeof *up);
+    struct old_up *keep = calloc(1, sizeof *keep);
+    if (!missing || !retry_at || !backoff || !down || !up || !keep) {
+        free(missing);
+        free(retry_at);
+        free(backoff);
+        free(down);
+        free((void *)up);
+        free(keep);
+        log_error("reload_failed", "thread=maintenance error=\"out of memory\"");
+        return false;
+    }
+    for (size_t b = 0; b < nb; b++) {
+        long ob = backend_index(old, cfg->backends[b].name);
+        retry_at[b] = ob >= 0 ? m->retry_at[ob] : 0;
+        backoff[b] = ob >= 0 ? m->backoff_ms[ob] : BACKOFF_MIN_MS;
+        down[b] = ob >= 0 && m->down_logged[ob];
+        atomic_init(&up[b], ob >= 0 ? atomic_load(&m->p->backend_up[ob]) : 1);
+    }
+    free(m->missing);
+    free(m->retry_at);
+    free(m->backoff_ms);
+    free(m->down_logged);
+    m->missing = missing;
+    m->retry_at = retry_at;
+    m->backoff_ms = backoff;
+    m->down_logged = down;
+    keep->up = m->p->backend_up;
+    keep->next = m->old_up;
+    m->old_up = keep;
+    m->p->backend_up = up;
+    m->nshards = nshards;
+    m->cfg = cfg;
+    m->gen = gen;
+    admin_set_cfg(m->p->admin, cfg, gen);
+    return true;
+}
+
 static void drain(struct maintenance *m)
 {
     struct msg *msg = msgq_take_all(&m->inbox);
@@ -113,10 +178,10 @@ static void drain(struct maintenance *m)
         struct msg *next = msg->next;
         if (msg->kind == MSG_STOP)
             m->stop = true;
-        else if (msg->kind == MSG_RELOAD)
-            proxy_reload_ack(m->p); /* it reads m->p->cfg afresh on every pass */
-        else if (msg->kind == MSG_BACKEND_LOST && msg->worker < m->p->nworkers &&
-                 msg->shard < m->nshards)
+        else if (msg->kind == MSG_RELOAD && reshape(m, msg->cfg, msg->gen))
+            proxy_reload_ack(m->p);
+        else if (msg->kind == MSG_BACKEND_LOST && msg->gen == m->gen &&
+                 msg->worker < m->p->nworkers && msg->shard < m->nshards)
             m->missing[msg->worker * m->nshards + msg->shard]++;
         free(msg);
         msg = next;
@@ -129,7 +194,7 @@ static void drain(struct maintenance *m)
 /* One pass over every shard that misses connections. Returns how many were opened. */
 static uint32_t fill(struct maintenance *m, uint32_t *opened_per_shard)
 {
-    const struct cfg *cfg = m->p->cfg;
+    const struct cfg *cfg = m->cfg;
     uint32_t opened = 0;
     for (size_t s = 0; s < m->nshards && !m->stop; s++) {
         size_t bi = s / cfg->nusers, ui = s % cfg->nusers;
@@ -162,6 +227,7 @@ static uint32_t fill(struct maintenance *m, uint32_t *opened_per_shard)
                 m->down_logged[bi] = false;
                 m->backoff_ms[bi] = BACKOFF_MIN_MS;
                 msg->kind = MSG_BACKEND_NEW;
+                msg->gen = m->gen;
                 msg->worker = w;
                 msg->shard = (uint32_t)s;
                 msgq_push(&m->p->workers[w].inbox, msg);
@@ -178,7 +244,7 @@ static uint32_t fill(struct maintenance *m, uint32_t *opened_per_shard)
 static int next_timeout(const struct maintenance *m)
 {
     uint64_t now = now_ms(), soonest = UINT64_MAX;
-    const struct cfg *cfg = m->p->cfg;
+    const struct cfg *cfg = m->cfg;
     for (uint32_t w = 0; w < m->p->nworkers; w++)
         for (size_t s = 0; s < m->nshards; s++)
             if (m->missing[w * m->nshards + s] > 0) {
@@ -194,7 +260,7 @@ static int next_timeout(const struct maintenance *m)
 static void *maintenance_main(void *arg)
 {
     struct maintenance *m = arg;
-    const struct cfg *cfg = m->p->cfg;
+    const struct cfg *cfg = m->cfg;
     mysql_thread_init();
     uint32_t *first = calloc(m->nshards, sizeof *first);
     uint32_t opened = fill(m, first);
@@ -227,6 +293,7 @@ struct maintenance *maintenance_start(struct proxy *p, int ready_fd)
     if (!m)
         return NULL;
     m->p = p;
+    m->cfg = cfg;
     m->ready_fd = ready_fd;
     m->nshards = cfg->nbackends * cfg->nusers;
     m->missing = calloc((size_t)p->nworkers * m->nshards, sizeof *m->missing);
@@ -278,6 +345,12 @@ void maintenance_stop(struct maintenance *m)
     }
     pthread_join(m->thread, NULL);
     msgq_destroy(&m->inbox);
+    while (m->old_up) {
+        struct old_up *o = m->old_up;
+        m->old_up = o->next;
+        free((void *)o->up);
+        free(o);
+    }
     free(m->missing);
     free(m->retry_at);
     free(m->backoff_ms);

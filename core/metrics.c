@@ -68,16 +68,24 @@ static uint64_t sum_at(const struct proxy *p, size_t off)
 #define SUM(p, field) sum_at(p, offsetof(struct worker_stats, field))
 #define SUM_AT(p, array, i) sum_at(p, offsetof(struct worker_stats, array) + (i) * sizeof(stat_t))
 
-static void shard_sums(const struct proxy *p, size_t shard, uint64_t *avail, uint64_t *busy)
+/* Sums one shard over the workers whose gauges are of generation gen; false when some
+ * worker is still switching to it (and so left out). */
+static bool shard_sums(const struct proxy *p, unsigned gen, size_t shard, uint64_t *avail,
+                       uint64_t *busy)
 {
+    bool complete = true;
     *avail = *busy = 0;
     for (uint32_t i = 0; i < p->nworkers; i++) {
-        const struct worker *w = &p->workers[i];
-        if (!w->gauges || shard >= w->nshards)
+        const struct shard_gauges *g =
+            atomic_load_explicit(&p->workers[i].gauges, memory_order_acquire);
+        if (!g || g->gen != gen || shard >= g->n) {
+            complete = false;
             continue;
-        *avail += STAT_GET(w->gauges[shard].available);
-        *busy += STAT_GET(w->gauges[shard].busy);
+        }
+        *avail += STAT_GET(g->g[shard].available);
+        *busy += STAT_GET(g->g[shard].busy);
     }
+    return complete;
 }
 
 static void one(struct prom_buf *b, const char *name, const char *type, const char *help,
@@ -136,18 +144,19 @@ static void traffic(struct prom_buf *b, struct proxy *p)
     }
 }
 
-static void pools(struct prom_buf *b, struct proxy *p, const struct cfg *cfg)
+static void pools(struct prom_buf *b, struct proxy *p, const struct cfg *cfg, unsigned gen)
 {
+    _Atomic uint8_t *up = p->backend_up; /* this thread's (maintenance) is cfg's */
     prom_family(b, "ringsql_backend_up", "gauge", "1 while the backend accepts connections.");
     for (size_t bi = 0; bi < cfg->nbackends; bi++) {
         const char *l[] = {"backend", cfg->backends[bi].name, NULL};
-        prom_sample(b, "ringsql_backend_up", l, p->backend_up ? p->backend_up[bi] : 0);
+        prom_sample(b, "ringsql_backend_up", l, up ? up[bi] : 0);
     }
     prom_family(b, "ringsql_pool_connections", "gauge",
                 "Backend connections of each pool (backend, user), by state.");
     for (size_t s = 0; s < cfg->nbackends * cfg->nusers; s++) {
         uint64_t avail, busy;
-        shard_sums(p, s, &avail, &busy);
+        shard_sums(p, gen, s, &avail, &busy);
         const char *be = cfg->backends[s / cfg->nusers].name, *u = cfg->users[s % cfg->nusers].name;
         const char *la[] = {"backend", be, "user", u, "state", "available", NULL};
         const char *lb[] = {"backend", be, "user", u, "state", "busy", NULL};
@@ -190,9 +199,8 @@ static void connections(struct prom_buf *b, struct proxy *p)
     prom_sample(b, "ringsql_config_reloads_total", bad, STAT_GET(p->reloads_rejected));
 }
 
-size_t metrics_size_hint(const struct proxy *p)
+size_t metrics_size_hint(const struct cfg *cfg)
 {
-    const struct cfg *cfg = p->cfg;
     size_t names = 0; /* each pool's labels appear three times, each backend's once more */
     for (size_t b = 0; b < cfg->nbackends; b++)
         names += (strlen(cfg->backends[b].name) + 256) * (3 * cfg->nusers + 1);
@@ -201,34 +209,35 @@ size_t metrics_size_hint(const struct proxy *p)
     return 16384 + names;
 }
 
-size_t metrics_render(struct proxy *p, char *buf, size_t cap)
+size_t metrics_render(struct proxy *p, const struct cfg *cfg, unsigned gen, char *buf,
+                      size_t cap)
 {
-    const struct cfg *cfg = p->cfg;
     struct prom_buf b = {.buf = buf, .cap = cap};
     clients(&b, p);
     traffic(&b, p);
-    pools(&b, p, cfg);
+    pools(&b, p, cfg, gen);
     connections(&b, p);
     return b.overflow ? 0 : b.len;
 }
 
-bool metrics_ready(struct proxy *p, char *reason, size_t len)
+bool metrics_ready(struct proxy *p, const struct cfg *cfg, unsigned gen, char *reason,
+                   size_t len)
 {
-    const struct cfg *cfg = p->cfg;
     if (atomic_load(&p->draining) || atomic_load(&p->stopping)) {
         snprintf(reason, len, "draining: ringsql is shutting down");
         return false;
     }
+    _Atomic uint8_t *up = p->backend_up;
     for (size_t bi = 0; bi < cfg->nbackends; bi++) {
-        if (p->backend_up && !p->backend_up[bi]) {
+        if (up && !up[bi]) {
             snprintf(reason, len, "backend '%s' is down", cfg->backends[bi].name);
             return false;
         }
     }
     for (size_t s = 0; s < cfg->nbackends * cfg->nusers; s++) {
         uint64_t avail, busy;
-        shard_sums(p, s, &avail, &busy);
-        if (avail + busy == 0) {
+        /* A worker switching to gen is left out: no verdict on a partial sum. */
+        if (shard_sums(p, gen, s, &avail, &busy) && avail + busy == 0) {
             snprintf(reason, len, "pool '%s/%s' has no backend connection",
                      cfg->backends[s / cfg->nusers].name, cfg->users[s % cfg->nusers].name);
             return false;

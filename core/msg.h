@@ -23,6 +23,7 @@ struct msg {
     enum msg_kind kind;
     uint32_t worker; /* MSG_BACKEND_LOST: whose shard */
     uint32_t shard;  /* index into a worker's shards: backend * nusers + user */
+    uint32_t gen;    /* BACKEND_NEW/LOST: the config generation shard refers to; RELOAD: new */
     /* MSG_BACKEND_NEW */
     int fd;
     uint32_t server_conn_id;

@@ -32,6 +32,7 @@ void proxy_backend_lost(struct proxy *p, uint32_t worker, uint32_t shard)
     m->kind = MSG_BACKEND_LOST;
     m->worker = worker;
     m->shard = shard;
+    m->gen = p->workers[worker].gen; /* called on that worker's own thread */
     m->fd = -1;
     maintenance_post(p->maint, m);
 }

@@ -26,8 +26,10 @@ struct proxy {
     struct maint_stats mstats; /* written by the maintenance thread only */
     stat_t reloads_applied, reloads_rejected; /* written by the main thread only */
     /* [cfg->nbackends]: 1 while the backend accepts connections, 0 once marked down;
-     * written by the maintenance thread, read by workers and the admin endpoint. */
-    _Atomic uint8_t *backend_up;
+     * written by the maintenance thread, read by workers and the admin endpoint. A reload
+     * that changes the backends replaces the array (indexed by the new config's backends);
+     * the old one stays allocated until the maintenance thread stops. */
+    _Atomic uint8_t *_Atomic backend_up;
 };
 
 /* A worker lost a backend connection of shard (worker, shard): the maintenance thread opens a

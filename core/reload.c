@@ -30,19 +30,8 @@ static void needs_restart(const char *key, const struct cfg_addr *run, const str
              run->host, run->port, want->host, want->port);
 }
 
-bool reload_compatible(const struct cfg *cur, struct cfg *next, char *why, size_t len)
+void reload_keep_restart_keys(const struct cfg *cur, struct cfg *next)
 {
-    bool same = cur->nbackends == next->nbackends && cur->nusers == next->nusers;
-    for (size_t i = 0; same && i < cur->nbackends; i++)
-        same = strcmp(cur->backends[i].name, next->backends[i].name) == 0;
-    for (size_t i = 0; same && i < cur->nusers; i++)
-        same = strcmp(cur->users[i].name, next->users[i].name) == 0;
-    if (!same) {
-        snprintf(why, len,
-                 "backends or users were added, removed, renamed or reordered: this needs a "
-                 "restart (pool sizes, timeouts, passwords, addresses and log settings reload)");
-        return false;
-    }
     if (!addr_eq(&cur->listen, &next->listen)) {
         needs_restart("listen", &cur->listen, &next->listen);
         next->listen = cur->listen;
@@ -56,18 +45,46 @@ bool reload_compatible(const struct cfg *cur, struct cfg *next, char *why, size_
                  next->workers);
         next->workers = cur->workers;
     }
-    return true;
+}
+
+static bool has_backend(const struct cfg *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->nbackends; i++)
+        if (strcmp(cfg->backends[i].name, name) == 0)
+            return true;
+    return false;
+}
+
+void reload_log_changes(const struct cfg *cur, const struct cfg *next)
+{
+    for (size_t i = 0; i < next->nbackends; i++)
+        if (!has_backend(cur, next->backends[i].name))
+            log_info("reload_backend_added", "backend=%s address=%s:%u", next->backends[i].name,
+                     next->backends[i].addr.host, next->backends[i].addr.port);
+    for (size_t i = 0; i < cur->nbackends; i++)
+        if (!has_backend(next, cur->backends[i].name))
+            log_info("reload_backend_removed", "backend=%s action=\"idle connections close now, "
+                                               "busy ones when their clients let them go\"",
+                     cur->backends[i].name);
+    for (size_t i = 0; i < next->nusers; i++)
+        if (!cfg_find_user(cur, next->users[i].name))
+            log_info("reload_user_added", "user=%s", next->users[i].name);
+    for (size_t i = 0; i < cur->nusers; i++)
+        if (!cfg_find_user(next, cur->users[i].name))
+            log_info("reload_user_removed", "user=%s action=\"logged-in clients stay\"",
+                     cur->users[i].name);
 }
 
 /* A thread whose message could not be allocated never acknowledges: the old config is then
  * kept (until exit) rather than freed under it. */
-static struct msg *reload_msg(const struct cfg *cfg)
+static struct msg *reload_msg(const struct cfg *cfg, uint32_t gen)
 {
     struct msg *m = calloc(1, sizeof *m);
     if (m) {
         m->kind = MSG_RELOAD;
         m->fd = -1;
         m->cfg = cfg;
+        m->gen = gen;
     }
     return m;
 }
@@ -92,25 +109,20 @@ void reload_start(struct proxy *p, struct reload *r)
         STAT_INC(p->reloads_rejected);
         return;
     }
-    char why[256];
-    if (!reload_compatible(cur, next, why, sizeof why)) {
-        log_error("reload_rejected", "config=%s reason=\"%s\" action=\"kept the running config\"",
-                  cur->path, why);
-        cfg_free(next);
-        STAT_INC(p->reloads_rejected);
-        return;
-    }
+    reload_keep_restart_keys(cur, next);
+    reload_log_changes(cur, next);
     log_init(next->log_level, next->log_format);
     /* Published before the messages: the maintenance thread reads p->cfg on each pass and
      * acknowledges its message once no pass can still hold the old one. */
     r->old = (struct cfg *)cur;
     r->pending = p->nworkers + 1;
     atomic_store(&p->cfg, next);
-    struct msg *m = reload_msg(next);
+    r->gen++;
+    struct msg *m = reload_msg(next, r->gen);
     if (m)
         maintenance_post(p->maint, m);
     for (uint32_t i = 0; i < p->nworkers; i++) {
-        m = reload_msg(next);
+        m = reload_msg(next, r->gen);
         if (m)
             msgq_push(&p->workers[i].inbox, m);
     }

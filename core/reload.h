@@ -14,12 +14,14 @@ struct cfg;
 struct reload {
     struct cfg *old;  /* the config being replaced, until every thread let go of it */
     uint32_t pending; /* acknowledgements still to come */
+    uint32_t gen;     /* generation of the running config: 0 at start, +1 per reload */
 };
 
-/* What changed between two valid configs and whether it can apply live: copies into next
- * what needs a restart (listen, workers, admin.listen; logged), and returns false (with the
- * reason) when the backends or users differ in names or order. */
-bool reload_compatible(const struct cfg *cur, struct cfg *next, char *why, size_t len);
+/* Copies into next what needs a restart (listen, workers, admin.listen), logging each one
+ * that differs; everything else applies live. */
+void reload_keep_restart_keys(const struct cfg *cur, struct cfg *next);
+/* Logs the backends and users that next adds or removes (matched by name). */
+void reload_log_changes(const struct cfg *cur, const struct cfg *next);
 
 /* Handles one SIGHUP (main thread). */
 void reload_start(struct proxy *p, struct reload *r);

@@ -131,11 +131,13 @@ struct log_ctx {
 static const char *ctx(const struct session *s, struct log_ctx *c)
 {
     char user[96];
-    const struct cfg *cfg = s->w->cfg;
-    const char *backend = s->b ? cfg->backends[s->b->pc.shard->backend].name : "-";
-    snprintf(c->text, sizeof c->text, "worker=%u session=%llu client=%s user=\"%s\" backend=%s",
-             s->w->id, (unsigned long long)s->id, s->peer,
-             log_safe(s->user_name, user, sizeof user), backend);
+    /* The shard's own name ("backend/user"): its indices may be an earlier config's. */
+    const char *pool = s->b ? s->b->pc.shard->name : "-";
+    int blen = (int)strcspn(pool, "/");
+    snprintf(c->text, sizeof c->text,
+             "worker=%u session=%llu client=%s user=\"%s\" backend=%.*s", s->w->id,
+             (unsigned long long)s->id, s->peer, log_safe(s->user_name, user, sizeof user), blen,
+             pool);
     return c->text;
 }
 
@@ -284,6 +286,30 @@ void session_shutdown_all(struct worker *w)
             reject(s, PROTO_ER_SERVER_SHUTDOWN, "08S01", msg);
         } else {
             close_session(s, false, "shutting down");
+        }
+    }
+}
+
+void session_remap_users(struct worker *w, const struct cfg *old)
+{
+    for (struct session *s = w->live_sessions, *next; s; s = next) {
+        next = s->next_live;
+        if (!s->user_known || s->state == SS_CLOSED || s->state == SS_REJECT)
+            continue;
+        const struct cfg_user *u = cfg_find_user(w->cfg, old->users[s->user].name);
+        bool retired = s->b && s->b->pc.shard->retired;
+        if (u && !(retired && s->state < SS_IDLE)) {
+            s->user = (uint32_t)(u - w->cfg->users);
+        } else if (s->state < SS_IDLE) {
+            /* Mid-login as a removed user or on a removed backend (a send of ours may be in
+             * flight): just closed. */
+            struct log_ctx c;
+            log_info("session_user_removed", "%s", ctx(s, &c));
+            close_session(s, false, "its user was removed from the config while logging in");
+        } else {
+            /* Logged in: it keeps its backend connection; only a COM_CHANGE_USER reads
+             * s->user again, after setting it. */
+            s->user = 0;
         }
     }
 }
@@ -483,7 +509,7 @@ static void bind_next(struct session *s);
 static void login_ok(struct session *s)
 {
     uint32_t user = s->user;
-    if (s->b && s->b->pc.shard->user != user) {
+    if (s->b && (s->b->pc.shard->retired || s->b->pc.shard->user != user)) {
         /* Bound to another user's shard (pre-bound at accept, or COM_CHANGE_USER): give it
          * back, untouched or through a reset. */
         unbind(s, true);

@@ -264,7 +264,7 @@ static int ring_init(struct worker *w)
     return buffers_init(w);
 }
 
-static void users_init(struct worker *w)
+void worker_users_init(struct worker *w)
 {
     const struct cfg *cfg = w->cfg;
     for (size_t u = 0; u < cfg->nusers; u++) {
@@ -353,34 +353,13 @@ static void begin_drain(struct worker *w)
         shutdown(w->listen_fd, SHUT_RDWR);
 }
 
-/* SIGHUP: the main thread validated cfg and kept what needs a restart (listen, workers) and
- * the backends and users (same names, same order), so every index stays valid. */
-static void apply_cfg(struct worker *w, const struct cfg *cfg)
-{
-    w->cfg = cfg;
-    users_init(w);
-    for (size_t i = 0; i < w->nshards; i++) {
-        struct pool_shard *sh = &w->shards[i];
-        uint32_t old = sh->target;
-        sh->target = pool_split(cfg->pool.size, w->proxy->nworkers, w->id);
-        /* Growing: the maintenance thread opens the difference. */
-        for (uint32_t n = old; n < sh->target && !w->stopping; n++)
-            proxy_backend_lost(w->proxy, w->id, (uint32_t)i);
-        /* Shrinking: idle connections beyond the target go now, busy ones when released. */
-        struct pool_conn *c;
-        while (pool_size(sh) > sh->target && (c = pool_take_stale(sh, w->now_ms, 0)))
-            backend_discard((struct backend *)c, "pool.size lowered");
-    }
-    proxy_reload_ack(w->proxy);
-}
-
 static void on_msg(struct worker *w, struct msg *m)
 {
     switch (m->kind) {
     case MSG_BACKEND_NEW: {
-        if (w->stopping || m->shard >= w->nshards ||
+        if (w->stopping || m->gen != w->gen || m->shard >= w->nshards ||
             pool_size(&w->shards[m->shard]) >= w->shards[m->shard].target) {
-            close(m->fd); /* pool.size was lowered by a reload meanwhile */
+            close(m->fd); /* for an earlier config, or pool.size was lowered meanwhile */
             break;
         }
         uint32_t bi = m->shard / (uint32_t)w->cfg->nusers;
@@ -411,7 +390,7 @@ static void on_msg(struct worker *w, struct msg *m)
         begin_drain(w);
         break;
     case MSG_RELOAD:
-        apply_cfg(w, m->cfg);
+        worker_apply_cfg(w, m->cfg, m->gen);
         break;
     case MSG_BACKEND_LOST:
         break;
@@ -431,6 +410,7 @@ static void on_tick(struct worker *w)
             }
         }
     }
+    worker_sweep_retired(w);
     if (!w->stopping)
         arm_tick(w);
 }
@@ -504,9 +484,10 @@ static void dispatch(struct worker *w, struct io_uring_cqe *cqe)
 /* Publishes each shard's list sizes for the admin endpoint (a store only when one moved). */
 static void publish_gauges(struct worker *w)
 {
+    struct shard_gauges *set = atomic_load_explicit(&w->gauges, memory_order_relaxed);
     for (size_t i = 0; i < w->nshards; i++) {
         const struct pool_shard *sh = &w->shards[i];
-        struct shard_gauge *g = &w->gauges[i];
+        struct shard_gauge *g = &set->g[i];
         if (STAT_GET(g->available) != sh->navailable)
             atomic_store_explicit(&g->available, sh->navailable, memory_order_relaxed);
         if (STAT_GET(g->busy) != sh->nbusy)
@@ -603,7 +584,7 @@ int worker_start(struct worker *w, struct proxy *p, uint32_t id)
     w->shards = calloc(w->nshards, sizeof *w->shards);
     w->users = calloc(cfg->nusers, sizeof *w->users);
     w->binfo = calloc(cfg->nbackends, sizeof *w->binfo);
-    w->gauges = calloc(w->nshards, sizeof *w->gauges);
+    w->gauges = worker_gauges_new(0, w->nshards);
     if (!w->shards || !w->users || !w->binfo || !w->gauges)
         return -ENOMEM;
     for (size_t b = 0; b < cfg->nbackends; b++)
@@ -611,7 +592,7 @@ int worker_start(struct worker *w, struct proxy *p, uint32_t id)
             pool_shard_init(&w->shards[b * cfg->nusers + u], cfg->backends[b].name,
                             cfg->users[u].name, (uint32_t)b, (uint32_t)u,
                             pool_split(cfg->pool.size, p->nworkers, id));
-    users_init(w);
+    worker_users_init(w);
     w->next_session_id = 1;
     rc = pthread_create(&w->thread, NULL, worker_main, w);
     if (rc != 0)
@@ -661,8 +642,12 @@ void worker_destroy(struct worker *w)
     free(w->shards);
     free(w->users);
     free(w->binfo);
-    free(w->gauges);
+    for (struct shard_gauges *g = w->gauges, *older; g; g = older) {
+        older = g->older;
+        free(g);
+    }
     w->gauges = NULL;
+    worker_free_retired(w);
     pthread_mutex_destroy(&w->init_mu);
     pthread_cond_destroy(&w->init_cv);
     w->br = NULL;

@@ -158,7 +158,11 @@ struct worker {
 
     struct pool_shard *shards; /* nbackends * nusers, index backend * nusers + user */
     size_t nshards;
-    struct shard_gauge *gauges; /* [nshards]: published for the admin endpoint */
+    uint32_t gen; /* config generation of cfg and of the tables below (0 at start) */
+    struct shard_gauges *_Atomic gauges; /* published for the admin endpoint */
+    /* Shard arrays of earlier configs that still hold connections of a removed (backend,
+     * user) pair, busy under a session: freed once empty (worker_reload.c). */
+    struct retired_shards *retired;
     struct worker_user *users;
     struct worker_backend_info *binfo;
 
@@ -179,6 +183,15 @@ struct worker {
     pthread_cond_t init_cv;
     bool init_done;
 };
+
+/* worker_reload.c: a new config from the main thread (MSG_RELOAD). */
+void worker_apply_cfg(struct worker *w, const struct cfg *cfg, uint32_t gen);
+/* Closes idle connections of retired shards; frees the arrays left empty. */
+void worker_sweep_retired(struct worker *w);
+void worker_free_retired(struct worker *w);
+struct shard_gauges *worker_gauges_new(uint32_t gen, size_t n);
+/* Password hashes of cfg's users into w->users. */
+void worker_users_init(struct worker *w);
 
 /* Creates the worker (listening socket, inbox) and starts its thread, which sets up its ring
  * and reports back: returns 0 once the worker serves, or -errno (logged) if it could not. */
