@@ -507,6 +507,118 @@ static void test_reload(void)
     CHECK(no_password_in_log());
 }
 
+/* A config with the given backends (names; all at the test server) and users (app/secret,
+ * and reporting/report when with_reporting). */
+static void multi_yaml(char *out, size_t cap, unsigned admin, const char *const *backends,
+                       size_t nbackends, bool with_reporting)
+{
+    int n = snprintf(out, cap, "listen: \"127.0.0.1:%u\"\nworkers: 1\nbackends:\n", proxy.port);
+    for (size_t i = 0; i < nbackends; i++)
+        n += snprintf(out + n, cap - (size_t)n, "  - name: %s\n    address: \"%s:%u\"\n",
+                      backends[i], tdb_server_host(), tdb_server_port());
+    n += snprintf(out + n, cap - (size_t)n,
+                  "users:\n"
+                  "  - name: app\n"
+                  "    password: \"secret\"\n"
+                  "    backend_user: " TDB_USER "\n"
+                  "    backend_password: " TDB_PASSWORD "\n");
+    if (with_reporting)
+        n += snprintf(out + n, cap - (size_t)n,
+                      "  - name: reporting\n"
+                      "    password: \"report\"\n"
+                      "    backend_user: " TDB_USER "\n"
+                      "    backend_password: " TDB_PASSWORD "\n");
+    snprintf(out + n, cap - (size_t)n, "pool:\n  size: 2\nadmin:\n  listen: \"127.0.0.1:%u\"\n",
+             admin);
+}
+
+#define POOL_KEY(b, u, state)                                                                      \
+    "ringsql_pool_connections{backend=\"" b "\",user=\"" u "\",state=\"" state "\"}"
+
+static bool wait_pool(const char *avail_key, double want)
+{
+    return wait_metric(avail_key, want);
+}
+
+static void test_reload_adds_and_removes_backends_and_users(void)
+{
+    if (!start(1, 2, ""))
+        return;
+    unsigned admin = proxy.admin_port;
+    MYSQL *m = connect_app();
+    if (!CHECK(m != NULL)) {
+        tdb_proxy_stop(&proxy, SIGKILL);
+        return;
+    }
+    unsigned long long id = thread_id(m);
+
+    /* Add a backend and a user: their pools fill; the connected client goes on. */
+    static const char *const both[] = {"primary", "second"};
+    char yaml[4096];
+    multi_yaml(yaml, sizeof yaml, admin, both, 2, true);
+    write_config(yaml);
+    kill(proxy.pid, SIGHUP);
+    CHECK(tdb_proxy_log_contains(&proxy, "event=reload_backend_added backend=second",
+                                 COND_WAIT_MS));
+    CHECK(tdb_proxy_log_contains(&proxy, "event=reload_user_added user=reporting", 0));
+    CHECK(wait_pool(POOL_KEY("second", "app", "available"), 2));
+    CHECK(wait_pool(POOL_KEY("second", "reporting", "available"), 2));
+    CHECK(wait_pool(POOL_KEY("primary", "reporting", "available"), 2));
+    CHECK_INT(metric(POOL_KEY("primary", "app", "busy")), 1);
+    CHECK_INT(metric("ringsql_backend_up{backend=\"second\"}"), 1);
+    CHECK_UINT(thread_id(m), id);
+    unsigned err = 0;
+    MYSQL *r = tdb_connect("127.0.0.1", proxy.port, "reporting", "report", NULL, &err);
+    if (!CHECK(r != NULL))
+        printf("#   reporting could not log in: %u\n", err);
+
+    /* Remove the backend the client is on, and the user reporting: both logged-in clients
+     * go on (the first one's connection stays with it), new ones go to what is left. */
+    static const char *const second_only[] = {"second"};
+    multi_yaml(yaml, sizeof yaml, admin, second_only, 1, false);
+    write_config(yaml);
+    kill(proxy.pid, SIGHUP);
+    CHECK(tdb_proxy_log_contains(&proxy, "event=reload_backend_removed backend=primary",
+                                 COND_WAIT_MS));
+    CHECK(tdb_proxy_log_contains(&proxy, "event=reload_user_removed user=reporting", 0));
+    CHECK(wait_metric("ringsql_config_reloads_total{result=\"applied\"}", 2));
+    CHECK_UINT(thread_id(m), id);
+    char v[32];
+    if (r && CHECK(tdb_query_value(r, "SELECT 7", v, sizeof v)))
+        CHECK_STR(v, "7");
+    CHECK(wait_pool(POOL_KEY("second", "app", "available"), 2));
+    {
+        static char buf[1 << 17];
+        const char *body;
+        if (CHECK_INT(http_get("/metrics", buf, sizeof buf, &body), 200))
+            CHECK(strstr(body, "backend=\"primary\"") == NULL &&
+                  strstr(body, "user=\"reporting\"") == NULL);
+    }
+    MYSQL *denied = tdb_connect("127.0.0.1", proxy.port, "reporting", "report", NULL, &err);
+    CHECK(denied == NULL && err == 1045);
+    if (denied)
+        mysql_close(denied);
+    MYSQL *m2 = connect_app();
+    if (CHECK(m2 != NULL)) {
+        CHECK_INT(metric(POOL_KEY("second", "app", "busy")), 1);
+        mysql_close(m2);
+    }
+    /* The removed backend's connection closes once its client leaves (not reset and pooled
+     * again): one more discarded, none more reset. */
+    const char *discarded = "ringsql_backend_connections_discarded_total";
+    const char *reset = "ringsql_backend_connections_reset_total";
+    double d0 = metric(discarded), r0 = metric(reset);
+    mysql_close(m);
+    CHECK(wait_metric(discarded, d0 + 1));
+    CHECK_INT(metric(reset), r0);
+    CHECK(tdb_proxy_log_contains(&proxy, "pool=primary/app server_conn=", 0));
+    if (r)
+        mysql_close(r);
+    CHECK(wait_ready_status(200, COND_WAIT_MS));
+    CHECK_INT(tdb_proxy_stop(&proxy, SIGTERM), 0);
+    CHECK(no_password_in_log());
+}
+
 /* ---------- drain ---------- */
 
 struct long_query {
@@ -608,6 +720,7 @@ int main(int argc, char **argv)
         CHECK_CASE(test_strict_http),
         CHECK_CASE(test_readyz_follows_backend),
         CHECK_CASE(test_reload),
+        CHECK_CASE(test_reload_adds_and_removes_backends_and_users),
         CHECK_CASE(test_drain_lets_a_query_finish),
         CHECK_CASE(test_drain_timeout_closes_idle_clients),
         CHECK_CASE(test_second_sigterm_stops_at_once),
