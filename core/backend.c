@@ -110,8 +110,8 @@ void backend_discard(struct backend *b, const char *reason)
         return;
     struct worker *w = b->w;
     const struct pool_shard *sh = b->pc.shard; /* pool_remove() keeps it */
-    log_info("backend_discarded", "worker=%u pool=%s server_conn=%u reason=\"%s\"", w->id,
-             sh->name, b->server_conn_id, reason);
+    log_info("backend_discarded", "worker=%u pool=%s server_conn=%u reason=\"%s\"", w->id, sh->name,
+             b->server_conn_id, reason);
     STAT_INC(w->st.conns_discarded);
     pool_remove(&b->pc);
     b->state = B_DEAD;

@@ -209,8 +209,7 @@ size_t metrics_size_hint(const struct cfg *cfg)
     return 16384 + names;
 }
 
-size_t metrics_render(struct proxy *p, const struct cfg *cfg, unsigned gen, char *buf,
-                      size_t cap)
+size_t metrics_render(struct proxy *p, const struct cfg *cfg, unsigned gen, char *buf, size_t cap)
 {
     struct prom_buf b = {.buf = buf, .cap = cap};
     clients(&b, p);
@@ -220,8 +219,7 @@ size_t metrics_render(struct proxy *p, const struct cfg *cfg, unsigned gen, char
     return b.overflow ? 0 : b.len;
 }
 
-bool metrics_ready(struct proxy *p, const struct cfg *cfg, unsigned gen, char *reason,
-                   size_t len)
+bool metrics_ready(struct proxy *p, const struct cfg *cfg, unsigned gen, char *reason, size_t len)
 {
     if (atomic_load(&p->draining) || atomic_load(&p->stopping)) {
         snprintf(reason, len, "draining: ringsql is shutting down");

@@ -63,8 +63,9 @@ void reload_log_changes(const struct cfg *cur, const struct cfg *next)
                      next->backends[i].addr.host, next->backends[i].addr.port);
     for (size_t i = 0; i < cur->nbackends; i++)
         if (!has_backend(next, cur->backends[i].name))
-            log_info("reload_backend_removed", "backend=%s action=\"idle connections close now, "
-                                               "busy ones when their clients let them go\"",
+            log_info("reload_backend_removed",
+                     "backend=%s action=\"idle connections close now, "
+                     "busy ones when their clients let them go\"",
                      cur->backends[i].name);
     for (size_t i = 0; i < next->nusers; i++)
         if (!cfg_find_user(cur, next->users[i].name))

@@ -134,10 +134,9 @@ static const char *ctx(const struct session *s, struct log_ctx *c)
     /* The shard's own name ("backend/user"): its indices may be an earlier config's. */
     const char *pool = s->b ? s->b->pc.shard->name : "-";
     int blen = (int)strcspn(pool, "/");
-    snprintf(c->text, sizeof c->text,
-             "worker=%u session=%llu client=%s user=\"%s\" backend=%.*s", s->w->id,
-             (unsigned long long)s->id, s->peer, log_safe(s->user_name, user, sizeof user), blen,
-             pool);
+    snprintf(c->text, sizeof c->text, "worker=%u session=%llu client=%s user=\"%s\" backend=%.*s",
+             s->w->id, (unsigned long long)s->id, s->peer,
+             log_safe(s->user_name, user, sizeof user), blen, pool);
     return c->text;
 }
 

@@ -109,8 +109,8 @@ static bool rebuild(struct worker *w, const struct cfg *cfg, uint32_t gen)
             binfo[b] = w->binfo[ob];
         for (size_t u = 0; u < cfg->nusers; u++) {
             struct pool_shard *sh = &shards[b * cfg->nusers + u];
-            pool_shard_init(sh, cfg->backends[b].name, cfg->users[u].name, (uint32_t)b,
-                            (uint32_t)u, target);
+            pool_shard_init(sh, cfg->backends[b].name, cfg->users[u].name, (uint32_t)b, (uint32_t)u,
+                            target);
             long ou = find_user(old, cfg->users[u].name);
             if (ob >= 0 && ou >= 0)
                 pool_shard_move(sh, &w->shards[(size_t)ob * old->nusers + (size_t)ou]);
@@ -155,8 +155,9 @@ void worker_apply_cfg(struct worker *w, const struct cfg *cfg, uint32_t gen)
 {
     if (!rebuild(w, cfg, gen)) {
         /* No acknowledgement: the old config this worker goes on with must not be freed. */
-        log_error("reload_failed", "worker=%u error=\"out of memory\" action=\"kept the "
-                                   "previous config on this worker\"",
+        log_error("reload_failed",
+                  "worker=%u error=\"out of memory\" action=\"kept the "
+                  "previous config on this worker\"",
                   w->id);
         return;
     }

@@ -558,8 +558,8 @@ static void test_reload_adds_and_removes_backends_and_users(void)
     multi_yaml(yaml, sizeof yaml, admin, both, 2, true);
     write_config(yaml);
     kill(proxy.pid, SIGHUP);
-    CHECK(tdb_proxy_log_contains(&proxy, "event=reload_backend_added backend=second",
-                                 COND_WAIT_MS));
+    CHECK(
+        tdb_proxy_log_contains(&proxy, "event=reload_backend_added backend=second", COND_WAIT_MS));
     CHECK(tdb_proxy_log_contains(&proxy, "event=reload_user_added user=reporting", 0));
     CHECK(wait_pool(POOL_KEY("second", "app", "available"), 2));
     CHECK(wait_pool(POOL_KEY("second", "reporting", "available"), 2));
