@@ -80,6 +80,7 @@ void cfg_free(struct cfg *cfg);
 void cfg_errors_free(struct cfg_errors *errs);
 
 const struct cfg_user *cfg_find_user(const struct cfg *cfg, const char *name);
+const struct cfg_backend *cfg_find_backend(const struct cfg *cfg, const char *name);
 const char *cfg_log_level_name(enum cfg_log_level level);
 
 /* Parses "250ms", "10s", "5m", "8h" into milliseconds. Returns false on anything else. */

@@ -115,14 +115,6 @@ static int open_backend(const struct cfg *cfg, const struct cfg_backend *be,
     return 0;
 }
 
-static long backend_index(const struct cfg *cfg, const char *name)
-{
-    for (size_t i = 0; i < cfg->nbackends; i++)
-        if (strcmp(cfg->backends[i].name, name) == 0)
-            return (long)i;
-    return -1;
-}
-
 /* SIGHUP: this thread's tables for the new config, the per-backend ones matched by name.
  * Nothing is missing in the new generation until each worker reports its new shards'
  * deficits. False (the old config kept, not acknowledged) when memory ran out. */
@@ -146,7 +138,8 @@ static bool reshape(struct maintenance *m, const struct cfg *cfg, uint32_t gen)
         return false;
     }
     for (size_t b = 0; b < nb; b++) {
-        long ob = backend_index(old, cfg->backends[b].name);
+        const struct cfg_backend *be = cfg_find_backend(old, cfg->backends[b].name);
+        long ob = be ? be - old->backends : -1;
         retry_at[b] = ob >= 0 ? m->retry_at[ob] : 0;
         backoff[b] = ob >= 0 ? m->backoff_ms[ob] : BACKOFF_MIN_MS;
         down[b] = ob >= 0 && m->down_logged[ob];

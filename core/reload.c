@@ -47,22 +47,14 @@ void reload_keep_restart_keys(const struct cfg *cur, struct cfg *next)
     }
 }
 
-static bool has_backend(const struct cfg *cfg, const char *name)
-{
-    for (size_t i = 0; i < cfg->nbackends; i++)
-        if (strcmp(cfg->backends[i].name, name) == 0)
-            return true;
-    return false;
-}
-
 void reload_log_changes(const struct cfg *cur, const struct cfg *next)
 {
     for (size_t i = 0; i < next->nbackends; i++)
-        if (!has_backend(cur, next->backends[i].name))
+        if (!cfg_find_backend(cur, next->backends[i].name))
             log_info("reload_backend_added", "backend=%s address=%s:%u", next->backends[i].name,
                      next->backends[i].addr.host, next->backends[i].addr.port);
     for (size_t i = 0; i < cur->nbackends; i++)
-        if (!has_backend(next, cur->backends[i].name))
+        if (!cfg_find_backend(next, cur->backends[i].name))
             log_info("reload_backend_removed",
                      "backend=%s action=\"idle connections close now, "
                      "busy ones when their clients let them go\"",

@@ -35,18 +35,17 @@ struct shard_gauges *worker_gauges_new(uint32_t gen, size_t n)
     return g;
 }
 
+/* Indices in cfg of the backend and user named so, or -1. */
 static long find_backend(const struct cfg *cfg, const char *name)
 {
-    for (size_t i = 0; i < cfg->nbackends; i++)
-        if (strcmp(cfg->backends[i].name, name) == 0)
-            return (long)i;
-    return -1;
+    const struct cfg_backend *b = cfg_find_backend(cfg, name);
+    return b ? b - cfg->backends : -1;
 }
 
 static long find_user(const struct cfg *cfg, const char *name)
 {
     const struct cfg_user *u = cfg_find_user(cfg, name);
-    return u ? (long)(u - cfg->users) : -1;
+    return u ? u - cfg->users : -1;
 }
 
 /* Closes the idle connections of a retired shard; true when it holds none any more. */

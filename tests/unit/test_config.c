@@ -137,6 +137,8 @@ static void test_full_example(void)
     CHECK_STR(cfg->users[1].backend_password, "ro-pass");
     CHECK(cfg_find_user(cfg, "reporting") == &cfg->users[1]);
     CHECK(cfg_find_user(cfg, "nobody") == NULL);
+    CHECK(cfg_find_backend(cfg, "replica") == &cfg->backends[1]);
+    CHECK(cfg_find_backend(cfg, "nobody") == NULL);
     CHECK_UINT(cfg->pool.size, 8);
     CHECK_UINT(cfg->pool.min_idle, 2);
     CHECK_UINT(cfg->pool.stale_after_ms, 1000);
