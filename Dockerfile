@@ -19,5 +19,8 @@ COPY --from=build /out/ /
 COPY examples/ringsql.yaml /etc/ringsql/ringsql.yaml
 USER 10001:10001
 EXPOSE 6033 9033
+# SIGTERM drains (shutdown.drain_timeout, 30s by default): give `docker stop` that long,
+# e.g. `docker stop -t 35`; SIGHUP reloads the config (docker kill -s HUP).
+STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/bin/ringsql"]
 CMD ["-c", "/etc/ringsql/ringsql.yaml"]

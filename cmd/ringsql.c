@@ -31,7 +31,9 @@ static void usage(FILE *out)
           "     not one: ringsql serves errors naming it and keeps retrying\n"
           "  2  bad command line or invalid config (errors name file:line:column)\n"
           "\n"
-          "signals: SIGTERM or SIGINT stop ringsql.\n",
+          "signals: SIGTERM drains (no new clients; connected ones get shutdown.drain_timeout\n"
+          "         to finish; a second SIGTERM stops at once), SIGINT stops at once,\n"
+          "         SIGHUP reloads the config (see docs/operations.md).\n",
           out);
 }
 
@@ -117,7 +119,5 @@ int main(int argc, char **argv)
     block_signals();
     log_info("starting", "version=%s config=%s workers=%u", RINGSQL_VERSION, cfg->path,
              cfg->workers);
-    int rc = proxy_run(cfg);
-    cfg_free(cfg);
-    return rc;
+    return proxy_run(cfg); /* it owns cfg from here */
 }

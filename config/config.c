@@ -365,6 +365,17 @@ static void set_admin(struct loader *ld, const yaml_node_t *v, void *t)
     walk_mapping(ld, v, "admin", specs, countof(specs), t);
 }
 
+static void set_drain_timeout(struct loader *ld, const yaml_node_t *v, void *t)
+{
+    set_duration(ld, v, "shutdown.drain_timeout", &((struct cfg_shutdown *)t)->drain_timeout_ms);
+}
+
+static void set_shutdown(struct loader *ld, const yaml_node_t *v, void *t)
+{
+    static const struct key_spec specs[] = {{"drain_timeout", false, set_drain_timeout}};
+    walk_mapping(ld, v, "shutdown", specs, countof(specs), &((struct cfg *)t)->shutdown);
+}
+
 static void set_log(struct loader *ld, const yaml_node_t *v, void *t)
 {
     static const struct key_spec specs[] = {
@@ -439,6 +450,7 @@ static const struct key_spec top_specs[] = {
     {"pool", false, set_pool},
     {"timeouts", false, set_timeouts},
     {"admin", false, set_admin},
+    {"shutdown", false, set_shutdown},
     {"log", false, set_log},
 };
 
@@ -520,6 +532,7 @@ static void set_defaults(struct cfg *cfg)
     cfg->timeouts.connect_ms = 2 * 1000;
     cfg->timeouts.handshake_ms = 5 * 1000;
     cfg->timeouts.client_idle_ms = 8ull * 3600 * 1000;
+    cfg->shutdown.drain_timeout_ms = 30 * 1000;
     cfg->log_level = CFG_LOG_INFO;
 }
 

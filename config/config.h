@@ -41,6 +41,10 @@ struct cfg_timeouts {
     uint64_t client_idle_ms;
 };
 
+struct cfg_shutdown {
+    uint64_t drain_timeout_ms; /* SIGTERM: how long connected clients may take to finish */
+};
+
 struct cfg {
     char *path;
     struct cfg_addr listen;
@@ -52,6 +56,7 @@ struct cfg {
     struct cfg_pool pool;
     struct cfg_timeouts timeouts;
     struct cfg_addr admin_listen;
+    struct cfg_shutdown shutdown;
     enum cfg_log_level log_level;
     enum cfg_log_format log_format;
 };
@@ -75,6 +80,7 @@ void cfg_free(struct cfg *cfg);
 void cfg_errors_free(struct cfg_errors *errs);
 
 const struct cfg_user *cfg_find_user(const struct cfg *cfg, const char *name);
+const struct cfg_backend *cfg_find_backend(const struct cfg *cfg, const char *name);
 const char *cfg_log_level_name(enum cfg_log_level level);
 
 /* Parses "250ms", "10s", "5m", "8h" into milliseconds. Returns false on anything else. */

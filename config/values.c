@@ -82,3 +82,11 @@ const struct cfg_user *cfg_find_user(const struct cfg *cfg, const char *name)
             return &cfg->users[i];
     return NULL;
 }
+
+const struct cfg_backend *cfg_find_backend(const struct cfg *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->nbackends; i++)
+        if (strcmp(cfg->backends[i].name, name) == 0)
+            return &cfg->backends[i];
+    return NULL;
+}

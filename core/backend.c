@@ -121,20 +121,23 @@ void backend_discard(struct backend *b, const char *reason)
     if (b->state == B_DEAD)
         return;
     struct worker *w = b->w;
-    log_info("backend_discarded", "worker=%u pool=%s server_conn=%u reason=\"%s\"", w->id,
-             b->pc.shard->name, b->server_conn_id, reason);
+    struct pool_shard *sh = b->pc.shard; /* pool_remove() keeps it */
+    log_info("backend_discarded", "worker=%u pool=%s server_conn=%u reason=\"%s\"", w->id, sh->name,
+             b->server_conn_id, reason);
     STAT_INC(w->st.conns_discarded);
     pool_remove(&b->pc);
-    /* One being handed over was already counted in pending when it was to be replaced. */
-    bool counted = b->state == B_HANDOFF;
-    bool replace = !counted || b->handoff_replace;
+    /* One being handed over was counted in pending when it was to be replaced: recount. */
+    bool replace = b->state != B_HANDOFF || b->handoff_replace;
+    if (b->state == B_HANDOFF && b->handoff_replace && sh->pending > 0)
+        sh->pending--;
     b->state = B_DEAD;
     b->sess = NULL;
     /* Wakes any receive or send still in flight; the last completion frees the object. */
     shutdown(b->fd, SHUT_RDWR);
-    if (!w->stopping && replace) {
-        if (!counted)
-            w->shards[b->shard_idx].pending++;
+    /* A replacement only while the shard is under its target (a reload may have lowered it,
+     * or retired the shard: target 0), counting those already on their way. */
+    if (!w->stopping && replace && pool_size(sh) + sh->pending < sh->target) {
+        sh->pending++;
         proxy_backend_lost(w->proxy, w->id, b->shard_idx);
     }
     backend_maybe_free(b);
@@ -161,6 +164,7 @@ static void hand_over_now(struct backend *b)
         return;
     }
     m->kind = b->handoff;
+    m->gen = b->handoff_gen; /* a reload since: the maintenance thread drops it */
     m->replace = b->handoff_replace;
     m->worker = w->id;
     m->shard = b->shard_idx;
@@ -187,6 +191,7 @@ void backend_hand_over(struct backend *b, enum msg_kind kind, bool replace)
     pool_remove(&b->pc);
     b->state = B_HANDOFF;
     b->handoff = kind;
+    b->handoff_gen = b->w->gen;
     b->handoff_replace = replace;
     if (kind == MSG_CONN_STALE) {
         STAT_INC(b->w->st.conns_recycled_stale);
@@ -277,7 +282,7 @@ void backend_release(struct backend *b, bool idle_and_healthy)
                                                 proto_tracker_idle(&b->tr),
                                 .healthy = idle_and_healthy};
     b->sess = NULL;
-    if (b->w->stopping || pool_return_verdict(&st) == POOL_DISCARD) {
+    if (b->w->stopping || b->pc.shard->retired || pool_return_verdict(&st) == POOL_DISCARD) {
         backend_discard(b, "session ended mid-response or broken");
         return;
     }
@@ -312,6 +317,10 @@ static void reset_on_data(struct backend *b)
     worker_buf_release(b->w, &b->in);
     if (rc < 0 || leftover) {
         backend_discard(b, "COM_RESET_CONNECTION failed");
+        return;
+    }
+    if (rc == 1 && pool_size(b->pc.shard) > b->pc.shard->target) {
+        backend_discard(b, "pool.size lowered");
         return;
     }
     if (rc == 1) {

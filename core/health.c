@@ -38,4 +38,6 @@ void health_check(struct worker *w)
         return;
     for (size_t i = 0; i < w->nshards; i++)
         check_shard(w, &w->shards[i]);
+    /* Shards a reload removed: their connections close as their sessions let them go. */
+    worker_sweep_retired(w);
 }

@@ -117,6 +117,18 @@ size_t log_logfmt_to_json(const char *in, char *out, size_t cap)
     return pos;
 }
 
+const char *log_safe(const char *text, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (; text && *text && n + 1 < cap; text++) {
+        unsigned char c = (unsigned char)*text;
+        out[n++] = c < 0x20 || c > 0x7e || c == '"' || c == '\\' ? '?' : (char)c;
+    }
+    if (cap > 0)
+        out[n] = '\0';
+    return out;
+}
+
 void log_event(enum cfg_log_level level, const char *event, const char *kv, ...)
 {
     if (!log_enabled(level))

@@ -14,6 +14,12 @@ bool log_enabled(enum cfg_log_level level);
  * Returns the length written to out (no NUL), at most cap. */
 size_t log_logfmt_to_json(const char *in, char *out, size_t cap);
 
+/* Copies text that came from outside (a client's user name, a message quoting it) into out
+ * so that it is safe inside a quoted log value: '"', '\\' and anything outside printable
+ * ASCII become '?', so a client can neither end the value, forge a key, nor break the line.
+ * Returns out. */
+const char *log_safe(const char *text, char *out, size_t cap);
+
 /* event is a short snake_case name; kv is a printf format of further key=value pairs
  * (quote values that may hold spaces: msg=\"%s\"). Never pass a password. */
 __attribute__((format(printf, 3, 4))) void log_event(enum cfg_log_level level, const char *event,

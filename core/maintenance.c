@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/admin.h"
 #include "core/liveness.h"
 #include "core/log.h"
 #include "core/proxy_int.h"
@@ -18,8 +19,17 @@
 
 enum { BACKOFF_MIN_MS = 100, BACKOFF_MAX_MS = 5000 };
 
+/* backend_up arrays of earlier configs, freed at stop: another thread may still read one. */
+struct old_up {
+    struct old_up *next;
+    _Atomic uint8_t *up;
+};
+
 struct maintenance {
     struct proxy *p;
+    const struct cfg *cfg; /* this thread's config: p->cfg changes before MSG_RELOAD comes */
+    uint32_t gen;          /* its generation: messages of another one are stale */
+    struct old_up *old_up;
     pthread_t thread;
     struct msgq inbox;
     int ready_fd;
@@ -107,10 +117,59 @@ static int open_backend(const struct cfg *cfg, const struct cfg_backend *be,
     return 0;
 }
 
+/* SIGHUP: this thread's tables for the new config, the per-backend ones matched by name.
+ * Nothing is missing in the new generation until each worker reports its new shards'
+ * deficits. False (the old config kept, not acknowledged) when memory ran out. */
+static bool reshape(struct maintenance *m, const struct cfg *cfg, uint32_t gen)
+{
+    const struct cfg *old = m->cfg;
+    size_t nb = cfg->nbackends, nshards = nb * cfg->nusers;
+    uint32_t *missing = calloc((size_t)m->p->nworkers * nshards + 1, sizeof *missing);
+    uint64_t *retry_at = calloc(nb, sizeof *retry_at), *backoff = calloc(nb, sizeof *backoff);
+    int8_t *state = calloc(nb, sizeof *state);
+    _Atomic uint8_t *up = calloc(nb, sizeof *up);
+    struct old_up *keep = calloc(1, sizeof *keep);
+    if (!missing || !retry_at || !backoff || !state || !up || !keep) {
+        free(missing);
+        free(retry_at);
+        free(backoff);
+        free(state);
+        free((void *)up);
+        free(keep);
+        log_error("reload_failed", "thread=maintenance error=\"out of memory\"");
+        return false;
+    }
+    for (size_t b = 0; b < nb; b++) {
+        const struct cfg_backend *be = cfg_find_backend(old, cfg->backends[b].name);
+        long ob = be ? be - old->backends : -1;
+        retry_at[b] = ob >= 0 ? m->retry_at[ob] : 0;
+        backoff[b] = ob >= 0 ? m->backoff_ms[ob] : BACKOFF_MIN_MS;
+        state[b] = ob >= 0 ? m->state[ob] : -1;
+        atomic_init(&up[b], ob >= 0 ? atomic_load(&m->p->backend_up[ob]) : 1);
+    }
+    free(m->missing);
+    free(m->retry_at);
+    free(m->backoff_ms);
+    free(m->state);
+    m->missing = missing;
+    m->retry_at = retry_at;
+    m->backoff_ms = backoff;
+    m->state = state;
+    keep->up = m->p->backend_up;
+    keep->next = m->old_up;
+    m->old_up = keep;
+    m->p->backend_up = up;
+    m->nshards = nshards;
+    m->cfg = cfg;
+    m->gen = gen;
+    admin_set_cfg(m->p->admin, cfg, gen);
+    return true;
+}
+
 /* A long-idle connection a worker handed over: pinged, then sent back, or replaced. */
 static void ping_conn(struct maintenance *m, struct msg *msg)
 {
-    const struct cfg *cfg = m->p->cfg;
+    const struct cfg *cfg = m->cfg;
     char err[160];
     STAT_INC(m->p->mstats.pings);
     if (liveness_ping(msg->fd, cfg->timeouts.connect_ms, err, sizeof err) == 0) {
@@ -131,11 +190,16 @@ static void ping_conn(struct maintenance *m, struct msg *msg)
 
 static void on_msg(struct maintenance *m, struct msg *msg)
 {
-    bool valid = msg->worker < m->p->nworkers && msg->shard < m->nshards;
+    /* A shard index means something only in the generation it was sent in. */
+    bool valid = msg->gen == m->gen && msg->worker < m->p->nworkers && msg->shard < m->nshards;
     uint32_t *miss = valid ? &m->missing[msg->worker * m->nshards + msg->shard] : NULL;
     switch (msg->kind) {
     case MSG_STOP:
         m->stop = true;
+        break;
+    case MSG_RELOAD:
+        if (reshape(m, msg->cfg, msg->gen))
+            proxy_reload_ack(m->p);
         break;
     case MSG_BACKEND_LOST:
     case MSG_BACKEND_GROW:
@@ -152,7 +216,7 @@ static void on_msg(struct maintenance *m, struct msg *msg)
             ping_conn(m, msg);
             return;
         }
-        close(msg->fd);
+        close(msg->fd); /* of an older generation: its worker asks again if it needs one */
         break;
     default:
         break;
@@ -176,7 +240,7 @@ static void drain(struct maintenance *m)
 /* Tells every worker that backend bi went up or down (with the error clients will see). */
 static void set_backend_state(struct maintenance *m, size_t bi, bool up, const char *err)
 {
-    const struct cfg_backend *be = &m->p->cfg->backends[bi];
+    const struct cfg_backend *be = &m->cfg->backends[bi];
     if (m->state[bi] == (up ? 1 : 0))
         return;
     if (up && m->state[bi] == 0)
@@ -192,6 +256,7 @@ static void set_backend_state(struct maintenance *m, size_t bi, bool up, const c
             continue;
         msg->kind = MSG_BACKEND_STATE;
         msg->fd = -1;
+        msg->gen = m->gen;
         msg->backend = (uint32_t)bi;
         msg->up = up;
         snprintf(msg->error, sizeof msg->error, "%s", up ? "" : err);
@@ -202,7 +267,7 @@ static void set_backend_state(struct maintenance *m, size_t bi, bool up, const c
 /* One pass over every shard that misses connections. Returns how many were opened. */
 static uint32_t fill(struct maintenance *m, uint32_t *opened_per_shard)
 {
-    const struct cfg *cfg = m->p->cfg;
+    const struct cfg *cfg = m->cfg;
     uint32_t opened = 0;
     for (size_t s = 0; s < m->nshards && !m->stop; s++) {
         size_t bi = s / cfg->nusers, ui = s % cfg->nusers;
@@ -235,6 +300,7 @@ static uint32_t fill(struct maintenance *m, uint32_t *opened_per_shard)
                 set_backend_state(m, bi, true, "");
                 m->backoff_ms[bi] = BACKOFF_MIN_MS;
                 msg->kind = MSG_BACKEND_NEW;
+                msg->gen = m->gen;
                 msg->worker = w;
                 msg->shard = (uint32_t)s;
                 msgq_push(&m->p->workers[w].inbox, msg);
@@ -251,7 +317,7 @@ static uint32_t fill(struct maintenance *m, uint32_t *opened_per_shard)
 static int next_timeout(const struct maintenance *m)
 {
     uint64_t now = now_ms(), soonest = UINT64_MAX;
-    const struct cfg *cfg = m->p->cfg;
+    const struct cfg *cfg = m->cfg;
     for (uint32_t w = 0; w < m->p->nworkers; w++)
         for (size_t s = 0; s < m->nshards; s++)
             if (m->missing[w * m->nshards + s] > 0) {
@@ -269,7 +335,7 @@ static int next_timeout(const struct maintenance *m)
 static void *maintenance_main(void *arg)
 {
     struct maintenance *m = arg;
-    const struct cfg *cfg = m->p->cfg;
+    const struct cfg *cfg = m->cfg;
     mysql_thread_init();
     uint32_t *first = calloc(m->nshards, sizeof *first);
     uint32_t opened = fill(m, first);
@@ -283,13 +349,18 @@ static void *maintenance_main(void *arg)
     (void)n;
     m->next_check_ms = now_ms() + cfg->pool.health_check_interval_ms;
     while (!m->stop) {
-        struct pollfd pfd = {.fd = m->inbox.efd, .events = POLLIN};
-        poll(&pfd, 1, next_timeout(m));
+        /* The inbox first, then the admin endpoint's descriptors (core/admin.c). */
+        struct pollfd pfd[1 + ADMIN_POLLFDS] = {{.fd = m->inbox.efd, .events = POLLIN}};
+        int nadmin = admin_poll_fill(m->p->admin, pfd + 1);
+        poll(pfd, 1 + (nfds_t)nadmin, admin_timeout_ms(m->p->admin, next_timeout(m)));
+        admin_poll_done(m->p->admin, pfd + 1, nadmin);
         drain(m);
         if (!m->stop)
             fill(m, NULL);
-        if (!m->stop && cfg->pool.health_check_interval_ms > 0 && now_ms() >= m->next_check_ms) {
-            m->next_check_ms = now_ms() + cfg->pool.health_check_interval_ms;
+        /* The seed's health check (core/health.c), on this thread's current config. */
+        uint64_t every = m->cfg->pool.health_check_interval_ms;
+        if (!m->stop && every > 0 && now_ms() >= m->next_check_ms) {
+            m->next_check_ms = now_ms() + every;
             for (uint32_t w = 0; w < m->p->nworkers; w++)
                 worker_post(&m->p->workers[w], MSG_HEALTH_CHECK);
         }
@@ -305,6 +376,7 @@ struct maintenance *maintenance_start(struct proxy *p, int ready_fd)
     if (!m)
         return NULL;
     m->p = p;
+    m->cfg = cfg;
     m->ready_fd = ready_fd;
     m->nshards = cfg->nbackends * cfg->nusers;
     m->missing = calloc((size_t)p->nworkers * m->nshards, sizeof *m->missing);
@@ -357,6 +429,12 @@ void maintenance_stop(struct maintenance *m)
     }
     pthread_join(m->thread, NULL);
     msgq_destroy(&m->inbox);
+    while (m->old_up) {
+        struct old_up *o = m->old_up;
+        m->old_up = o->next;
+        free((void *)o->up);
+        free(o);
+    }
     free(m->missing);
     free(m->retry_at);
     free(m->backoff_ms);

@@ -17,13 +17,19 @@ enum msg_kind {
     MSG_BACKEND_STATE, /* maintenance -> worker: backend `backend` went up or down (error) */
     MSG_LISTEN,        /* main -> worker: pools are filled, start accepting */
     MSG_STOP,          /* main -> worker or maintenance: shut down */
+    MSG_DRAIN,         /* main -> worker: stop accepting, let the sessions finish */
+    MSG_RELOAD,        /* main -> worker or maintenance: switch to cfg, then acknowledge */
 };
+
+struct cfg;
 
 struct msg {
     struct msg *next;
     enum msg_kind kind;
     uint32_t worker; /* MSG_BACKEND_LOST: whose shard */
     uint32_t shard;  /* index into a worker's shards: backend * nusers + user */
+    uint32_t gen;    /* BACKEND_NEW/LOST/GROW, CONN_*: the config generation shard refers to;
+                      * RELOAD: new */
     /* MSG_BACKEND_NEW, MSG_CONN_STALE, MSG_CONN_PING */
     int fd;
     bool replace;           /* MSG_CONN_STALE: open a new one (false: the shard shrinks) */
@@ -41,6 +47,7 @@ struct msg {
     uint16_t status;  /* server status after login */
     char version[96]; /* the backend's version string */
     uint8_t scramble[20]; /* the server's handshake scramble (for COM_CHANGE_USER) */
+    const struct cfg *cfg; /* MSG_RELOAD */
 };
 
 struct msgq {

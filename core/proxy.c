@@ -13,9 +13,11 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "core/admin.h"
 #include "core/log.h"
 #include "core/maintenance.h"
 #include "core/proxy_int.h"
+#include "core/reload.h"
 #include "core/worker.h"
 
 enum { EXIT_CLEAN = 0, EXIT_RUNTIME = 1 };
@@ -30,6 +32,7 @@ static void ask_maintenance(struct proxy *p, enum msg_kind kind, uint32_t worker
     m->kind = kind;
     m->worker = worker;
     m->shard = shard;
+    m->gen = p->workers[worker].gen; /* called on that worker's own thread */
     m->fd = -1;
     maintenance_post(p->maint, m);
 }
@@ -54,36 +57,99 @@ void proxy_hand_over(struct proxy *p, struct msg *m)
     maintenance_post(p->maint, m);
 }
 
-/* Waits for a stop signal (SIGHUP is logged: reload is not supported yet) or, while
- * waiting_ready, for the maintenance thread's first fill. Returns the signal, or 0 for
- * "ready" (*ready set to the verdict). */
-static int wait_event(int sfd, int ready_fd, bool waiting_ready, uint64_t *ready)
+/* Waits, before the listeners open, for the maintenance thread's first fill (returns 0,
+ * *ready set to its verdict) or a stop signal (returns it; SIGHUP is ignored this early). */
+static int wait_ready(int sfd, int ready_fd, uint64_t *ready)
 {
     for (;;) {
         struct pollfd pfd[2] = {{.fd = sfd, .events = POLLIN}, {.fd = ready_fd, .events = POLLIN}};
-        int n = poll(pfd, waiting_ready ? 2 : 1, -1);
+        int n = poll(pfd, 2, -1);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
             return -errno;
         if (pfd[0].revents & POLLIN) {
             struct signalfd_siginfo si;
-            if (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
-                if (si.ssi_signo == SIGHUP) {
-                    log_warn("reload_unsupported", "signal=SIGHUP action=ignored");
-                    continue;
-                }
+            if (read(sfd, &si, sizeof si) == (ssize_t)sizeof si && si.ssi_signo != SIGHUP)
                 return (int)si.ssi_signo;
+        }
+        if ((pfd[1].revents & POLLIN) && read(ready_fd, ready, sizeof *ready) == sizeof *ready)
+            return 0;
+    }
+}
+
+static uint64_t read_count(int fd)
+{
+    uint64_t v = 0;
+    if (read(fd, &v, sizeof v) != (ssize_t)sizeof v)
+        return 0;
+    return v;
+}
+
+/* SIGTERM: stop accepting at once (readyz turns 503), then wait for the sessions. */
+static uint64_t begin_drain(struct proxy *p)
+{
+    uint64_t timeout = p->cfg->shutdown.drain_timeout_ms;
+    atomic_store(&p->draining, true);
+    for (uint32_t i = 0; i < p->nworkers; i++)
+        worker_post(&p->workers[i], MSG_DRAIN);
+    log_info("draining", "signal=SIGTERM drain_timeout_ms=%llu", (unsigned long long)timeout);
+    return worker_now_ms() + timeout;
+}
+
+/* Serves signals until it is time to stop: SIGHUP reloads; SIGTERM drains (until every
+ * worker has no session, or shutdown.drain_timeout, or another SIGTERM); SIGINT stops now. */
+static void serve(struct proxy *p, int sfd, struct reload *r)
+{
+    uint64_t deadline = 0;
+    uint32_t drained = 0;
+    for (;;) {
+        struct pollfd pfd[3] = {{.fd = sfd, .events = POLLIN},
+                                {.fd = p->reload_ack_fd, .events = POLLIN},
+                                {.fd = p->drained_fd, .events = POLLIN}};
+        int timeout = -1;
+        if (deadline) {
+            uint64_t now = worker_now_ms();
+            timeout = deadline > now ? (int)(deadline - now) : 0;
+        }
+        int n = poll(pfd, 3, timeout);
+        if (n < 0 && errno != EINTR)
+            return;
+        if (n > 0 && (pfd[1].revents & POLLIN))
+            reload_acked(r, read_count(p->reload_ack_fd));
+        if (n > 0 && (pfd[2].revents & POLLIN)) {
+            drained += (uint32_t)read_count(p->drained_fd);
+            if (deadline && drained >= p->nworkers) {
+                log_info("drained", "reason=\"every client left\"");
+                return;
             }
         }
-        if (waiting_ready && (pfd[1].revents & POLLIN)) {
-            if (read(ready_fd, ready, sizeof *ready) == (ssize_t)sizeof *ready)
-                return 0;
+        if (n > 0 && (pfd[0].revents & POLLIN)) {
+            struct signalfd_siginfo si;
+            if (read(sfd, &si, sizeof si) != (ssize_t)sizeof si)
+                continue;
+            if (si.ssi_signo == SIGHUP) {
+                reload_start(p, r);
+            } else if (si.ssi_signo == SIGTERM && !deadline) {
+                deadline = begin_drain(p);
+            } else {
+                log_info("stopping", "signal=%s reason=\"%s\"",
+                         si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM",
+                         deadline ? "second signal: stop now" : "stop now");
+                return;
+            }
+        }
+        if (deadline && worker_now_ms() >= deadline) {
+            log_warn("drain_timeout",
+                     "drain_timeout_ms=%llu workers_not_drained=%u "
+                     "action=\"closing the remaining sessions with an ERR\"",
+                     (unsigned long long)p->cfg->shutdown.drain_timeout_ms, p->nworkers - drained);
+            return;
         }
     }
 }
 
-int proxy_run(const struct cfg *cfg)
+int proxy_run(struct cfg *cfg)
 {
     int rc = EXIT_CLEAN;
     mysql_library_init(0, NULL, NULL);
@@ -96,14 +162,26 @@ int proxy_run(const struct cfg *cfg)
     int sfd = signalfd(-1, &set, SFD_CLOEXEC);
     int ready_fd = eventfd(0, EFD_CLOEXEC);
     struct proxy p = {.cfg = cfg, .nworkers = cfg->workers};
+    struct reload reload = {0};
     atomic_init(&p.stopping, false);
+    atomic_init(&p.draining, false);
+    p.reload_ack_fd = eventfd(0, EFD_CLOEXEC);
+    p.drained_fd = eventfd(0, EFD_CLOEXEC);
     p.workers = aligned_alloc(_Alignof(struct worker), p.nworkers * sizeof *p.workers);
     if (p.workers)
         memset(p.workers, 0, p.nworkers * sizeof *p.workers);
     p.backend_up = calloc(cfg->nbackends, sizeof *p.backend_up);
     uint32_t started = 0;
-    if (sfd < 0 || ready_fd < 0 || !p.workers || !p.backend_up) {
+    if (sfd < 0 || ready_fd < 0 || p.reload_ack_fd < 0 || p.drained_fd < 0 || !p.workers ||
+        !p.backend_up) {
         log_error("startup_failed", "error=\"%s\"", strerror(errno));
+        rc = EXIT_RUNTIME;
+        goto out;
+    }
+    for (size_t b = 0; b < cfg->nbackends; b++)
+        atomic_store(&p.backend_up[b], 1); /* until the maintenance thread marks one down */
+    p.admin = admin_open(&p, &cfg->admin_listen);
+    if (!p.admin) {
         rc = EXIT_RUNTIME;
         goto out;
     }
@@ -127,7 +205,7 @@ int proxy_run(const struct cfg *cfg)
         goto out;
     }
     uint64_t ready = 0;
-    int sig = wait_event(sfd, ready_fd, true, &ready);
+    int sig = wait_ready(sfd, ready_fd, &ready);
     if (sig == 0) {
         /* A sidecar may start before its database: serve (clients get a 2003-style ERR naming the
          * backend and its error) while the maintenance thread keeps retrying. */
@@ -140,9 +218,10 @@ int proxy_run(const struct cfg *cfg)
             worker_post(&p.workers[i], MSG_LISTEN);
         log_info("listening", "listen=%s:%u workers=%u", cfg->listen.host, cfg->listen.port,
                  p.nworkers);
-        sig = wait_event(sfd, ready_fd, false, &ready);
+        serve(&p, sfd, &reload);
+    } else {
+        log_info("stopping", "signal=%s", sig == SIGINT ? "SIGINT" : "SIGTERM");
     }
-    log_info("stopping", "signal=%s", sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "?");
 out:
     /* Workers first: once joined, none can post to the maintenance thread any more; its
      * last hand-offs land in inboxes that worker_destroy() drains (closing the sockets). */
@@ -151,6 +230,7 @@ out:
         worker_stop(&p.workers[i]);
     maintenance_stop(p.maint);
     p.maint = NULL;
+    admin_close(p.admin);
     for (uint32_t i = 0; i < started; i++)
         worker_destroy(&p.workers[i]);
     free(p.workers);
@@ -159,6 +239,12 @@ out:
         close(sfd);
     if (ready_fd >= 0)
         close(ready_fd);
+    if (p.reload_ack_fd >= 0)
+        close(p.reload_ack_fd);
+    if (p.drained_fd >= 0)
+        close(p.drained_fd);
+    reload_finish(&reload);
+    cfg_free((struct cfg *)p.cfg);
     mysql_library_end();
     if (rc == EXIT_CLEAN)
         log_info("stopped", "exit=0");

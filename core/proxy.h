@@ -3,6 +3,7 @@
 
 #include "config/config.h"
 
-/* Serves until SIGTERM or SIGINT (which the caller has blocked in every thread) and returns
- * the process exit code. */
-int proxy_run(const struct cfg *cfg);
+/* Serves until SIGTERM (drain, then exit) or SIGINT (exit now), which the caller has blocked
+ * in every thread; SIGHUP reloads cfg->path. Takes ownership of cfg (a reload replaces and
+ * frees it). Returns the process exit code. */
+int proxy_run(struct cfg *cfg);

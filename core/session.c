@@ -132,6 +132,24 @@ struct session {
     uint8_t head[SESSION_HEAD_CAP];
 };
 
+/* What every event line of a session says first: worker, session id, client address, the
+ * user it logged in as (or tried to) and the backend it is bound to. */
+struct log_ctx {
+    char text[320];
+};
+
+static const char *ctx(const struct session *s, struct log_ctx *c)
+{
+    char user[96];
+    /* The shard's own name ("backend/user"): its indices may be an earlier config's. */
+    const char *pool = s->b ? s->b->pc.shard->name : "-";
+    int blen = (int)strcspn(pool, "/");
+    snprintf(c->text, sizeof c->text, "worker=%u session=%llu client=%s user=\"%s\" backend=%.*s",
+             s->w->id, (unsigned long long)s->id, s->peer,
+             log_safe(s->user_name, user, sizeof user), blen, pool);
+    return c->text;
+}
+
 static void set_state(struct session *s, enum session_state to)
 {
     log_debug("session_state", "worker=%u session=%llu from=%s to=%s", s->w->id,
@@ -251,8 +269,9 @@ static void close_session(struct session *s, bool clean, const char *why)
 {
     if (s->state == SS_CLOSED)
         return;
-    log_debug("session_closed", "worker=%u session=%llu state=%s reason=\"%s\"", s->w->id,
-              (unsigned long long)s->id, state_names[s->state], why);
+    struct log_ctx c;
+    log_debug("session_closed", "%s state=%s reason=\"%s\"", ctx(s, &c), state_names[s->state],
+              why);
     unbind(s, clean);
     set_state(s, SS_CLOSED);
     STAT_INC(s->w->st.sessions_done);
@@ -261,11 +280,46 @@ static void close_session(struct session *s, bool clean, const char *why)
     maybe_free(s);
 }
 
+static void reject(struct session *s, uint16_t code, const char *sqlstate, const char *msg);
+
 void session_shutdown_all(struct worker *w)
+{
+    static const char msg[] = "ringsql is shutting down and closed this connection (the "
+                              "shutdown.drain_timeout passed or a second SIGTERM came); reconnect";
+    for (struct session *s = w->live_sessions, *next; s; s = next) {
+        next = s->next_live;
+        if (s->state == SS_IDLE && !s->own_send && !s->quit) {
+            /* Between commands: the client can read an ERR telling it why. */
+            STAT_INC(w->st.rejected[REJECT_SHUTDOWN]);
+            s->seq = 0;
+            reject(s, PROTO_ER_SERVER_SHUTDOWN, "08S01", msg);
+        } else {
+            close_session(s, false, "shutting down");
+        }
+    }
+}
+
+void session_remap_users(struct worker *w, const struct cfg *old)
 {
     for (struct session *s = w->live_sessions, *next; s; s = next) {
         next = s->next_live;
-        close_session(s, false, "shutting down");
+        if (!s->user_known || s->state == SS_CLOSED || s->state == SS_REJECT)
+            continue;
+        const struct cfg_user *u = cfg_find_user(w->cfg, old->users[s->user].name);
+        bool retired = s->b && s->b->pc.shard->retired;
+        if (u && !(retired && s->state < SS_IDLE)) {
+            s->user = (uint32_t)(u - w->cfg->users);
+        } else if (s->state < SS_IDLE) {
+            /* Mid-login as a removed user or on a removed backend (a send of ours may be in
+             * flight): just closed. */
+            struct log_ctx c;
+            log_info("session_user_removed", "%s", ctx(s, &c));
+            close_session(s, false, "its user was removed from the config while logging in");
+        } else {
+            /* Logged in: it keeps its backend connection; only a COM_CHANGE_USER reads
+             * s->user again, after setting it. */
+            s->user = 0;
+        }
     }
 }
 
@@ -307,8 +361,10 @@ static void reject(struct session *s, uint16_t code, const char *sqlstate, const
         close_session(s, true, "could not build ERR");
         return;
     }
-    log_info("session_rejected", "worker=%u session=%llu peer=%s code=%u msg=\"%s\"", s->w->id,
-             (unsigned long long)s->id, s->peer, code, msg);
+    struct log_ctx c;
+    char safe[512];
+    log_info("session_rejected", "%s code=%u error=\"%s\"", ctx(s, &c), code,
+             log_safe(msg, safe, sizeof safe));
     s->out_len = (uint32_t)n;
     set_state(s, SS_REJECT);
     send_own(s);
@@ -345,8 +401,9 @@ static bool reject_backend_down(struct session *s)
 {
     struct worker *w = s->w;
     const struct cfg *cfg = w->cfg;
+    /* The worker's own copy of backend_up[] (MSG_BACKEND_STATE): indexed by its config. */
     for (size_t bi = 0; bi < cfg->nbackends; bi++)
-        if (atomic_load_explicit(&w->proxy->backend_up[bi], memory_order_relaxed))
+        if (!w->binfo[bi].down)
             return false;
     /* Down means no new connection can be opened: the pooled ones still serve. */
     for (size_t i = 0; i < w->nshards; i++)
@@ -480,7 +537,6 @@ void session_start(struct worker *w, int fd)
     }
     if (!s->peer[0])
         snprintf(s->peer, sizeof s->peer, "unknown");
-    STAT_INC(w->st.clients_connected);
     s->login_deadline_ms = w->now_ms + w->cfg->timeouts.handshake_ms;
     /* Every backend down, or none ever reached (no version or capabilities to greet with). */
     if (reject_backend_down(s))
@@ -519,7 +575,7 @@ static void bind_next(struct session *s);
 static void login_ok(struct session *s)
 {
     uint32_t user = s->user;
-    if (s->b && s->b->pc.shard->user != user) {
+    if (s->b && (s->b->pc.shard->retired || s->b->pc.shard->user != user)) {
         /* Bound to another user's shard (pre-bound at accept, or COM_CHANGE_USER): give it
          * back, untouched or through a reset. */
         unbind(s, true);
@@ -663,8 +719,8 @@ static void on_change_user(struct session *s, const uint8_t *p, size_t len, uint
         s->charset = (uint8_t)cu.charset;
     s->sha2_fast = false;
     s->reset_first = true;
-    log_info("session_change_user", "worker=%u session=%llu peer=%s from=%s", s->w->id,
-             (unsigned long long)s->id, s->peer, s->user_name);
+    struct log_ctx c;
+    log_info("session_change_user", "%s", ctx(s, &c)); /* user=: the one it changes from */
     authenticate(s, cu.user, cu.auth_response, cu.auth_plugin);
 }
 
@@ -808,12 +864,12 @@ static void bind_next(struct session *s)
                 goto sent;
             }
             break;
-        case BIND_DONE:
-            log_debug("session_bound", "worker=%u session=%llu user=%s pool=%s server_conn=%u",
-                      s->w->id, (unsigned long long)s->id, s->user_name, b->pc.shard->name,
-                      b->server_conn_id);
+        case BIND_DONE: {
+            struct log_ctx c;
+            log_debug("session_bound", "%s server_conn=%u", ctx(s, &c), b->server_conn_id);
             send_login_ok(s);
             return;
+        }
         }
     }
 sent:
@@ -870,8 +926,11 @@ static void bind_data(struct session *s)
     if (rc == 2) {
         /* The backend refused (unknown database...): the client gets its ERR; the backend
          * is idle and goes back through a reset. */
-        log_info("session_rejected", "worker=%u session=%llu peer=%s code=%u reason=backend",
-                 s->w->id, (unsigned long long)s->id, s->peer, b->tr.error_code);
+        struct log_ctx c;
+        log_info("session_rejected",
+                 "%s code=%u error=\"the backend refused the client's "
+                 "database or settings\"",
+                 ctx(s, &c), b->tr.error_code);
         unbind(s, true);
         set_state(s, SS_REJECT);
         send_own(s);
@@ -919,6 +978,7 @@ static int client_packet(void *ctx, const uint8_t *head, size_t head_len, uint64
     struct session *s = ctx;
     struct backend *b = s->b;
     if (s->state == SS_INFILE) {
+        STAT_INC(s->w->st.packets_c2b);
         int v = proto_tracker_feed_client(&b->tr, head, head_len);
         if (v < 0)
             return v;
@@ -961,6 +1021,8 @@ static int client_packet(void *ctx, const uint8_t *head, size_t head_len, uint64
         b->multi_known = false;
     else if (head[0] == PROTO_COM_QUERY || head[0] == PROTO_COM_INIT_DB)
         b->db_maybe_set = true; /* USE, or COM_INIT_DB */
+    STAT_INC(s->w->st.packets_c2b);
+    STAT_INC(s->w->st.commands[head[0] < STAT_COMMANDS ? head[0] : STAT_COMMANDS - 1]);
     s->expect_response = v != PROTO_TRACK_DONE;
     s->response_done = false;
     s->resp_started = false;
@@ -999,8 +1061,8 @@ static void client_data(struct session *s)
 {
     int rc = framer_walk(&s->fr, &s->in, client_packet, s);
     if (rc < 0) {
-        log_info("client_protocol_error", "worker=%u session=%llu error=\"%s\"", s->w->id,
-                 (unsigned long long)s->id, strerror(-rc));
+        struct log_ctx c;
+        log_info("client_protocol_error", "%s error=\"%s\"", ctx(s, &c), strerror(-rc));
         close_session(s, false, "client protocol error");
         return;
     }
@@ -1026,6 +1088,7 @@ static int response_packet(void *ctx, const uint8_t *head, size_t head_len, uint
     struct backend *b = s->b;
     (void)len;
     (void)seq;
+    STAT_INC(s->w->st.packets_b2c);
     int v = proto_tracker_feed(&b->tr, head, head_len);
     if (v < 0)
         return v;
@@ -1048,9 +1111,9 @@ static void response_data(struct session *s)
     struct backend *b = s->b;
     int rc = framer_walk(&b->fr, &b->in, response_packet, s);
     if (rc < 0 || (rc == 1 && b->in.scan < b->in.len)) {
-        log_warn("backend_protocol_error", "worker=%u session=%llu pool=%s error=\"%s\"", s->w->id,
-                 (unsigned long long)s->id, b->pc.shard->name,
-                 rc < 0 ? strerror(-rc) : "data after the end of a response");
+        struct log_ctx c;
+        log_warn("backend_protocol_error", "%s server_conn=%u error=\"%s\"", ctx(s, &c),
+                 b->server_conn_id, rc < 0 ? strerror(-rc) : "data after the end of a response");
         session_on_backend_failed(s);
         return;
     }
@@ -1072,8 +1135,10 @@ static void on_client_timeout(struct session *s)
     bool login = s->state == SS_LOGIN || s->state == SS_AUTH_SWITCH;
     uint64_t ms = login ? w->cfg->timeouts.handshake_ms : w->cfg->timeouts.client_idle_ms;
     STAT_INC(w->st.timeouts[login ? TIMEOUT_HANDSHAKE : TIMEOUT_CLIENT_IDLE]);
-    log_info("client_timeout", "worker=%u session=%llu state=%s timeout_ms=%llu", w->id,
-             (unsigned long long)s->id, state_names[s->state], (unsigned long long)ms);
+    struct log_ctx c;
+    log_info("client_timeout", "%s state=%s timeout_ms=%llu error=\"%s\"", ctx(s, &c),
+             state_names[s->state], (unsigned long long)ms,
+             login ? "timeouts.handshake passed" : "timeouts.client_idle passed");
     char msg[200];
     if (login) {
         /* The client's next read is the answer to its HandshakeResponse (seq 2). */
@@ -1194,12 +1259,13 @@ void session_on_client_send(struct session *s, int res)
     case SS_AUTH_SWITCH:
         arm_client_recv(s);
         return;
-    case SS_LOGIN_OK:
-        log_debug("session_ready", "worker=%u session=%llu user=%s", s->w->id,
-                  (unsigned long long)s->id, s->user_name);
+    case SS_LOGIN_OK: {
+        struct log_ctx c;
+        log_debug("session_ready", "%s", ctx(s, &c));
         set_state(s, SS_IDLE);
         arm_client_recv(s);
         return;
+    }
     case SS_REJECT:
         close_session(s, true, "rejected");
         return;
@@ -1224,6 +1290,7 @@ void session_on_c2b_sent(struct session *s, int res)
         return;
     }
     s->in.sent += (uint32_t)res;
+    STAT_ADD(s->w->st.bytes_c2b, (uint64_t)res);
     if (s->in.sent < s->in.scan) {
         forward_to_backend(s);
         return;
@@ -1240,6 +1307,7 @@ void session_on_b2c_sent(struct session *s, int res)
         return;
     }
     b->in.sent += (uint32_t)res;
+    STAT_ADD(s->w->st.bytes_b2c, (uint64_t)res);
     if (b->in.sent < b->in.scan) {
         forward_to_client(s);
         return;
@@ -1297,14 +1365,18 @@ void session_on_backend_failed(struct session *s)
         return;
     }
     struct worker *w = s->w;
-    const char *backend = w->cfg->backends[b->pc.shard->backend].name;
+    /* The shard's own name ("backend/user"): its indices may be an earlier config's. */
+    char backend[96];
+    snprintf(backend, sizeof backend, "%.*s", (int)strcspn(b->pc.shard->name, "/"),
+             b->pc.shard->name);
     uint32_t conn = b->server_conn_id;
+    struct log_ctx c;
+    log_warn("backend_lost", "%s server_conn=%u state=%s", ctx(s, &c), conn,
+             state_names[s->state]);
     s->b = NULL;
     b->sess = NULL;
     backend_discard(b, "failed while bound to a session");
     STAT_INC(w->st.backend_errors);
-    log_warn("backend_lost", "worker=%u session=%llu backend=%s server_conn=%u state=%s", w->id,
-             (unsigned long long)s->id, backend, conn, state_names[s->state]);
     /* Only this client is affected; it learns it in protocol where it can. */
     switch (s->state) {
     case SS_IDLE:

@@ -6,6 +6,7 @@
 
 struct worker;
 struct session;
+struct cfg;
 
 /* A new client socket: bind, greet, and go. */
 void session_start(struct worker *w, int fd);
@@ -22,6 +23,9 @@ void session_on_backend_failed(struct session *s);
 void session_buf_ready(struct session *s);
 /* The worker is stopping: end every session at once. */
 void session_shutdown_all(struct worker *w);
+/* A reload replaced w->cfg (old is still valid): sessions re-index their user by name. One
+ * still logging in as a user the new config removed is closed. */
+void session_remap_users(struct worker *w, const struct cfg *old);
 /* Closes and frees the sessions that finished (after a submit; see worker.h). */
 void session_bury(struct worker *w);
 /* Frees every session on the worker's free list (worker exit). */

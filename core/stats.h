@@ -49,6 +49,23 @@ struct worker_stats {
     stat_t commands[STAT_COMMANDS];  /* client commands forwarded, by command byte */
 };
 
+/* One pool shard as its worker last published it (after each batch of completions): the
+ * admin endpoint reads these instead of the worker's own lists. */
+struct shard_gauge {
+    stat_t available;
+    stat_t busy;
+};
+
+/* A worker's gauges for one config generation (shard i = backend * nusers + user of that
+ * config). A reload publishes a new set; the old ones stay allocated until the worker is
+ * destroyed, so a reader never holds a freed one. */
+struct shard_gauges {
+    uint32_t gen;
+    size_t n;
+    struct shard_gauges *older;
+    struct shard_gauge g[];
+};
+
 /* Counters of the maintenance thread (its own writer, same rules). */
 struct maint_stats {
     stat_t conns_created;  /* opened and handed to a worker */

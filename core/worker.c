@@ -16,6 +16,7 @@
 
 #include "core/health.h"
 #include "core/log.h"
+#include "core/net.h"
 #include "core/proxy_int.h"
 #include "core/session.h"
 #include "protocol/lenenc.h"
@@ -233,38 +234,14 @@ int framer_walk(struct framer *fr, struct rbuf *rb, framer_fn *fn, void *ctx)
 
 /* ---------- set-up ---------- */
 
+/* Bound now so that a taken address fails start-up; listen() waits for the pools. */
 static int listen_socket(const struct cfg_addr *addr, int *out)
 {
-    struct addrinfo hints = {.ai_family = AF_UNSPEC,
-                             .ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
-    char port[8];
-    snprintf(port, sizeof port, "%u", addr->port);
-    struct addrinfo *res;
-    int gai = getaddrinfo(addr->host[0] ? addr->host : NULL, port, &hints, &res);
-    if (gai != 0)
-        return -EADDRNOTAVAIL;
-    int rc = -EADDRNOTAVAIL;
-    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0);
-        if (fd < 0) {
-            rc = -errno;
-            continue;
-        }
-        int one = 1;
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-        /* Bound now so that a taken address fails start-up; listen() waits for the pools. */
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
-            *out = fd;
-            freeaddrinfo(res);
-            return 0;
-        }
-        rc = -errno;
-        close(fd);
-    }
-    freeaddrinfo(res);
-    return rc;
+    int fd = net_bind(addr, 0, true);
+    if (fd < 0)
+        return fd;
+    *out = fd;
+    return 0;
 }
 
 static int ring_init(struct worker *w)
@@ -288,7 +265,7 @@ static int ring_init(struct worker *w)
     return buffers_init(w);
 }
 
-static void users_init(struct worker *w)
+void worker_users_init(struct worker *w)
 {
     const struct cfg *cfg = w->cfg;
     for (size_t u = 0; u < cfg->nusers; u++) {
@@ -349,19 +326,36 @@ static void begin_stop(struct worker *w)
     }
 }
 
+/* SIGTERM: no new client from now on. Shutting the listening socket down makes the kernel
+ * refuse new connections (and reset those still in its backlog); the sessions go on. */
+static void begin_drain(struct worker *w)
+{
+    if (w->draining || w->stopping)
+        return;
+    w->draining = true;
+    if (w->accepting)
+        cancel(w, op_tag(w, OP_ACCEPT));
+    if (w->listen_fd >= 0)
+        shutdown(w->listen_fd, SHUT_RDWR);
+}
+
 static void on_msg(struct worker *w, struct msg *m)
 {
     switch (m->kind) {
     case MSG_BACKEND_NEW: {
-        if (w->stopping || m->shard >= w->nshards) {
-            close(m->fd);
+        if (m->gen != w->gen || m->shard >= w->nshards) {
+            close(m->fd); /* for an earlier config */
+            break;
+        }
+        struct pool_shard *sh = &w->shards[m->shard];
+        if (sh->pending > 0)
+            sh->pending--;
+        if (w->stopping || pool_size(sh) >= sh->target) {
+            close(m->fd); /* pool.size was lowered meanwhile */
             break;
         }
         uint32_t bi = m->shard / (uint32_t)w->cfg->nusers;
         struct worker_backend_info *info = &w->binfo[bi];
-        struct pool_shard *sh = &w->shards[m->shard];
-        if (sh->pending > 0)
-            sh->pending--;
         if (!m->returning)
             STAT_INC(w->st.conns_received);
         if (!info->known) {
@@ -380,9 +374,11 @@ static void on_msg(struct worker *w, struct msg *m)
         health_check(w);
         break;
     case MSG_BACKEND_STATE:
-        if (m->backend < w->cfg->nbackends)
-            snprintf(w->binfo[m->backend].error, sizeof w->binfo[m->backend].error, "%s",
-                     m->up ? "" : m->error);
+        if (m->gen == w->gen && m->backend < w->cfg->nbackends) {
+            struct worker_backend_info *info = &w->binfo[m->backend];
+            info->down = !m->up;
+            snprintf(info->error, sizeof info->error, "%s", m->up ? "" : m->error);
+        }
         break;
     case MSG_LISTEN:
         if (!w->stopping) {
@@ -394,6 +390,12 @@ static void on_msg(struct worker *w, struct msg *m)
         break;
     case MSG_STOP:
         begin_stop(w);
+        break;
+    case MSG_DRAIN:
+        begin_drain(w);
+        break;
+    case MSG_RELOAD:
+        worker_apply_cfg(w, m->cfg, m->gen);
         break;
     case MSG_BACKEND_LOST:
     case MSG_BACKEND_GROW:
@@ -416,16 +418,20 @@ static void dispatch(struct worker *w, struct io_uring_cqe *cqe)
     switch (op) {
     case OP_ACCEPT:
         if (res >= 0) {
-            if (w->stopping) {
+            if (w->stopping || w->draining) {
+                STAT_INC(w->st.rejected[REJECT_SHUTDOWN]);
                 close(res);
             } else {
                 STAT_INC(w->st.clients_accepted);
+                STAT_INC(w->st.clients_connected);
                 session_start(w, res);
             }
-        } else if (res != -ECANCELED) {
+        } else if (res != -ECANCELED && !w->draining) {
             log_warn("accept_failed", "worker=%u error=\"%s\"", w->id, strerror(-res));
         }
-        if (!more && !w->stopping)
+        if (!more)
+            w->accepting = false;
+        if (!more && !w->stopping && !w->draining)
             arm_accept(w);
         break;
     case OP_WAKE: {
@@ -462,6 +468,31 @@ static void dispatch(struct worker *w, struct io_uring_cqe *cqe)
     }
 }
 
+/* Publishes each shard's list sizes for the admin endpoint (a store only when one moved). */
+static void publish_gauges(struct worker *w)
+{
+    struct shard_gauges *set = atomic_load_explicit(&w->gauges, memory_order_relaxed);
+    for (size_t i = 0; i < w->nshards; i++) {
+        const struct pool_shard *sh = &w->shards[i];
+        struct shard_gauge *g = &set->g[i];
+        if (STAT_GET(g->available) != sh->navailable)
+            atomic_store_explicit(&g->available, sh->navailable, memory_order_relaxed);
+        if (STAT_GET(g->busy) != sh->nbusy)
+            atomic_store_explicit(&g->busy, sh->nbusy, memory_order_relaxed);
+    }
+}
+
+/* Draining: the main thread learns once this worker has no session left. */
+static void report_drained(struct worker *w)
+{
+    if (!w->draining || w->drain_reported || w->live_sessions)
+        return;
+    w->drain_reported = true;
+    uint64_t one = 1;
+    ssize_t n = write(w->proxy->drained_fd, &one, sizeof one);
+    (void)n;
+}
+
 static void run(struct worker *w)
 {
     arm_wake(w);
@@ -482,6 +513,8 @@ static void run(struct worker *w)
             n++;
         }
         io_uring_cq_advance(&w->ring, n);
+        publish_gauges(w);
+        report_drained(w);
     }
 }
 
@@ -539,7 +572,8 @@ int worker_start(struct worker *w, struct proxy *p, uint32_t id)
     w->shards = calloc(w->nshards, sizeof *w->shards);
     w->users = calloc(cfg->nusers, sizeof *w->users);
     w->binfo = calloc(cfg->nbackends, sizeof *w->binfo);
-    if (!w->shards || !w->users || !w->binfo)
+    w->gauges = worker_gauges_new(0, w->nshards);
+    if (!w->shards || !w->users || !w->binfo || !w->gauges)
         return -ENOMEM;
     for (size_t b = 0; b < cfg->nbackends; b++)
         for (size_t u = 0; u < cfg->nusers; u++)
@@ -555,7 +589,7 @@ int worker_start(struct worker *w, struct proxy *p, uint32_t id)
         sh->min_idle = pool_split(cfg->pool.min_idle, p->nworkers, id);
         sh->pending = sh->min_idle > 0 || sh->target == 0 ? sh->min_idle : 1;
     }
-    users_init(w);
+    worker_users_init(w);
     w->next_session_id = 1;
     rc = pthread_create(&w->thread, NULL, worker_main, w);
     if (rc != 0)
@@ -605,6 +639,12 @@ void worker_destroy(struct worker *w)
     free(w->shards);
     free(w->users);
     free(w->binfo);
+    for (struct shard_gauges *g = w->gauges, *older; g; g = older) {
+        older = g->older;
+        free(g);
+    }
+    w->gauges = NULL;
+    worker_free_retired(w);
     pthread_mutex_destroy(&w->init_mu);
     pthread_cond_destroy(&w->init_cv);
     w->br = NULL;

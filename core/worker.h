@@ -115,6 +115,7 @@ struct backend {
     bool buried;
     enum msg_kind handoff; /* B_HANDOFF: MSG_CONN_STALE or MSG_CONN_PING */
     bool handoff_replace;
+    uint32_t handoff_gen; /* the config generation its shard_idx belongs to */
     uint8_t head[BACKEND_HEAD_CAP];
 };
 
@@ -131,6 +132,7 @@ struct worker_backend_info {
     bool known;
     uint64_t caps;
     char version[96];
+    bool down;       /* told so by the maintenance thread (MSG_BACKEND_STATE) */
     char error[256]; /* the maintenance thread's last connect error while it is down */
 };
 
@@ -151,6 +153,8 @@ struct worker {
     size_t br_size;
     bool stopping;
     bool accepting;
+    bool draining;       /* SIGTERM: no new client; the sessions finish */
+    bool drain_reported; /* told the main thread it has no session left */
     unsigned inflight; /* every submission not completed yet, all kinds */
     uint64_t now_ms;
     uint64_t next_session_id;
@@ -158,6 +162,11 @@ struct worker {
 
     struct pool_shard *shards; /* nbackends * nusers, index backend * nusers + user */
     size_t nshards;
+    uint32_t gen; /* config generation of cfg and of the tables below (0 at start) */
+    struct shard_gauges *_Atomic gauges; /* published for the admin endpoint */
+    /* Shard arrays of earlier configs that still hold connections of a removed (backend,
+     * user) pair, busy under a session: freed once empty (worker_reload.c). */
+    struct retired_shards *retired;
     struct worker_user *users;
     struct worker_backend_info *binfo;
 
@@ -178,6 +187,15 @@ struct worker {
     pthread_cond_t init_cv;
     bool init_done;
 };
+
+/* worker_reload.c: a new config from the main thread (MSG_RELOAD). */
+void worker_apply_cfg(struct worker *w, const struct cfg *cfg, uint32_t gen);
+/* Closes idle connections of retired shards; frees the arrays left empty. */
+void worker_sweep_retired(struct worker *w);
+void worker_free_retired(struct worker *w);
+struct shard_gauges *worker_gauges_new(uint32_t gen, size_t n);
+/* Password hashes of cfg's users into w->users. */
+void worker_users_init(struct worker *w);
 
 /* Creates the worker (listening socket, inbox) and starts its thread, which sets up its ring
  * and reports back: returns 0 once the worker serves, or -errno (logged) if it could not. */

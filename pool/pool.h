@@ -36,6 +36,7 @@ struct pool_shard {
     uint32_t min_idle; /* its share of pool.min_idle: kept open even when unused */
     uint32_t pending;  /* connections the maintenance thread will send (replacements, pings,
                         * growth), counted by the worker so that it never asks past target */
+    bool retired;     /* its (backend, user) pair left the config: backend/user index nothing */
     uint32_t navailable;
     uint32_t nbusy;
     struct pool_link available; /* most recently returned first: warm connections are reused */
@@ -57,6 +58,10 @@ struct pool_conn *pool_take(struct pool_shard *s);
 void pool_return(struct pool_conn *c, uint64_t now_ms);
 /* Takes a connection off whichever list it is on (it is being closed). */
 void pool_remove(struct pool_conn *c);
+/* Moves every connection of from (both lists, order kept) to to, which must be empty, as a
+ * reload does when the shard array is rebuilt: the shard's name and indices are to's. */
+void pool_shard_move(struct pool_shard *to, struct pool_shard *from);
+
 /* The available connection idle the longest, if idle for at least stale_after_ms: removed
  * from the shard and returned, so the caller can close it and have it replaced. */
 struct pool_conn *pool_take_stale(struct pool_shard *s, uint64_t now_ms, uint64_t stale_after_ms);

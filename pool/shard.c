@@ -42,9 +42,31 @@ void pool_shard_init(struct pool_shard *s, const char *backend_name, const char 
     s->target = target;
     s->min_idle = target;
     s->pending = 0;
+    s->retired = false;
     s->navailable = s->nbusy = 0;
     list_init(&s->available);
     list_init(&s->busy);
+}
+
+/* Moves the list at from to the empty list at to, pointing each connection at shard. */
+static uint32_t list_move(struct pool_link *to, struct pool_link *from, struct pool_shard *shard)
+{
+    uint32_t n = 0;
+    while (!list_empty(from)) {
+        struct pool_link *l = from->prev; /* oldest first, so the order is kept */
+        list_unlink(l);
+        list_push_front(to, l);
+        conn_of(l)->shard = shard;
+        n++;
+    }
+    return n;
+}
+
+void pool_shard_move(struct pool_shard *to, struct pool_shard *from)
+{
+    to->navailable += list_move(&to->available, &from->available, to);
+    to->nbusy += list_move(&to->busy, &from->busy, to);
+    from->navailable = from->nbusy = 0;
 }
 
 void pool_shard_add(struct pool_shard *s, struct pool_conn *c, uint64_t now_ms)

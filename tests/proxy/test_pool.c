@@ -100,6 +100,28 @@ static void test_split_across_workers(void)
     CHECK_UINT(pool_split(1, 2, 1), 0);
 }
 
+static void test_move_keeps_lists_and_order(void)
+{
+    struct pool_shard from, to;
+    pool_shard_init(&from, "primary", "app", 0, 0, 3);
+    pool_shard_init(&to, "primary", "app", 1, 2, 5);
+    struct pool_conn a = {0}, b = {0}, c = {0};
+    pool_shard_add(&from, &a, 10);
+    pool_shard_add(&from, &b, 20);
+    pool_shard_add(&from, &c, 30);
+    CHECK(pool_take(&from) == &c);
+    pool_shard_move(&to, &from);
+    CHECK_UINT(pool_size(&from), 0);
+    CHECK_UINT(to.navailable, 2);
+    CHECK_UINT(to.nbusy, 1);
+    CHECK(a.shard == &to && b.shard == &to && c.shard == &to);
+    CHECK(pool_take(&to) == &b); /* still most recently returned first */
+    pool_return(&c, 40);
+    CHECK_UINT(to.nbusy, 1);
+    CHECK(pool_take_stale(&to, 1000, 100) == &a); /* the oldest idle one */
+    CHECK(pool_take(&from) == NULL);
+}
+
 int main(int argc, char **argv)
 {
     static const struct check_case cases[] = {
@@ -109,6 +131,7 @@ int main(int argc, char **argv)
         CHECK_CASE(test_unchecked_skips_the_recently_pinged),
         CHECK_CASE(test_return_verdict),
         CHECK_CASE(test_split_across_workers),
+        CHECK_CASE(test_move_keeps_lists_and_order),
     };
     return check_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
 }

@@ -117,6 +117,8 @@ static void test_full_example(void)
                               "  client_idle: 1h\n"
                               "admin:\n"
                               "  listen: \"127.0.0.1:9999\"\n"
+                              "shutdown:\n"
+                              "  drain_timeout: 45s\n"
                               "log:\n"
                               "  level: debug\n"
                               "  format: json\n");
@@ -135,6 +137,8 @@ static void test_full_example(void)
     CHECK_STR(cfg->users[1].backend_password, "ro-pass");
     CHECK(cfg_find_user(cfg, "reporting") == &cfg->users[1]);
     CHECK(cfg_find_user(cfg, "nobody") == NULL);
+    CHECK(cfg_find_backend(cfg, "replica") == &cfg->backends[1]);
+    CHECK(cfg_find_backend(cfg, "nobody") == NULL);
     CHECK_UINT(cfg->pool.size, 8);
     CHECK_UINT(cfg->pool.min_idle, 2);
     CHECK_UINT(cfg->pool.stale_after_ms, 1000);
@@ -143,6 +147,7 @@ static void test_full_example(void)
     CHECK_UINT(cfg->timeouts.handshake_ms, 4000);
     CHECK_UINT(cfg->timeouts.client_idle_ms, 3600000);
     CHECK_UINT(cfg->admin_listen.port, 9999);
+    CHECK_UINT(cfg->shutdown.drain_timeout_ms, 45000);
     CHECK_INT(cfg->log_level, CFG_LOG_DEBUG);
     CHECK_INT(cfg->log_format, CFG_LOG_JSON);
     cfg_free(cfg);
@@ -164,6 +169,7 @@ static void test_defaults(void)
     CHECK_UINT(cfg->timeouts.handshake_ms, 5000);
     CHECK_UINT(cfg->timeouts.client_idle_ms, 8ull * 3600 * 1000);
     CHECK_UINT(cfg->admin_listen.port, 9033);
+    CHECK_UINT(cfg->shutdown.drain_timeout_ms, 30000);
     CHECK_INT(cfg->log_level, CFG_LOG_INFO);
     CHECK_INT(cfg->log_format, CFG_LOG_LOGFMT);
     cfg_free(cfg);
@@ -269,6 +275,9 @@ static void test_values_out_of_range(void)
     expect_error(MINIMAL "workers: 5000\n", "7:10", "from 0 to 1024");
     expect_error(MINIMAL "timeouts:\n  connect: 2\n", "8:12",
                  "key 'timeouts.connect': expected a positive duration");
+    expect_error(MINIMAL "shutdown:\n  drain_timeout: 0s\n", "8:18",
+                 "key 'shutdown.drain_timeout': expected a positive duration");
+    expect_error(MINIMAL "shutdown:\n  drain: 5s\n", "8:3", "shutdown: unknown key 'drain'");
     expect_error(MINIMAL "timeouts:\n  handshake: 0s\n", "8:14",
                  "key 'timeouts.handshake': expected a positive duration");
     expect_error(MINIMAL "pool:\n  stale_after: soon\n", "8:16", "key 'pool.stale_after'");

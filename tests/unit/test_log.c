@@ -42,6 +42,17 @@ static void test_small_buffer_stays_bounded(void)
     CHECK(n > 0 && out[n - 1] == '}');
 }
 
+/* Text from a client cannot end a quoted value, forge a key or break the line. */
+static void test_safe_text(void)
+{
+    char out[32];
+    CHECK_STR(log_safe("app", out, sizeof out), "app");
+    CHECK_STR(log_safe("a\" level=error x=\"\n\\", out, sizeof out), "a? level=error x=???");
+    CHECK_STR(log_safe("caf\xc3\xa9", out, sizeof out), "caf??");
+    CHECK_STR(log_safe("0123456789", out, 5), "0123");
+    CHECK_STR(log_safe(NULL, out, sizeof out), "");
+}
+
 int main(int argc, char **argv)
 {
     static const struct check_case cases[] = {
@@ -49,6 +60,7 @@ int main(int argc, char **argv)
         CHECK_CASE(test_quoted_values),
         CHECK_CASE(test_numbers_and_odd_values),
         CHECK_CASE(test_small_buffer_stays_bounded),
+        CHECK_CASE(test_safe_text),
     };
     return check_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
 }

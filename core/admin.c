@@ -1,0 +1,265 @@
+/* admin: a non-blocking HTTP/1.x server with a fixed table of connections, driven by the
+ * maintenance thread's poll(). Parsing and formatting are core/http.c's; the content is
+ * core/metrics.c's. */
+#include "core/admin.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "config/config.h"
+#include "core/http.h"
+#include "core/log.h"
+#include "core/metrics.h"
+#include "core/net.h"
+#include "core/prom.h"
+#include "core/proxy_int.h"
+#include "core/worker.h"
+
+enum { ADMIN_CONN_TIMEOUT_MS = 5000, ADMIN_BACKLOG = 64 };
+
+struct admin_conn {
+    int fd; /* -1: free slot */
+    uint64_t deadline_ms;
+    size_t in_len;
+    char in[HTTP_MAX_REQUEST];
+    char *out; /* the whole response, once the request is read */
+    size_t out_len, out_sent;
+};
+
+struct admin {
+    struct proxy *p;
+    const struct cfg *cfg; /* the maintenance thread's: see admin_set_cfg() */
+    unsigned gen;
+    int listen_fd;
+    struct admin_conn conns[ADMIN_MAX_CONNS];
+    int slot_of[ADMIN_POLLFDS]; /* what admin_poll_fill() put at each index; -1: listener */
+};
+
+static int listen_on(const struct cfg_addr *addr)
+{
+    int fd = net_bind(addr, SOCK_NONBLOCK, false);
+    if (fd >= 0 && listen(fd, ADMIN_BACKLOG) < 0) {
+        int err = -errno;
+        close(fd);
+        return err;
+    }
+    return fd;
+}
+
+struct admin *admin_open(struct proxy *p, const struct cfg_addr *addr)
+{
+    int fd = listen_on(addr);
+    if (fd < 0) {
+        log_error("admin_listen_failed", "admin_listen=%s:%u error=\"%s\"", addr->host, addr->port,
+                  strerror(-fd));
+        return NULL;
+    }
+    struct admin *a = calloc(1, sizeof *a);
+    if (!a) {
+        close(fd);
+        return NULL;
+    }
+    a->p = p;
+    a->cfg = p->cfg;
+    a->listen_fd = fd;
+    for (int i = 0; i < ADMIN_MAX_CONNS; i++)
+        a->conns[i].fd = -1;
+    log_info("admin_listening", "admin_listen=%s:%u paths=\"/metrics /healthz /readyz\"",
+             addr->host, addr->port);
+    return a;
+}
+
+static void conn_close(struct admin_conn *c)
+{
+    close(c->fd);
+    free(c->out);
+    c->fd = -1;
+    c->out = NULL;
+    c->in_len = c->out_len = c->out_sent = 0;
+}
+
+void admin_set_cfg(struct admin *a, const struct cfg *cfg, unsigned gen)
+{
+    if (a) {
+        a->cfg = cfg;
+        a->gen = gen;
+    }
+}
+
+void admin_close(struct admin *a)
+{
+    if (!a)
+        return;
+    for (int i = 0; i < ADMIN_MAX_CONNS; i++)
+        if (a->conns[i].fd >= 0)
+            conn_close(&a->conns[i]);
+    close(a->listen_fd);
+    free(a);
+}
+
+/* Formats the response into c->out. */
+static void respond(struct admin_conn *c, int status, const char *type, const char *body,
+                    size_t body_len, int head)
+{
+    size_t cap = body_len + 256;
+    c->out = malloc(cap);
+    c->out_len = c->out ? http_format_response(c->out, cap, status, type, body, body_len, head) : 0;
+    c->out_sent = 0;
+}
+
+static void route(struct admin *a, struct admin_conn *c, const struct http_request *req)
+{
+    if (strcmp(req->path, "/metrics") == 0) {
+        size_t cap = metrics_size_hint(a->cfg);
+        char *body = malloc(cap);
+        size_t n = body ? metrics_render(a->p, a->cfg, a->gen, body, cap) : 0;
+        if (n > 0)
+            respond(c, 200, PROM_CONTENT_TYPE, body, n, req->head);
+        else
+            respond(c, 500, "text/plain", "metrics did not fit\n", 20, req->head);
+        free(body);
+    } else if (strcmp(req->path, "/healthz") == 0) {
+        respond(c, 200, "text/plain", "ok\n", 3, req->head);
+    } else if (strcmp(req->path, "/readyz") == 0) {
+        char why[300];
+        bool ready = metrics_ready(a->p, a->cfg, a->gen, why, sizeof why - 1);
+        size_t n = strlen(why);
+        why[n++] = '\n';
+        respond(c, ready ? 200 : 503, "text/plain", why, n, req->head);
+    } else {
+        respond(c, 404, "text/plain", "not found: try /metrics, /healthz or /readyz\n", 45,
+                req->head);
+    }
+}
+
+static void on_readable(struct admin *a, struct admin_conn *c)
+{
+    ssize_t n = recv(c->fd, c->in + c->in_len, sizeof c->in - c->in_len, 0);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    if (n <= 0) {
+        conn_close(c);
+        return;
+    }
+    c->in_len += (size_t)n;
+    struct http_request req;
+    enum http_parse rc = http_parse_request(c->in, c->in_len, &req);
+    static const int status[] = {[HTTP_BAD_REQUEST] = 400,
+                                 [HTTP_BAD_METHOD] = 405,
+                                 [HTTP_TOO_LARGE] = 431,
+                                 [HTTP_BAD_VERSION] = 505};
+    switch (rc) {
+    case HTTP_INCOMPLETE:
+        return;
+    case HTTP_OK:
+        route(a, c, &req);
+        break;
+    default: {
+        char body[64];
+        int len = snprintf(body, sizeof body, "%s\n", http_reason(status[rc]));
+        respond(c, status[rc], "text/plain", body, (size_t)len, 0);
+        log_info("admin_bad_request", "status=%d", status[rc]);
+        break;
+    }
+    }
+    if (c->out_len == 0)
+        conn_close(c);
+}
+
+static void on_writable(struct admin_conn *c)
+{
+    ssize_t n = send(c->fd, c->out + c->out_sent, c->out_len - c->out_sent, MSG_NOSIGNAL);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    if (n <= 0) {
+        conn_close(c);
+        return;
+    }
+    c->out_sent += (size_t)n;
+    if (c->out_sent == c->out_len) {
+        shutdown(c->fd, SHUT_WR);
+        conn_close(c);
+    }
+}
+
+static void accept_all(struct admin *a)
+{
+    for (int i = 0; i < ADMIN_MAX_CONNS; i++) {
+        struct admin_conn *c = &a->conns[i];
+        if (c->fd >= 0)
+            continue;
+        int fd = accept4(a->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0)
+            return;
+        c->fd = fd;
+        c->deadline_ms = worker_now_ms() + ADMIN_CONN_TIMEOUT_MS;
+    }
+}
+
+int admin_poll_fill(struct admin *a, struct pollfd *pfd)
+{
+    if (!a)
+        return 0;
+    int n = 0;
+    bool full = true;
+    for (int i = 0; i < ADMIN_MAX_CONNS; i++) {
+        struct admin_conn *c = &a->conns[i];
+        if (c->fd < 0) {
+            full = false;
+            continue;
+        }
+        pfd[n] = (struct pollfd){.fd = c->fd, .events = c->out ? POLLOUT : POLLIN};
+        a->slot_of[n++] = i;
+    }
+    if (!full) {
+        pfd[n] = (struct pollfd){.fd = a->listen_fd, .events = POLLIN};
+        a->slot_of[n++] = -1;
+    }
+    return n;
+}
+
+void admin_poll_done(struct admin *a, const struct pollfd *pfd, int n)
+{
+    if (!a)
+        return;
+    uint64_t now = worker_now_ms();
+    for (int i = 0; i < n; i++) {
+        if (a->slot_of[i] < 0) {
+            if (pfd[i].revents & POLLIN)
+                accept_all(a);
+            continue;
+        }
+        struct admin_conn *c = &a->conns[a->slot_of[i]];
+        if (c->fd < 0)
+            continue;
+        if (pfd[i].revents & (POLLERR | POLLNVAL))
+            conn_close(c);
+        else if (c->out && (pfd[i].revents & (POLLOUT | POLLHUP)))
+            on_writable(c);
+        else if (!c->out && (pfd[i].revents & (POLLIN | POLLHUP)))
+            on_readable(a, c);
+        if (c->fd >= 0 && now >= c->deadline_ms)
+            conn_close(c);
+    }
+}
+
+int admin_timeout_ms(const struct admin *a, int timeout_ms)
+{
+    if (!a)
+        return timeout_ms;
+    uint64_t now = worker_now_ms();
+    for (int i = 0; i < ADMIN_MAX_CONNS; i++) {
+        const struct admin_conn *c = &a->conns[i];
+        if (c->fd < 0)
+            continue;
+        int left = c->deadline_ms > now ? (int)(c->deadline_ms - now) : 0;
+        if (timeout_ms < 0 || left < timeout_ms)
+            timeout_ms = left;
+    }
+    return timeout_ms;
+}

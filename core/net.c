@@ -1,0 +1,39 @@
+#include "core/net.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+int net_bind(const struct cfg_addr *addr, int sock_flags, bool reuseport)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    char port[8];
+    snprintf(port, sizeof port, "%u", addr->port);
+    struct addrinfo *res;
+    if (getaddrinfo(addr->host[0] ? addr->host : NULL, port, &hints, &res) != 0)
+        return -EADDRNOTAVAIL;
+    int rc = -EADDRNOTAVAIL;
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | sock_flags, 0);
+        if (fd < 0) {
+            rc = -errno;
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (reuseport)
+            setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+            rc = fd;
+            break;
+        }
+        rc = -errno;
+        close(fd);
+    }
+    freeaddrinfo(res);
+    return rc;
+}

@@ -1,0 +1,143 @@
+/* reload: see reload.h. */
+#include "core/reload.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config/config.h"
+#include "core/log.h"
+#include "core/maintenance.h"
+#include "core/proxy_int.h"
+#include "core/worker.h"
+
+void proxy_reload_ack(struct proxy *p)
+{
+    uint64_t one = 1;
+    ssize_t n = write(p->reload_ack_fd, &one, sizeof one);
+    (void)n;
+}
+
+static bool addr_eq(const struct cfg_addr *a, const struct cfg_addr *b)
+{
+    return a->port == b->port && strcmp(a->host, b->host) == 0;
+}
+
+static void needs_restart(const char *key, const struct cfg_addr *run, const struct cfg_addr *want)
+{
+    log_warn("reload_needs_restart", "key=%s running=\"%s:%u\" configured=\"%s:%u\"", key,
+             run->host, run->port, want->host, want->port);
+}
+
+void reload_keep_restart_keys(const struct cfg *cur, struct cfg *next)
+{
+    if (!addr_eq(&cur->listen, &next->listen)) {
+        needs_restart("listen", &cur->listen, &next->listen);
+        next->listen = cur->listen;
+    }
+    if (!addr_eq(&cur->admin_listen, &next->admin_listen)) {
+        needs_restart("admin.listen", &cur->admin_listen, &next->admin_listen);
+        next->admin_listen = cur->admin_listen;
+    }
+    if (cur->workers != next->workers) {
+        log_warn("reload_needs_restart", "key=workers running=%u configured=%u", cur->workers,
+                 next->workers);
+        next->workers = cur->workers;
+    }
+}
+
+void reload_log_changes(const struct cfg *cur, const struct cfg *next)
+{
+    for (size_t i = 0; i < next->nbackends; i++)
+        if (!cfg_find_backend(cur, next->backends[i].name))
+            log_info("reload_backend_added", "backend=%s address=%s:%u", next->backends[i].name,
+                     next->backends[i].addr.host, next->backends[i].addr.port);
+    for (size_t i = 0; i < cur->nbackends; i++)
+        if (!cfg_find_backend(next, cur->backends[i].name))
+            log_info("reload_backend_removed",
+                     "backend=%s action=\"idle connections close now, "
+                     "busy ones when their clients let them go\"",
+                     cur->backends[i].name);
+    for (size_t i = 0; i < next->nusers; i++)
+        if (!cfg_find_user(cur, next->users[i].name))
+            log_info("reload_user_added", "user=%s", next->users[i].name);
+    for (size_t i = 0; i < cur->nusers; i++)
+        if (!cfg_find_user(next, cur->users[i].name))
+            log_info("reload_user_removed", "user=%s action=\"logged-in clients stay\"",
+                     cur->users[i].name);
+}
+
+/* A thread whose message could not be allocated never acknowledges: the old config is then
+ * kept (until exit) rather than freed under it. */
+static struct msg *reload_msg(const struct cfg *cfg, uint32_t gen)
+{
+    struct msg *m = calloc(1, sizeof *m);
+    if (m) {
+        m->kind = MSG_RELOAD;
+        m->fd = -1;
+        m->cfg = cfg;
+        m->gen = gen;
+    }
+    return m;
+}
+
+void reload_start(struct proxy *p, struct reload *r)
+{
+    const struct cfg *cur = p->cfg;
+    if (r->pending > 0 || atomic_load(&p->draining)) {
+        log_warn("reload_skipped", "config=%s reason=\"%s\"", cur->path,
+                 r->pending ? "the previous reload is still being applied; send SIGHUP again"
+                            : "draining");
+        return;
+    }
+    struct cfg *next;
+    struct cfg_errors errs;
+    if (cfg_load(cur->path, &next, &errs) != 0) {
+        for (size_t i = 0; i < errs.count; i++)
+            log_error("reload_config_error", "error=\"%s\"", errs.lines[i]);
+        log_error("reload_rejected", "config=%s errors=%zu action=\"kept the running config\"",
+                  cur->path, errs.count);
+        cfg_errors_free(&errs);
+        STAT_INC(p->reloads_rejected);
+        return;
+    }
+    reload_keep_restart_keys(cur, next);
+    reload_log_changes(cur, next);
+    log_init(next->log_level, next->log_format);
+    /* Published before the messages: the maintenance thread reads p->cfg on each pass and
+     * acknowledges its message once no pass can still hold the old one. */
+    r->old = (struct cfg *)cur;
+    r->pending = p->nworkers + 1;
+    atomic_store(&p->cfg, next);
+    r->gen++;
+    struct msg *m = reload_msg(next, r->gen);
+    if (m)
+        maintenance_post(p->maint, m);
+    for (uint32_t i = 0; i < p->nworkers; i++) {
+        m = reload_msg(next, r->gen);
+        if (m)
+            msgq_push(&p->workers[i].inbox, m);
+    }
+    STAT_INC(p->reloads_applied);
+    log_info("reloaded", "config=%s pool_size=%u log_level=%s", next->path, next->pool.size,
+             cfg_log_level_name(next->log_level));
+}
+
+void reload_acked(struct reload *r, uint64_t n)
+{
+    if (r->pending == 0)
+        return;
+    r->pending = n >= r->pending ? 0 : r->pending - (uint32_t)n;
+    if (r->pending == 0) {
+        cfg_free(r->old);
+        r->old = NULL;
+    }
+}
+
+void reload_finish(struct reload *r)
+{
+    cfg_free(r->old);
+    r->old = NULL;
+    r->pending = 0;
+}
