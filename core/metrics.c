@@ -234,8 +234,9 @@ bool metrics_ready(struct proxy *p, const struct cfg *cfg, unsigned gen, char *r
     }
     for (size_t s = 0; s < cfg->nbackends * cfg->nusers; s++) {
         uint64_t avail, busy;
-        /* A worker switching to gen is left out: no verdict on a partial sum. */
-        if (shard_sums(p, gen, s, &avail, &busy) && avail + busy == 0) {
+        /* A worker switching to gen is left out: no verdict on a partial sum. A pool allowed
+         * to shrink to nothing when idle (min_idle 0) is ready while its backend is up. */
+        if (cfg->pool.min_idle > 0 && shard_sums(p, gen, s, &avail, &busy) && avail + busy == 0) {
             snprintf(reason, len, "pool '%s/%s' has no backend connection",
                      cfg->backends[s / cfg->nusers].name, cfg->users[s % cfg->nusers].name);
             return false;
