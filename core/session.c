@@ -99,6 +99,7 @@ struct session {
     bool user_known;
     unsigned inflight; /* submissions tagged with this session not completed yet */
     bool recv_armed;
+    bool hup_watched; /* a POLLRDHUP watch on the client socket is in flight */
     bool own_send; /* s->out on its way to the client */
     bool c2b_busy; /* s->in bytes on their way to the backend */
     bool b2c_busy; /* b->in bytes on their way to the client */
@@ -955,6 +956,14 @@ static void forward_to_backend(struct session *s)
 static void forward_to_client(struct session *s)
 {
     struct backend *b = s->b;
+    if (!s->response_done && !s->hup_watched) {
+        /* A response longer than one buffer: ringsql stops reading the client while it streams,
+         * and a client gone meanwhile with a full window would hold the backend until its
+         * kernel gives up (tcp_fin_timeout). Watched once per session, from the first one. */
+        s->hup_watched = true;
+        s->inflight++;
+        worker_watch_hup(s->w, s->fd, op_tag(s, OP_CLIENT_HUP));
+    }
     s->b2c_busy = true;
     s->resp_started = true;
     b->inflight++;
@@ -1273,6 +1282,23 @@ void session_on_client_send(struct session *s, int res)
         settle(s); /* an ERR ringsql answered a command with */
         return;
     }
+}
+
+void session_on_client_hup(struct session *s, int res)
+{
+    s->inflight--;
+    s->hup_watched = false;
+    if (s->state == SS_CLOSED) {
+        maybe_free(s);
+        return;
+    }
+    /* Between commands the client's receive sees the hang-up itself. */
+    if (res < 0 || !(s->state == SS_FORWARD || s->state == SS_INFILE))
+        return;
+    struct log_ctx c;
+    log_info("client_gone", "%s state=%s error=\"client hung up while its response streamed\"",
+             ctx(s, &c), state_names[s->state]);
+    close_session(s, false, "client hung up mid-response");
 }
 
 void session_on_c2b_sent(struct session *s, int res)

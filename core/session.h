@@ -13,6 +13,8 @@ void session_start(struct worker *w, int fd);
 
 void session_on_client_recv(struct session *s, int res, unsigned flags);
 void session_on_client_send(struct session *s, int res);
+/* The hang-up watch completed (poll revents in res). */
+void session_on_client_hup(struct session *s, int res);
 /* Completions on the session's bound backend (only while it is B_BOUND). */
 void session_on_backend_recv(struct session *s, int res, unsigned flags);
 void session_on_c2b_sent(struct session *s, int res);

@@ -6,6 +6,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +67,13 @@ void worker_send(struct worker *w, int fd, const void *p, size_t len, uint64_t t
 {
     struct io_uring_sqe *sqe = worker_sqe(w);
     io_uring_prep_send(sqe, fd, p, len, MSG_NOSIGNAL);
+    io_uring_sqe_set_data64(sqe, tag);
+}
+
+void worker_watch_hup(struct worker *w, int fd, uint64_t tag)
+{
+    struct io_uring_sqe *sqe = worker_sqe(w);
+    io_uring_prep_poll_add(sqe, fd, POLLRDHUP);
     io_uring_sqe_set_data64(sqe, tag);
 }
 
@@ -462,6 +470,9 @@ static void dispatch(struct worker *w, struct io_uring_cqe *cqe)
         break;
     case OP_B2C_SEND:
         backend_on_b2c_sent(ptr, res);
+        break;
+    case OP_CLIENT_HUP:
+        session_on_client_hup(ptr, res);
         break;
     case OP_IGNORE:
         break;

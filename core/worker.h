@@ -42,6 +42,7 @@ enum op {
     OP_C2B_SEND,     /* ptr: struct session; client bytes (s->in) to the backend */
     OP_B2C_SEND,     /* ptr: struct backend; backend bytes (b->in) to the client */
     OP_IGNORE,       /* linked timeouts and cancellations: nothing to do on completion */
+    OP_CLIENT_HUP,   /* ptr: struct session; the client hung up (watched while results stream) */
 };
 #define OP_MASK UINT64_C(0xf)
 
@@ -212,6 +213,8 @@ struct io_uring_sqe *worker_sqe(struct worker *w);
 void worker_recv(struct worker *w, int fd, uint64_t tag, uint64_t timeout_ms,
                  struct __kernel_timespec *ts);
 void worker_send(struct worker *w, int fd, const void *p, size_t len, uint64_t tag);
+/* Completes once the peer hangs up (or the socket is shut down): POLLRDHUP, POLLHUP, POLLERR. */
+void worker_watch_hup(struct worker *w, int fd, uint64_t tag);
 /* Takes the buffer named by a receive completion into rb; false if the completion had none. */
 bool worker_buf_take(struct worker *w, int res, unsigned cqe_flags, struct rbuf *rb);
 void worker_buf_release(struct worker *w, struct rbuf *rb);
