@@ -100,17 +100,17 @@ struct session {
     unsigned inflight; /* submissions tagged with this session not completed yet */
     bool recv_armed;
     bool hup_watched; /* a POLLRDHUP watch on the client socket is in flight */
-    bool own_send; /* s->out on its way to the client */
-    bool c2b_busy; /* s->in bytes on their way to the backend */
-    bool b2c_busy; /* b->in bytes on their way to the client */
-    bool quit;     /* COM_QUIT seen */
+    bool own_send;    /* s->out on its way to the client */
+    bool c2b_busy;    /* s->in bytes on their way to the backend */
+    bool b2c_busy;    /* b->in bytes on their way to the client */
+    bool quit;        /* COM_QUIT seen */
     bool expect_response;
     bool response_done;
     bool infile;
     bool sha2_fast;
     bool buried;
-    bool touched; /* ringsql has sent the backend something for this session */
-    bool reset_first; /* COM_CHANGE_USER on the same backend: reset it before binding */
+    bool touched;               /* ringsql has sent the backend something for this session */
+    bool reset_first;           /* COM_CHANGE_USER on the same backend: reset it before binding */
     char out_lost[200];         /* SS_LOST: the ERR 1927 message for the next command */
     uint64_t login_deadline_ms; /* accept + timeouts.handshake: for the whole login */
     bool resp_started;          /* some of the current command's response reached the client */
@@ -657,8 +657,7 @@ static void authenticate(struct session *s, struct proto_bytes user, struct prot
         return;
     }
     if (bytes_eq(plugin, PROTO_PLUGIN_CACHING_SHA2) && (wu->has_sha2 || wu->empty)) {
-        if (!proto_sha2_verify(s->scramble, auth.ptr, auth.len,
-                               wu->empty ? NULL : wu->sha2)) {
+        if (!proto_sha2_verify(s->scramble, auth.ptr, auth.len, wu->empty ? NULL : wu->sha2)) {
             deny(s, s->user_name, with_pw);
             return;
         }
@@ -1397,8 +1396,7 @@ void session_on_backend_failed(struct session *s)
              b->pc.shard->name);
     uint32_t conn = b->server_conn_id;
     struct log_ctx c;
-    log_warn("backend_lost", "%s server_conn=%u state=%s", ctx(s, &c), conn,
-             state_names[s->state]);
+    log_warn("backend_lost", "%s server_conn=%u state=%s", ctx(s, &c), conn, state_names[s->state]);
     s->b = NULL;
     b->sess = NULL;
     backend_discard(b, "failed while bound to a session");

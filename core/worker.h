@@ -101,7 +101,7 @@ struct backend {
      * that asks for none gets the connection through backend_send_change_user(). */
     bool db_maybe_set;
     uint8_t scramble[PROTO_SCRAMBLE_LEN]; /* the server's latest, for COM_CHANGE_USER */
-    unsigned inflight; /* submissions not completed yet */
+    unsigned inflight;                    /* submissions not completed yet */
     bool recv_armed;
     bool send_busy;
     struct proto_tracker tr;
@@ -156,7 +156,7 @@ struct worker {
     bool accepting;
     bool draining;       /* SIGTERM: no new client; the sessions finish */
     bool drain_reported; /* told the main thread it has no session left */
-    unsigned inflight; /* every submission not completed yet, all kinds */
+    unsigned inflight;   /* every submission not completed yet, all kinds */
     uint64_t now_ms;
     uint64_t next_session_id;
     uint32_t next_backend_id;
