@@ -93,8 +93,8 @@ static void set_uint(struct loader *ld, const yaml_node_t *node, const char *key
     errno = 0;
     unsigned long long n = strtoull(v, &end, 10);
     if (v[0] < '0' || v[0] > '9' || *end || errno || n < min || n > max) {
-        node_error(ld, node, "key '%s': expected an integer from %u to %u, got '%s'", key, min,
-                   max, v);
+        node_error(ld, node, "key '%s': expected an integer from %u to %u, got '%s'", key, min, max,
+                   v);
         return;
     }
     *out = (uint32_t)n;
@@ -182,8 +182,7 @@ static void walk_mapping(struct loader *ld, const yaml_node_t *map, const char *
         if (i == nspecs) {
             char expected[256];
             list_keys(specs, nspecs, expected, sizeof expected);
-            node_error(ld, k, "%s: unknown key '%s' (expected one of: %s)", where, name,
-                       expected);
+            node_error(ld, k, "%s: unknown key '%s' (expected one of: %s)", where, name, expected);
         } else if (seen[i]) {
             node_error(ld, k, "%s: key '%s' is given twice", where, name);
         } else {
@@ -321,17 +320,38 @@ static void set_log_level(struct loader *ld, const yaml_node_t *v, void *t)
     node_error(ld, v, "key 'log.level': expected one of error, warn, info, debug, got '%s'", s);
 }
 
-static void set_log_format(struct loader *ld, const yaml_node_t *v, void *t)
+/* A scalar that must be one of names (2 or 3 of them): its index in *out. */
+static void set_choice(struct loader *ld, const yaml_node_t *v, const char *key,
+                       const char *const *names, size_t n, int *out)
 {
-    const char *s = scalar(ld, v, "log.format", "a log format");
+    const char *s = scalar(ld, v, key, "a name");
     if (!s)
         return;
-    if (strcmp(s, "logfmt") == 0)
-        ((struct cfg *)t)->log_format = CFG_LOG_LOGFMT;
-    else if (strcmp(s, "json") == 0)
-        ((struct cfg *)t)->log_format = CFG_LOG_JSON;
-    else
-        node_error(ld, v, "key 'log.format': expected logfmt or json, got '%s'", s);
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(s, names[i]) == 0) {
+            *out = (int)i;
+            return;
+        }
+    }
+    node_error(ld, v, "key '%s': expected %s or %s, got '%s'", key, names[0], names[n - 1], s);
+}
+
+static void set_log_format(struct loader *ld, const yaml_node_t *v, void *t)
+{
+    static const char *const names[] = {[CFG_LOG_LOGFMT] = "logfmt", [CFG_LOG_JSON] = "json"};
+    int f = (int)((struct cfg *)t)->log_format;
+    set_choice(ld, v, "log.format", names, countof(names), &f);
+    ((struct cfg *)t)->log_format = (enum cfg_log_format)f;
+}
+
+static void set_pool_mode(struct loader *ld, const yaml_node_t *v, void *t)
+{
+    static const char *const names[] = {
+        [CFG_POOL_SESSION] = "session", [CFG_POOL_TRANSACTION] = "transaction"};
+    struct cfg_pool *pool = t;
+    int m = (int)pool->mode;
+    set_choice(ld, v, "pool.mode", names, countof(names), &m);
+    pool->mode = (enum cfg_pool_mode)m;
 }
 
 static void set_pool(struct loader *ld, const yaml_node_t *v, void *t)
@@ -341,6 +361,7 @@ static void set_pool(struct loader *ld, const yaml_node_t *v, void *t)
         {"min_idle", false, set_pool_min_idle},
         {"stale_after", false, set_pool_stale_after},
         {"health_check_interval", false, set_pool_health_check_interval},
+        {"mode", false, set_pool_mode},
     };
     struct cfg_pool *pool = &((struct cfg *)t)->pool;
     walk_mapping(ld, v, "pool", specs, countof(specs), pool);
@@ -387,8 +408,8 @@ static void set_log(struct loader *ld, const yaml_node_t *v, void *t)
 
 /* Walks a non-empty list of mappings into a freshly allocated array of elem_size items. */
 static void walk_list(struct loader *ld, const yaml_node_t *list, const char *key,
-                      const struct key_spec *specs, size_t nspecs, size_t elem_size,
-                      void **items, size_t *count)
+                      const struct key_spec *specs, size_t nspecs, size_t elem_size, void **items,
+                      size_t *count)
 {
     if (list->type != YAML_SEQUENCE_NODE) {
         node_error(ld, list, "key '%s': expected a list, got %s", key, node_kind(list));
@@ -437,20 +458,15 @@ static void set_users(struct loader *ld, const yaml_node_t *v, void *t)
     };
     struct cfg *cfg = t;
     void *items = NULL;
-    walk_list(ld, v, "users", specs, countof(specs), sizeof(struct cfg_user), &items,
-              &cfg->nusers);
+    walk_list(ld, v, "users", specs, countof(specs), sizeof(struct cfg_user), &items, &cfg->nusers);
     cfg->users = items;
 }
 
 static const struct key_spec top_specs[] = {
-    {"listen", false, set_listen},
-    {"workers", false, set_workers},
-    {"backends", true, set_backends},
-    {"users", true, set_users},
-    {"pool", false, set_pool},
-    {"timeouts", false, set_timeouts},
-    {"admin", false, set_admin},
-    {"shutdown", false, set_shutdown},
+    {"listen", false, set_listen},    {"workers", false, set_workers},
+    {"backends", true, set_backends}, {"users", true, set_users},
+    {"pool", false, set_pool},        {"timeouts", false, set_timeouts},
+    {"admin", false, set_admin},      {"shutdown", false, set_shutdown},
     {"log", false, set_log},
 };
 
@@ -488,8 +504,8 @@ static void check_users(struct loader *ld)
             continue; /* already reported as missing */
         for (size_t j = 0; j < i; j++)
             if (cfg->users[j].name && strcmp(cfg->users[j].name, u->name) == 0)
-                node_error(ld, at, "users[%zu]: duplicate user '%s' (also users[%zu])", i,
-                           u->name, j);
+                node_error(ld, at, "users[%zu]: duplicate user '%s' (also users[%zu])", i, u->name,
+                           j);
         if (!u->password) {
             node_error(ld, at, "users[%zu]: user '%s' needs 'password' or 'password_env'", i,
                        u->name);
@@ -542,8 +558,9 @@ static void load_document(struct loader *ld)
 {
     yaml_node_t *root = yaml_document_get_root_node(ld->doc);
     if (!root) {
-        error_at(ld, 1, 1, "the file is empty; expected a mapping with at least 'backends' and "
-                           "'users'");
+        error_at(ld, 1, 1,
+                 "the file is empty; expected a mapping with at least 'backends' and "
+                 "'users'");
         return;
     }
     walk_mapping(ld, root, "top level", top_specs, countof(top_specs), ld->cfg);

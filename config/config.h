@@ -7,6 +7,9 @@
 
 enum cfg_log_level { CFG_LOG_ERROR, CFG_LOG_WARN, CFG_LOG_INFO, CFG_LOG_DEBUG };
 enum cfg_log_format { CFG_LOG_LOGFMT, CFG_LOG_JSON };
+/* session: a client holds its backend connection from login to quit (the seed's binding).
+ * transaction: only while a command or transaction runs, unless it left session state. */
+enum cfg_pool_mode { CFG_POOL_SESSION, CFG_POOL_TRANSACTION };
 
 /* A "host:port" or "[v6]:port" address, as written and split. */
 struct cfg_addr {
@@ -33,6 +36,7 @@ struct cfg_pool {
     uint32_t min_idle;
     uint64_t stale_after_ms;
     uint64_t health_check_interval_ms;
+    enum cfg_pool_mode mode;
 };
 
 struct cfg_timeouts {

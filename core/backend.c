@@ -39,6 +39,11 @@ struct backend *backend_new(struct worker *w, const struct msg *m)
     memcpy(b->scramble, m->scramble, sizeof b->scramble);
     b->multi_stmts = m->returning ? m->multi_stmts : true; /* maintenance connects with it */
     b->multi_known = true;
+    /* Fresh from the maintenance thread's login: no database, the login character set. Back
+     * from a health-check ping: whatever a client left, unknown here. */
+    b->db_known = !m->returning;
+    b->charset_known = !m->returning;
+    b->charset = b->charset0;
     b->state = B_POOLED;
     b->fr.head = b->head;
     b->fr.head_cap = BACKEND_HEAD_CAP;
@@ -210,6 +215,28 @@ void backend_hand_over(struct backend *b, enum msg_kind kind, bool replace)
     io_uring_sqe_set_data64(sqe, op_tag(NULL, OP_IGNORE));
 }
 
+void backend_set_db(struct backend *b, const char *db, size_t len)
+{
+    b->db_known = len <= sizeof b->db;
+    if (b->db_known) {
+        if (len > 0)
+            memcpy(b->db, db, len);
+        b->db_len = (uint8_t)len;
+    }
+}
+
+bool backend_db_is(const struct backend *b, const char *db, size_t len)
+{
+    return b->db_known && b->db_len == len && (len == 0 || memcmp(b->db, db, len) == 0);
+}
+
+void backend_session_reset(struct backend *b)
+{
+    b->charset = b->charset0;
+    b->charset_known = true;
+    b->tracking = false;
+}
+
 int backend_send_cmd(struct backend *b, uint8_t command, const void *arg, size_t arg_len)
 {
     struct proto_wr wr = proto_wr_init(b->cmd, sizeof b->cmd);
@@ -223,6 +250,8 @@ int backend_send_cmd(struct backend *b, uint8_t command, const void *arg, size_t
     int rc = proto_tracker_begin(&b->tr, command, b->caps);
     if (rc < 0)
         return rc;
+    if (command == PROTO_COM_RESET_CONNECTION)
+        backend_session_reset(b);
     send_built(b, n);
     return 0;
 }
@@ -252,6 +281,9 @@ int backend_send_change_user(struct backend *b)
     int rc = proto_tracker_begin(&b->tr, PROTO_COM_CHANGE_USER, b->caps);
     if (rc < 0)
         return rc;
+    backend_session_reset(b); /* and no database: */
+    backend_set_db(b, NULL, 0);
+    b->multi_known = false;
     send_built(b, n);
     return 0;
 }

@@ -109,8 +109,11 @@ static void clients(struct prom_buf *b, struct proxy *p)
         SUM(p, clients_accepted));
     one(b, "ringsql_sessions_total", "counter", "Client sessions served and closed.",
         SUM(p, sessions_done));
+    one(b, "ringsql_sessions_pinned_total", "counter",
+        "Transaction-pooled sessions that left state on their backend connection and kept it.",
+        SUM(p, sessions_pinned));
     prom_family(b, "ringsql_rejected_total", "counter",
-                "Clients turned away before their first command, by reason.");
+                "Clients turned away (or, transaction pooling, commands refused), by reason.");
     for (int r = 0; r < REJECT_KINDS; r++) {
         const char *l[] = {"reason", reject_names[r], NULL};
         prom_sample(b, "ringsql_rejected_total", l, SUM_AT(p, rejected, r));

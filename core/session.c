@@ -47,6 +47,7 @@
 #include "protocol/constants.h"
 #include "protocol/handshake.h"
 #include "protocol/packet.h"
+#include "protocol/query_state.h"
 #include "protocol/response.h"
 #include "ringsql_version.h"
 
@@ -69,7 +70,7 @@ static const char *const state_names[] = {
     "forward",  "infile", "reject",      "lost", "closed",
 };
 
-enum bind_step { BIND_RESET, BIND_DB, BIND_MULTI, BIND_CHARSET, BIND_DONE };
+enum bind_step { BIND_RESET, BIND_DB, BIND_MULTI, BIND_CHARSET, BIND_TRACK, BIND_DONE };
 
 enum { SESSION_HEAD_CAP = 512, SESSION_OUT_CAP = 1024, SESSION_DB_CAP = 256 };
 
@@ -109,9 +110,13 @@ struct session {
     bool infile;
     bool sha2_fast;
     bool buried;
-    bool touched;               /* ringsql has sent the backend something for this session */
-    bool reset_first;           /* COM_CHANGE_USER on the same backend: reset it before binding */
-    char out_lost[200];         /* SS_LOST: the ERR 1927 message for the next command */
+    bool touched;       /* ringsql has sent the backend something for this session */
+    bool reset_first;   /* COM_CHANGE_USER on the same backend: reset it before binding */
+    bool txn;           /* pool.mode transaction: the backend is bound per transaction */
+    bool pinned;        /* txn, but the session left state on its backend: bound until it ends */
+    bool bind_for_cmd;  /* txn: binding for the command held in s->in, not for a login */
+    bool db_sent;       /* the bind sent COM_INIT_DB: the backend's database once it is OK */
+    char out_lost[200]; /* SS_LOST: the ERR 1927 message for the next command */
     uint64_t login_deadline_ms; /* accept + timeouts.handshake: for the whole login */
     bool resp_started;          /* some of the current command's response reached the client */
     uint8_t cmd_seq;            /* sequence id of the current command's first packet */
@@ -396,11 +401,10 @@ static bool take_backend(struct session *s, uint32_t user)
     return false;
 }
 
-/* Every backend is marked down by the maintenance thread: the 2003-style ERR (code 1429, see
- * protocol/constants.h) naming the first and the error it last got. */
-static bool reject_backend_down(struct session *s)
+/* Every backend is marked down by the maintenance thread: the 2003-style message (code 1429,
+ * see protocol/constants.h) naming the first and the error it last got; false otherwise. */
+static bool backend_down_msg(struct worker *w, char *msg, size_t cap)
 {
-    struct worker *w = s->w;
     const struct cfg *cfg = w->cfg;
     /* The worker's own copy of backend_up[] (MSG_BACKEND_STATE): indexed by its config. */
     for (size_t bi = 0; bi < cfg->nbackends; bi++)
@@ -412,12 +416,19 @@ static bool reject_backend_down(struct session *s)
             return false;
     const struct cfg_backend *be = &cfg->backends[0];
     const char *err = w->binfo[0].error[0] ? w->binfo[0].error : "not reachable yet";
-    char msg[640];
-    snprintf(msg, sizeof msg,
+    snprintf(msg, cap,
              "Can't connect to backend '%.64s' (%.200s:%u): %.255s; ringsql keeps retrying, "
              "retry later",
              be->name, be->addr.host, be->addr.port, err);
-    STAT_INC(w->st.rejected[REJECT_BACKEND_DOWN]);
+    return true;
+}
+
+static bool reject_backend_down(struct session *s)
+{
+    char msg[640];
+    if (!backend_down_msg(s->w, msg, sizeof msg))
+        return false;
+    STAT_INC(s->w->st.rejected[REJECT_BACKEND_DOWN]);
     reject(s, PROTO_ER_CONNECT_TO_FOREIGN_DATA_SOURCE, "08S01", msg);
     return true;
 }
@@ -442,26 +453,40 @@ static bool connection_in_sight(struct worker *w, uint32_t user)
     return false;
 }
 
-static void reject_no_backend(struct session *s, uint32_t user)
+/* Why user's pool has no connection to give (counted as a rejection): the ERR's code, its
+ * SQL state in *state and the message in msg. */
+static uint16_t no_backend_error(struct session *s, uint32_t user, char *msg, size_t cap,
+                                 const char **state)
 {
     struct worker *w = s->w;
     const struct cfg *cfg = w->cfg;
-    if (reject_backend_down(s))
-        return;
+    if (backend_down_msg(w, msg, cap)) {
+        STAT_INC(w->st.rejected[REJECT_BACKEND_DOWN]);
+        *state = "08S01";
+        return PROTO_ER_CONNECT_TO_FOREIGN_DATA_SOURCE;
+    }
     struct pool_shard *sh = shard_of(w, 0, user);
-    char msg[320];
     if (pool_size(sh) == 0 && sh->target > 0)
-        snprintf(msg, sizeof msg,
+        snprintf(msg, cap,
                  "pool '%s' for user '%s' has no connection to its backend yet (it is "
                  "unreachable or still connecting); check the backend and retry",
                  cfg->backends[0].name, cfg->users[user].name);
     else
-        snprintf(msg, sizeof msg,
+        snprintf(msg, cap,
                  "pool '%s' for user '%s' has no free connection (%u in use); raise pool.size "
                  "or retry",
                  cfg->backends[0].name, cfg->users[user].name, sh->nbusy);
     STAT_INC(w->st.rejected[REJECT_POOL_FULL]);
-    reject(s, PROTO_ER_CON_COUNT_ERROR, "08004", msg);
+    *state = "08004";
+    return PROTO_ER_CON_COUNT_ERROR;
+}
+
+static void reject_no_backend(struct session *s, uint32_t user)
+{
+    char msg[640];
+    const char *state;
+    uint16_t code = no_backend_error(s, user, msg, sizeof msg, &state);
+    reject(s, code, state, msg);
 }
 
 /* ---------- greeting and login ---------- */
@@ -549,7 +574,8 @@ void session_start(struct worker *w, int fd)
     /* The seed's order: with one user, a client that no connection can serve is turned away
      * at connect. The connection itself is taken only once the client logged in: a client
      * that connects and says nothing (slowloris) holds no backend. */
-    if (w->cfg->nusers == 1) {
+    s->txn = w->cfg->pool.mode == CFG_POOL_TRANSACTION;
+    if (w->cfg->nusers == 1 && !s->txn) {
         s->user = 0;
         s->user_known = true;
         if (!connection_in_sight(w, 0)) {
@@ -573,6 +599,27 @@ static void deny(struct session *s, const char *user, bool with_password)
 
 static void bind_next(struct session *s);
 
+/* Responses are forwarded byte for byte: the client must read them as the backend wrote them.
+ * Otherwise ERR 1235 and the session ends. */
+static bool layout_matches(struct session *s, uint64_t backend_caps)
+{
+    uint64_t layout = PROTO_CAPS_RESPONSE_LAYOUT;
+    if ((s->caps & layout) == (backend_caps & layout))
+        return true;
+    char msg[256];
+    snprintf(msg, sizeof msg,
+             "ringsql forwards responses byte for byte and this client's protocol "
+             "capabilities (0x%llx) differ from its backend connections' (0x%llx); use a "
+             "MariaDB Connector (libmariadb) client",
+             (unsigned long long)(s->caps & layout), (unsigned long long)(backend_caps & layout));
+    unbind(s, true);
+    reject(s, PROTO_ER_NOT_SUPPORTED_YET, "42000", msg);
+    return false;
+}
+
+static void send_login_ok(struct session *s);
+static void client_data(struct session *s);
+
 static void login_ok(struct session *s)
 {
     uint32_t user = s->user;
@@ -582,23 +629,25 @@ static void login_ok(struct session *s)
         unbind(s, true);
         s->reset_first = false;
     }
+    if (s->txn) {
+        /* A login, or a COM_CHANGE_USER (which resets the backend it keeps), starts clean. */
+        s->pinned = false;
+        if (!s->b)
+            s->reset_first = false;
+        if (!s->b && s->db_len == 0) {
+            /* Nothing to apply and nothing to check on a backend: bound at the first command. */
+            if (layout_matches(s, s->w->binfo[0].caps))
+                send_login_ok(s);
+            return;
+        }
+    }
     if (!s->b && !take_backend(s, user)) {
         (void)connection_in_sight(s->w, user); /* grows the shard for the next client */
         reject_no_backend(s, user);
         return;
     }
-    uint64_t layout = PROTO_CAPS_RESPONSE_LAYOUT;
-    if ((s->caps & layout) != (s->b->caps & layout)) {
-        char msg[256];
-        snprintf(msg, sizeof msg,
-                 "ringsql forwards responses byte for byte and this client's protocol "
-                 "capabilities (0x%llx) differ from its backend connections' (0x%llx); use a "
-                 "MariaDB Connector (libmariadb) client",
-                 (unsigned long long)(s->caps & layout), (unsigned long long)(s->b->caps & layout));
-        unbind(s, true);
-        reject(s, PROTO_ER_NOT_SUPPORTED_YET, "42000", msg);
+    if (!layout_matches(s, s->b->caps))
         return;
-    }
     set_state(s, SS_BIND);
     s->touched = true;
     s->bind = BIND_RESET;
@@ -800,7 +849,8 @@ static void send_login_ok(struct session *s)
         s->seq = proto_seq_next(s->seq);
     }
     (void)wr;
-    struct proto_ok ok = {.status = proto_tracker_status(&s->b->tr)};
+    struct proto_ok ok = {.status = s->b ? proto_tracker_status(&s->b->tr)
+                                         : PROTO_SERVER_STATUS_AUTOCOMMIT};
     ssize_t n = proto_build_ok(s->out + used, sizeof s->out - used, s->seq, s->caps, &ok);
     if (n < 0) {
         close_session(s, true, "could not build OK");
@@ -820,7 +870,7 @@ static void bind_next(struct session *s)
         case BIND_RESET:
             s->bind = BIND_DB;
             /* COM_CHANGE_USER on the same backend; a COM_CHANGE_USER below resets too. */
-            if (s->reset_first && (s->db_len > 0 || !b->db_maybe_set)) {
+            if (s->reset_first && (s->db_len > 0 || backend_db_is(b, NULL, 0))) {
                 s->reset_first = false;
                 rc = backend_send_cmd(b, PROTO_COM_RESET_CONNECTION, NULL, 0);
                 goto sent;
@@ -829,21 +879,23 @@ static void bind_next(struct session *s)
         case BIND_DB:
             s->bind = BIND_MULTI;
             s->reset_first = false;
+            if (backend_db_is(b, s->db, s->db_len))
+                break;
             if (s->db_len > 0) {
-                b->db_maybe_set = true;
+                b->db_known = false; /* until the server says OK */
+                s->db_sent = true;
                 rc = backend_send_cmd(b, PROTO_COM_INIT_DB, s->db, s->db_len);
                 goto sent;
             }
-            if (b->db_maybe_set) {
-                /* COM_RESET_CONNECTION kept an earlier client's database: clear it. */
-                b->db_maybe_set = false;
-                b->multi_known = false;
-                rc = backend_send_change_user(b);
-                goto sent;
-            }
-            break;
+            /* COM_RESET_CONNECTION kept an earlier client's database: clear it. */
+            rc = backend_send_change_user(b);
+            goto sent;
         case BIND_MULTI: {
             s->bind = BIND_CHARSET;
+            if (s->db_sent) {
+                s->db_sent = false;
+                backend_set_db(b, s->db, s->db_len);
+            }
             bool want = (s->caps & PROTO_CLIENT_MULTI_STATEMENTS) != 0;
             if (!b->multi_known || b->multi_stmts != want) {
                 /* COM_SET_OPTION: 0 turns multi-statements on, 1 off. */
@@ -856,17 +908,36 @@ static void bind_next(struct session *s)
             break;
         }
         case BIND_CHARSET:
-            s->bind = BIND_DONE;
-            if (s->charset != b->charset0 && s->charset != 0) {
+            s->bind = BIND_TRACK;
+            if (s->charset != 0 && (!b->charset_known || s->charset != b->charset)) {
                 char q[200];
                 int n = charset_query(s->charset, q, sizeof q);
+                b->charset = s->charset;
+                b->charset_known = true;
                 rc = backend_send_cmd(b, PROTO_COM_QUERY, q, (size_t)n);
+                goto sent;
+            }
+            break;
+        case BIND_TRACK:
+            s->bind = BIND_DONE;
+            if (s->txn && !b->tracking) {
+                /* The server then flags every OK that changed the session (SET, USE,
+                 * temporary tables, PREPARE, ...): such a session keeps its backend. */
+                static const char q[] = "SET SESSION session_track_state_change=1";
+                b->tracking = true;
+                rc = backend_send_cmd(b, PROTO_COM_QUERY, q, sizeof q - 1);
                 goto sent;
             }
             break;
         case BIND_DONE: {
             struct log_ctx c;
             log_debug("session_bound", "%s server_conn=%u", ctx(s, &c), b->server_conn_id);
+            if (s->bind_for_cmd) {
+                s->bind_for_cmd = false;
+                set_state(s, SS_IDLE);
+                client_data(s);
+                return;
+            }
             send_login_ok(s);
             return;
         }
@@ -939,9 +1010,127 @@ static void bind_data(struct session *s)
     bind_next(s);
 }
 
-/* ---------- forwarding ---------- */
+/* Answers a command (its first packet's seq) itself, with an ERR or (msg NULL) an OK. */
+static void answer_command(struct session *s, uint8_t seq, uint16_t code, const char *state,
+                           const char *msg)
+{
+    struct proto_ok ok = {.status = PROTO_SERVER_STATUS_AUTOCOMMIT};
+    ssize_t n = msg ? proto_build_err(s->out, sizeof s->out, proto_seq_next(seq), s->caps, code,
+                                      state, msg, strlen(msg))
+                    : proto_build_ok(s->out, sizeof s->out, proto_seq_next(seq), s->caps, &ok);
+    if (n < 0) {
+        close_session(s, false, "could not build an answer");
+        return;
+    }
+    s->out_len = (uint32_t)n;
+    send_own(s);
+}
 
-static void client_data(struct session *s);
+/* ---------- transaction pooling ---------- */
+
+static void pin(struct session *s, const char *why)
+{
+    s->pinned = true;
+    s->b->db_known = false; /* the client may change it from now on */
+    STAT_INC(s->w->st.sessions_pinned);
+    struct log_ctx c;
+    log_debug("session_pinned", "%s reason=\"%s\"", ctx(s, &c), why);
+}
+
+/* Commands whose effect outlives them on the connection, unreported by the server. */
+static bool command_pins(const struct session *s, const uint8_t *head, size_t head_len,
+                         uint64_t len)
+{
+    switch (head[0]) {
+    case PROTO_COM_STMT_PREPARE:
+    case PROTO_COM_SET_OPTION:
+        return true;
+    case PROTO_COM_QUERY:
+        break;
+    default:
+        return false;
+    }
+    if (head_len < len) {
+        /* Only the head was kept: read the text where it lies whole in the receive buffer,
+         * which ends there (the framer stopped just past it); else assume the worst. */
+        if (len >= PROTO_MAX_PAYLOAD || s->in.scan < len)
+            return true;
+        head = s->in.p + s->in.scan - len;
+        head_len = (size_t)len;
+    }
+    return proto_query_leaves_state(head + 1, head_len - 1);
+}
+
+/* Whether the next command in s->in needs a backend (not when its header is incomplete). */
+static bool needs_backend(const struct session *s)
+{
+    if (s->in.len - s->in.scan < PROTO_HEADER_LEN + 1)
+        return true;
+    switch (s->in.p[s->in.scan + PROTO_HEADER_LEN]) {
+    case PROTO_COM_QUIT:
+    case PROTO_COM_CHANGE_USER:
+    case PROTO_COM_PING:
+    case PROTO_COM_RESET_CONNECTION:
+        return false;
+    default:
+        return true;
+    }
+}
+
+/* No connection for the command at s->in.scan: it gets the ERR (1040, or 1429 when the
+ * backend is down) and the session goes on, when the command lies whole in the buffer. */
+static void refuse_for_no_backend(struct session *s)
+{
+    char msg[640];
+    const char *state;
+    uint16_t code = no_backend_error(s, s->user, msg, sizeof msg, &state);
+    const uint8_t *p = s->in.p + s->in.scan;
+    uint32_t avail = s->in.len - s->in.scan;
+    uint32_t plen = avail >= PROTO_HEADER_LEN ? (uint32_t)(p[0] | p[1] << 8 | p[2] << 16) : 0;
+    if (avail < PROTO_HEADER_LEN || plen >= PROTO_MAX_PAYLOAD || avail - PROTO_HEADER_LEN < plen) {
+        reject(s, code, state, msg);
+        return;
+    }
+    s->in.scan += PROTO_HEADER_LEN + plen;
+    s->in.sent = s->in.scan;
+    answer_command(s, p[3], code, state, msg);
+}
+
+/* A command while no backend is bound: take one, apply the client's database, character set
+ * and options where they differ (bind_next), then forward it. */
+static void bind_for_command(struct session *s)
+{
+    if (!take_backend(s, s->user)) {
+        (void)connection_in_sight(s->w, s->user); /* grows the shard for the next one */
+        refuse_for_no_backend(s);
+        return;
+    }
+    /* An ERR from binding (say, the database was dropped) answers the command. */
+    s->seq =
+        s->in.len - s->in.scan >= PROTO_HEADER_LEN ? proto_seq_next(s->in.p[s->in.scan + 3]) : 1;
+    s->touched = true;
+    s->bind_for_cmd = true;
+    s->bind = BIND_RESET;
+    set_state(s, SS_BIND);
+    bind_next(s);
+}
+
+/* After a command: a transaction-pooled session that left nothing on its backend gives it
+ * back as it is (nothing to reset), between transactions only. */
+static void release_if_free(struct session *s)
+{
+    struct backend *b = s->b;
+    if (!s->txn || s->pinned || !b || b->in.held || b->send_busy || !proto_tracker_idle(&b->tr))
+        return;
+    uint16_t st = proto_tracker_status(&b->tr);
+    if ((st & (PROTO_SERVER_STATUS_IN_TRANS | PROTO_SERVER_MORE_RESULTS_EXISTS |
+               PROTO_SERVER_STATUS_CURSOR_EXISTS)) ||
+        !(st & PROTO_SERVER_STATUS_AUTOCOMMIT))
+        return;
+    give_back_untouched(s);
+}
+
+/* ---------- forwarding ---------- */
 
 /* Sends s->in[sent, scan) to the backend. */
 static void forward_to_backend(struct session *s)
@@ -967,17 +1156,6 @@ static void forward_to_client(struct session *s)
     s->resp_started = true;
     b->inflight++;
     worker_send(s->w, s->fd, b->in.p + b->in.sent, b->in.scan - b->in.sent, op_tag(b, OP_B2C_SEND));
-}
-
-/* Answers a command ringsql does not forward with an ERR of its own. */
-static void refuse_command(struct session *s, uint8_t seq, const char *msg)
-{
-    ssize_t n = proto_build_err(s->out, sizeof s->out, proto_seq_next(seq), s->caps,
-                                PROTO_ER_NOT_SUPPORTED_YET, "42000", msg, strlen(msg));
-    if (n < 0)
-        return;
-    s->out_len = (uint32_t)n;
-    send_own(s);
 }
 
 /* One logical packet from the client, seen once it is complete. */
@@ -1017,18 +1195,33 @@ static int client_packet(void *ctx, const uint8_t *head, size_t head_len, uint64
     default:
         break;
     }
+    if (!b) {
+        /* Transaction pooling between transactions: COM_PING, COM_RESET_CONNECTION (see
+         * needs_backend()) have nothing to ask a backend. */
+        if (!whole)
+            return -EPROTO;
+        s->in.sent = s->in.scan;
+        answer_command(s, seq, 0, NULL, NULL);
+        return 1;
+    }
     int v = proto_tracker_begin_packet(&b->tr, head, head_len, b->caps);
     if (v == -ENOTSUP && whole) {
         s->in.sent = s->in.scan;
-        refuse_command(s, seq, "ringsql does not forward this command (replication, COM_MULTI)");
+        answer_command(s, seq, PROTO_ER_NOT_SUPPORTED_YET, "42000",
+                       "ringsql does not forward this command (replication, COM_MULTI)");
         return 1;
     }
     if (v < 0)
         return v;
     if (head[0] == PROTO_COM_SET_OPTION)
         b->multi_known = false;
-    else if (head[0] == PROTO_COM_QUERY || head[0] == PROTO_COM_INIT_DB)
-        b->db_maybe_set = true; /* USE, or COM_INIT_DB */
+    else if (head[0] == PROTO_COM_RESET_CONNECTION)
+        backend_session_reset(b);
+    if (s->txn && !s->pinned && command_pins(s, head, head_len, len))
+        pin(s, "a statement that may leave state the server does not report");
+    if (!s->txn && (head[0] == PROTO_COM_QUERY || head[0] == PROTO_COM_INIT_DB))
+        b->db_known = false; /* USE, or COM_INIT_DB; transaction pooling learns it from the
+                                server (the session is then pinned) */
     STAT_INC(s->w->st.packets_c2b);
     STAT_INC(s->w->st.commands[head[0] < STAT_COMMANDS ? head[0] : STAT_COMMANDS - 1]);
     s->expect_response = v != PROTO_TRACK_DONE;
@@ -1056,6 +1249,8 @@ static void settle(struct session *s)
         set_state(s, SS_IDLE);
     if (s->state == SS_FORWARD && s->expect_response)
         return; /* the response is on its way */
+    if (s->state == SS_IDLE)
+        release_if_free(s);
     if (s->in.held && s->in.scan < s->in.len) {
         client_data(s); /* more commands were in the same receive */
         return;
@@ -1067,6 +1262,10 @@ static void settle(struct session *s)
 
 static void client_data(struct session *s)
 {
+    if (s->txn && !s->b && s->state == SS_IDLE && needs_backend(s)) {
+        bind_for_command(s);
+        return;
+    }
     int rc = framer_walk(&s->fr, &s->in, client_packet, s);
     if (rc < 0) {
         struct log_ctx c;
@@ -1103,6 +1302,8 @@ static int response_packet(void *ctx, const uint8_t *head, size_t head_len, uint
     switch (v) {
     case PROTO_TRACK_DONE:
         s->response_done = true;
+        if (s->txn && !s->pinned && (b->tr.status_seen & PROTO_SERVER_SESSION_STATE_CHANGED))
+            pin(s, "the server reported a change of session state");
         return 1;
     case PROTO_TRACK_INFILE:
         s->infile = true;
@@ -1271,6 +1472,7 @@ void session_on_client_send(struct session *s, int res)
         struct log_ctx c;
         log_debug("session_ready", "%s", ctx(s, &c));
         set_state(s, SS_IDLE);
+        release_if_free(s);
         arm_client_recv(s);
         return;
     }

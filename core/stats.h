@@ -22,7 +22,7 @@ enum stat_reject {
 };
 
 enum stat_timeout {
-    TIMEOUT_HANDSHAKE, /* timeouts.handshake: login not finished */
+    TIMEOUT_HANDSHAKE,   /* timeouts.handshake: login not finished */
     TIMEOUT_CLIENT_IDLE, /* timeouts.client_idle */
     TIMEOUT_KINDS,
 };
@@ -35,6 +35,7 @@ struct worker_stats {
     stat_t clients_accepted;
     stat_t clients_connected; /* gauge: sessions open now (accepted, not yet closed) */
     stat_t sessions_done;
+    stat_t sessions_pinned; /* transaction pooling: kept their backend for the rest */
     stat_t rejected[REJECT_KINDS];
     stat_t timeouts[TIMEOUT_KINDS];
 
@@ -74,11 +75,11 @@ struct maint_stats {
     stat_t pings_failed;
 };
 
-#define STAT_ADD(field, n)                                                                    \
-    atomic_store_explicit(&(field), atomic_load_explicit(&(field), memory_order_relaxed) + (n), \
+#define STAT_ADD(field, n)                                                                         \
+    atomic_store_explicit(&(field), atomic_load_explicit(&(field), memory_order_relaxed) + (n),    \
                           memory_order_relaxed)
 #define STAT_INC(field) STAT_ADD(field, 1)
-#define STAT_SUB(field, n)                                                                    \
-    atomic_store_explicit(&(field), atomic_load_explicit(&(field), memory_order_relaxed) - (n), \
+#define STAT_SUB(field, n)                                                                         \
+    atomic_store_explicit(&(field), atomic_load_explicit(&(field), memory_order_relaxed) - (n),    \
                           memory_order_relaxed)
 #define STAT_GET(field) atomic_load_explicit(&(field), memory_order_relaxed)

@@ -30,6 +30,7 @@ enum {
      * every response packet but a row fits (rows only need their first bytes). */
     BACKEND_HEAD_CAP = 16 * 1024,
     BACKEND_CMD_CAP = 1024, /* ringsql's own commands: COM_INIT_DB, SET ..., COM_RESET */
+    BACKEND_DB_CAP = 64,    /* longer database names are not remembered (sent each time) */
 };
 
 enum op {
@@ -97,9 +98,15 @@ struct backend {
     uint8_t charset0; /* the login collation: COM_RESET_CONNECTION restores it */
     bool multi_stmts; /* server-side CLIENT_MULTI_STATEMENTS option as last set */
     bool multi_known;
-    /* A client may have selected a database, which COM_RESET_CONNECTION keeps: a client
-     * that asks for none gets the connection through backend_send_change_user(). */
-    bool db_maybe_set;
+    /* What ringsql knows of the connection's session, so that binding a client repeats no
+     * command: the current database (COM_RESET_CONNECTION keeps it), the character set, and
+     * whether session_track_state_change is on (transaction pooling; a reset turns it off). */
+    bool db_known;
+    uint8_t db_len;
+    char db[BACKEND_DB_CAP];
+    bool charset_known;
+    uint8_t charset;
+    bool tracking;
     uint8_t scramble[PROTO_SCRAMBLE_LEN]; /* the server's latest, for COM_CHANGE_USER */
     unsigned inflight;                    /* submissions not completed yet */
     bool recv_armed;
@@ -243,6 +250,12 @@ void backend_release(struct backend *b, bool idle_and_healthy);
 void backend_hand_over(struct backend *b, enum msg_kind kind, bool replace);
 /* Closes it (already broken or untrustworthy) and has the maintenance thread replace it. */
 void backend_discard(struct backend *b, const char *reason);
+/* The connection's database is (or, len 0, none is) db; too long to remember: unknown. */
+void backend_set_db(struct backend *b, const char *db, size_t len);
+bool backend_db_is(const struct backend *b, const char *db, size_t len);
+/* COM_RESET_CONNECTION went to the connection (ringsql's or a client's): the login character
+ * set is back and state tracking is off; the database stays. */
+void backend_session_reset(struct backend *b);
 /* Sends ringsql's own command (payload, seq 0) and begins tracking its response. */
 int backend_send_cmd(struct backend *b, uint8_t command, const void *arg, size_t arg_len);
 /* COM_CHANGE_USER to the connection's own backend user with no database: clears the session

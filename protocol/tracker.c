@@ -155,6 +155,7 @@ static int on_ok(struct proto_tracker *t, const uint8_t *p, size_t len)
     if (rc < 0)
         return rc;
     t->status = ok.status;
+    t->status_seen |= ok.status;
     t->warnings = ok.warnings;
     t->affected_rows = ok.affected_rows;
     t->last_insert_id = ok.last_insert_id;
@@ -174,6 +175,7 @@ static int on_eof(struct proto_tracker *t, const uint8_t *p, size_t len)
     if (rc < 0)
         return rc;
     t->status = eof.status;
+    t->status_seen |= eof.status;
     t->warnings = eof.warnings;
     return 0;
 }

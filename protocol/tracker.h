@@ -44,28 +44,29 @@ enum proto_track_verdict {
 struct proto_tracker {
     /* Read these; set by the tracker. */
     uint16_t status;      /* last status flags the server sent; kept across commands */
+    uint16_t status_seen; /* every status flag any OK/EOF of this response carried */
     bool error;           /* this response ended in an ERR packet */
     uint16_t error_code;  /* its code */
     uint16_t warnings;    /* from the final OK/EOF */
     uint64_t affected_rows;
     uint64_t last_insert_id;
-    uint32_t results;     /* OKs and result sets seen in this response (multi-results) */
-    uint64_t rows;        /* rows in the current/last result set */
+    uint32_t results; /* OKs and result sets seen in this response (multi-results) */
+    uint64_t rows;    /* rows in the current/last result set */
     struct {
         uint32_t stmt_id;
         uint16_t num_columns;
         uint16_t num_params;
         uint16_t warnings;
-    } prepare;            /* filled by a successful COM_STMT_PREPARE */
+    } prepare; /* filled by a successful COM_STMT_PREPARE */
 
     /* Internal. */
     uint64_t caps;
     uint64_t defs_left;
     uint8_t command;
     uint8_t state;
-    bool binary;          /* rows use the binary protocol */
-    bool cursor;          /* COM_STMT_EXECUTE asked for a cursor */
-    bool server_cont;     /* the last server packet was full: the next one continues it */
+    bool binary;      /* rows use the binary protocol */
+    bool cursor;      /* COM_STMT_EXECUTE asked for a cursor */
+    bool server_cont; /* the last server packet was full: the next one continues it */
     bool client_cont;
     bool have_seq;
     uint8_t next_seq;

@@ -111,6 +111,7 @@ static void test_full_example(void)
                               "  min_idle: 2\n"
                               "  stale_after: 1s\n"
                               "  health_check_interval: 500ms\n"
+                              "  mode: transaction\n"
                               "timeouts:\n"
                               "  connect: 3s\n"
                               "  handshake: 4s\n"
@@ -143,6 +144,7 @@ static void test_full_example(void)
     CHECK_UINT(cfg->pool.min_idle, 2);
     CHECK_UINT(cfg->pool.stale_after_ms, 1000);
     CHECK_UINT(cfg->pool.health_check_interval_ms, 500);
+    CHECK_INT(cfg->pool.mode, CFG_POOL_TRANSACTION);
     CHECK_UINT(cfg->timeouts.connect_ms, 3000);
     CHECK_UINT(cfg->timeouts.handshake_ms, 4000);
     CHECK_UINT(cfg->timeouts.client_idle_ms, 3600000);
@@ -165,6 +167,7 @@ static void test_defaults(void)
     CHECK_UINT(cfg->pool.min_idle, 32);
     CHECK_UINT(cfg->pool.stale_after_ms, 300000);
     CHECK_UINT(cfg->pool.health_check_interval_ms, 10000);
+    CHECK_INT(cfg->pool.mode, CFG_POOL_SESSION);
     CHECK_UINT(cfg->timeouts.connect_ms, 2000);
     CHECK_UINT(cfg->timeouts.handshake_ms, 5000);
     CHECK_UINT(cfg->timeouts.client_idle_ms, 8ull * 3600 * 1000);
@@ -217,11 +220,14 @@ static void test_wrong_types(void)
     expect_error(MINIMAL "pool: 5\n", "7:7", "pool: expected a mapping, got a scalar");
     expect_error("backends: primary\nusers:\n  - name: a\n    password: b\n", "1:11",
                  "key 'backends': expected a list, got a scalar");
-    expect_error(MINIMAL "listen: [a, b]\n", "7:9", "key 'listen': expected an address, got a list");
+    expect_error(MINIMAL "listen: [a, b]\n", "7:9",
+                 "key 'listen': expected an address, got a list");
     expect_error(MINIMAL "workers: many\n", "7:10", "key 'workers': expected an integer");
     expect_error(MINIMAL "workers: -1\n", "7:10", "key 'workers': expected an integer");
     expect_error(MINIMAL "log:\n  level: loud\n", "8:10", "expected one of error, warn");
     expect_error(MINIMAL "log:\n  format: xml\n", "8:11", "expected logfmt or json, got 'xml'");
+    expect_error(MINIMAL "pool:\n  mode: statement\n", "8:9",
+                 "key 'pool.mode': expected session or transaction, got 'statement'");
     expect_error("- a\n- b\n", "1:1", "top level: expected a mapping, got a list");
 }
 

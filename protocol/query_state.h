@@ -1,0 +1,25 @@
+/* What a statement's text says about the session state it may leave on its connection.
+ *
+ * Transaction pooling (pool.mode: transaction) hands a backend connection back between
+ * transactions unless the session left state on it. The server reports most of it itself
+ * (SERVER_SESSION_STATE_CHANGED with session_track_state_change): user variables set with
+ * SET, temporary tables, PREPARE, session variables, USE, SET NAMES. It does not report what
+ * this scanner looks for in the text: user variables assigned inside other statements
+ * (SELECT @a := 1, SELECT ... INTO @a), named and table locks (GET_LOCK, LOCK TABLES),
+ * values the next statement reads back (FOUND_ROWS, ROW_COUNT, LAST_INSERT_ID, LASTVAL),
+ * SET TRANSACTION (for the next transaction only) and HANDLER.
+ *
+ * It errs on the side of "yes": a false yes only keeps a session on its connection. Quoted
+ * strings, quoted identifiers and comments are skipped; executable comments (slash-star-bang,
+ * MariaDB's slash-star-M-bang) are read as code. */
+#ifndef RINGSQL_PROTOCOL_QUERY_STATE_H
+#define RINGSQL_PROTOCOL_QUERY_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* sql: a COM_QUERY's text (without the command byte). */
+bool proto_query_leaves_state(const uint8_t *sql, size_t len);
+
+#endif

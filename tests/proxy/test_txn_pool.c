@@ -1,0 +1,259 @@
+/* pool.mode: transaction end to end (real MariaDB, real ringsql, libmariadb clients): one
+ * backend connection serves many clients between their transactions; a transaction, or a
+ * session that leaves state on its connection (user variables, temporary tables, prepared
+ * statements, locks), keeps it; nothing leaks to the next client. Most cases run with a pool of
+ * one connection, so "the connection is held" shows as ERR 1040 for another client's command. */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "check.h"
+#include "testdb.h"
+
+#define START_WAIT_MS 15000
+
+static struct tdb_proxy proxy;
+
+static bool start_txn_proxy(unsigned pool_size)
+{
+    unsigned port = tdb_free_port(), admin = tdb_free_port();
+    char yaml[1024];
+    snprintf(yaml, sizeof yaml,
+             "listen: \"127.0.0.1:%u\"\n"
+             "workers: 1\n"
+             "backends:\n"
+             "  - name: primary\n"
+             "    address: \"%s:%u\"\n"
+             "users:\n"
+             "  - name: app\n"
+             "    password: \"secret\"\n"
+             "    backend_user: " TDB_USER "\n"
+             "    backend_password: " TDB_PASSWORD "\n"
+             "pool:\n"
+             "  size: %u\n"
+             "  mode: transaction\n"
+             "admin:\n"
+             "  listen: \"127.0.0.1:%u\"\n"
+             "log:\n"
+             "  level: debug\n",
+             port, tdb_server_host(), tdb_server_port(), pool_size, admin);
+    return CHECK(tdb_proxy_start(&proxy, port, yaml, START_WAIT_MS));
+}
+
+static void stop_proxy(void)
+{
+    CHECK_INT(tdb_proxy_stop(&proxy, SIGTERM), 0);
+}
+
+/* A login with a database checks it on a connection: while every one is held (or on its
+ * way back from a reset) that login gets 1040, so retry that, bounded. */
+static MYSQL *client(const char *db)
+{
+    unsigned err = 0;
+    uint64_t deadline = tdb_now_ms() + 5000;
+    MYSQL *m;
+    do
+        m = tdb_connect("127.0.0.1", proxy.port, "app", "secret", db, &err);
+    while (!m && err == 1040 && tdb_now_ms() < deadline);
+    if (!m)
+        printf("# connect through ringsql failed: %u\n", err);
+    return m;
+}
+
+static void close_all(MYSQL **m, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (m[i])
+            mysql_close(m[i]);
+}
+
+/* More clients than connections: all log in, all query, all on the one connection. */
+static void test_clients_share_one_connection(void)
+{
+    if (!start_txn_proxy(1))
+        return;
+    enum { N = 40 };
+    MYSQL *m[N] = {0};
+    char first[32] = "", id[32];
+    for (size_t i = 0; i < N; i++) {
+        m[i] = client(i % 2 ? TDB_DATABASE : NULL);
+        if (!CHECK(m[i] != NULL))
+            break;
+    }
+    for (size_t i = 0; i < N && m[i]; i++) {
+        if (!CHECK(tdb_query_value(m[i], "SELECT CONNECTION_ID()", id, sizeof id)))
+            break;
+        if (i == 0)
+            snprintf(first, sizeof first, "%s", id);
+        CHECK_STR(id, first);
+        /* Each keeps its own database on the shared connection. */
+        char db[64];
+        if (CHECK(tdb_query_value(m[i], "SELECT IFNULL(DATABASE(), 'none')", db, sizeof db)))
+            CHECK_STR(db, i % 2 ? TDB_DATABASE : "none");
+    }
+    close_all(m, N);
+    stop_proxy();
+}
+
+/* A transaction holds the connection until it ends; its rows commit once, with COMMIT. */
+static void test_transaction_holds_the_connection(void)
+{
+    MYSQL *d = tdb_connect_server();
+    if (!CHECK(d != NULL))
+        return;
+    CHECK(tdb_exec(d, "CREATE OR REPLACE TABLE " TDB_DATABASE ".txn_t (id INT PRIMARY KEY)"));
+    if (!start_txn_proxy(1)) {
+        mysql_close(d);
+        return;
+    }
+    MYSQL *a = client(TDB_DATABASE), *b = client(TDB_DATABASE);
+    if (CHECK(a && b)) {
+        CHECK(tdb_exec(a, "BEGIN"));
+        CHECK(tdb_exec(a, "INSERT INTO txn_t VALUES (1)"));
+        CHECK(tdb_expect_error(b, "SELECT 1", 1040)); /* the only connection is in a's hands */
+        char v[32];
+        CHECK(tdb_query_value(d, "SELECT COUNT(*) FROM " TDB_DATABASE ".txn_t", v, sizeof v) &&
+              strcmp(v, "0") == 0);
+        CHECK(tdb_exec(a, "COMMIT"));
+        /* b's session went on after the ERR: it queries now, and sees a's row. */
+        if (CHECK(tdb_query_value(b, "SELECT COUNT(*) FROM txn_t", v, sizeof v)))
+            CHECK_STR(v, "1");
+    }
+    close_all((MYSQL *[]){a, b}, 2);
+    stop_proxy();
+    CHECK(tdb_exec(d, "DROP TABLE " TDB_DATABASE ".txn_t"));
+    mysql_close(d);
+}
+
+/* Statements that leave state pin the session to its connection; once it ends the
+ * connection is reset and the next client sees none of it. */
+static void test_state_pins_and_does_not_leak(void)
+{
+    static const struct {
+        const char *set, *check, *clean;
+    } cases[] = {
+        {"SET @x = 1", "SELECT @x", "NULL"},     /* reported by the server */
+        {"SELECT @y := 2", "SELECT @y", "NULL"}, /* seen in the text */
+        {"CREATE TEMPORARY TABLE tt (a INT)", "SELECT COUNT(*) FROM tt", "ERR 1146"},
+        {"SELECT GET_LOCK('ringsql_txn', 0)", "SELECT IS_USED_LOCK('ringsql_txn') IS NOT NULL",
+         "0"},
+        {"SET SESSION sql_mode = 'ANSI'", "SELECT @@SESSION.sql_mode = 'ANSI'", "0"},
+    };
+    if (!start_txn_proxy(1))
+        return;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        MYSQL *a = client(TDB_DATABASE), *b = client(TDB_DATABASE);
+        if (CHECK(a && b) && CHECK(tdb_exec(a, cases[i].set))) {
+            if (!CHECK(tdb_expect_error(b, "SELECT 1", 1040)))
+                printf("# not pinned by: %s\n", cases[i].set);
+            char v[64];
+            CHECK(tdb_query_value(a, "SELECT 1", v, sizeof v)); /* a keeps going */
+            mysql_close(a);
+            a = NULL;
+            /* a's connection comes back after its reset: bounded retry on 1040. */
+            bool got = false;
+            uint64_t deadline = tdb_now_ms() + 5000;
+            while (!got && tdb_now_ms() < deadline) {
+                if (mysql_query(b, cases[i].check) == 0) {
+                    MYSQL_RES *r = mysql_store_result(b);
+                    MYSQL_ROW row = r ? mysql_fetch_row(r) : NULL;
+                    snprintf(v, sizeof v, "%s", row && row[0] ? row[0] : "NULL");
+                    mysql_free_result(r);
+                    got = true;
+                } else if (mysql_errno(b) != 1040) {
+                    snprintf(v, sizeof v, "ERR %u", mysql_errno(b));
+                    got = true;
+                }
+            }
+            if (CHECK(got) && !CHECK_STR(v, cases[i].clean))
+                printf("# leaked after: %s\n", cases[i].set);
+        }
+        close_all((MYSQL *[]){a, b}, 2);
+    }
+    CHECK(tdb_proxy_log_contains(&proxy, "event=session_pinned", 1000));
+    stop_proxy();
+}
+
+/* Text that only looks like state (a literal with '@', a comment) does not pin. */
+static void test_lookalikes_do_not_pin(void)
+{
+    if (!start_txn_proxy(1))
+        return;
+    MYSQL *a = client(NULL), *b = client(NULL);
+    if (CHECK(a && b)) {
+        char v[64];
+        CHECK(tdb_query_value(a, "SELECT 'someone@example.com' /* @x GET_LOCK */", v, sizeof v));
+        CHECK(tdb_query_value(a, "SELECT @@version_comment IS NOT NULL", v, sizeof v));
+        CHECK(tdb_exec(a, "START TRANSACTION"));
+        CHECK(tdb_exec(a, "COMMIT"));
+        CHECK(tdb_query_value(b, "SELECT 'b'", v, sizeof v) && strcmp(v, "b") == 0);
+    }
+    close_all((MYSQL *[]){a, b}, 2);
+    stop_proxy();
+}
+
+/* A prepared statement pins; COM_PING and COM_RESET_CONNECTION need no connection. */
+static void test_prepared_pins_ping_does_not_need_one(void)
+{
+    if (!start_txn_proxy(1))
+        return;
+    MYSQL *a = client(NULL), *b = client(NULL);
+    if (CHECK(a && b)) {
+        MYSQL_STMT *st = mysql_stmt_init(a);
+        CHECK(mysql_stmt_prepare(st, "SELECT 40 + 2", 13) == 0);
+        CHECK(tdb_expect_error(b, "SELECT 1", 1040));
+        CHECK_INT(mysql_ping(b), 0);
+        CHECK_INT(mysql_reset_connection(b), 0);
+        CHECK(mysql_stmt_execute(st) == 0);
+        int out = 0;
+        MYSQL_BIND bind = {.buffer_type = MYSQL_TYPE_LONG, .buffer = &out};
+        CHECK(mysql_stmt_bind_result(st, &bind) == 0);
+        CHECK_INT(mysql_stmt_fetch(st), 0);
+        CHECK_INT(out, 42);
+        mysql_stmt_close(st);
+    }
+    close_all((MYSQL *[]){a, b}, 2);
+    stop_proxy();
+}
+
+/* The client's character set follows it onto whichever connection serves it; an unknown
+ * database is still refused at login with the server's own error. */
+static void test_charset_and_database_follow_the_client(void)
+{
+    if (!start_txn_proxy(1))
+        return;
+    MYSQL *lat = mysql_init(NULL);
+    mysql_optionsv(lat, MYSQL_SET_CHARSET_NAME, "latin1");
+    bool ok = mysql_real_connect(lat, "127.0.0.1", "app", "secret", NULL, proxy.port, NULL, 0);
+    MYSQL *utf = client(NULL);
+    if (CHECK(ok && utf)) {
+        char v[64];
+        for (int round = 0; round < 2; round++) {
+            if (CHECK(tdb_query_value(lat, "SELECT @@character_set_client", v, sizeof v)))
+                CHECK_STR(v, "latin1");
+            if (CHECK(tdb_query_value(utf, "SELECT @@character_set_client", v, sizeof v)))
+                CHECK_STR(v, "utf8mb4");
+        }
+    }
+    mysql_close(lat);
+    if (utf)
+        mysql_close(utf);
+    unsigned err = 0;
+    MYSQL *bad = tdb_connect("127.0.0.1", proxy.port, "app", "secret", "no_such_db_here", &err);
+    CHECK(bad == NULL);
+    CHECK_UINT(err, 1049);
+    stop_proxy();
+}
+
+int main(int argc, char **argv)
+{
+    static const struct check_case cases[] = {
+        CHECK_CASE(test_clients_share_one_connection),
+        CHECK_CASE(test_transaction_holds_the_connection),
+        CHECK_CASE(test_state_pins_and_does_not_leak),
+        CHECK_CASE(test_lookalikes_do_not_pin),
+        CHECK_CASE(test_prepared_pins_ping_does_not_need_one),
+        CHECK_CASE(test_charset_and_database_follow_the_client),
+    };
+    return check_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
+}
