@@ -7,12 +7,15 @@
 
 #include "protocol/constants.h"
 #include "protocol/packet.h"
+#include "protocol/query_state.h"
 #include "protocol/tracker.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    /* The same bytes as a statement's text for transaction pooling's scanner. */
+    (void)proto_query_leaves_state(data, size);
     if (size < 8)
         return 0;
     uint64_t caps;
