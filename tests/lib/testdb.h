@@ -36,12 +36,24 @@ bool tdb_expect_error(MYSQL *m, const char *sql, unsigned code);
 /* A ringsql process started for one test. */
 struct tdb_proxy {
     pid_t pid;
-    unsigned port;          /* where it listens */
+    unsigned port; /* where it listens */
     unsigned admin_port;
-    char dir[256];          /* under $RINGSQL_TEST_TMPDIR (or /tmp): config and log */
+    char dir[256]; /* under $RINGSQL_TEST_TMPDIR (or /tmp): config and log */
     char config_path[300];
     char log_path[300];
 };
+
+/* The backend and user blocks of a test config, for snprintf with (host, port): backend
+ * 'primary' there, user app/secret mapped to TDB_USER. */
+#define TDB_YAML_PRIMARY_AND_APP                                                                   \
+    "backends:\n"                                                                                  \
+    "  - name: primary\n"                                                                          \
+    "    address: \"%s:%u\"\n"                                                                     \
+    "users:\n"                                                                                     \
+    "  - name: app\n"                                                                              \
+    "    password: \"secret\"\n"                                                                   \
+    "    backend_user: " TDB_USER "\n"                                                             \
+    "    backend_password: " TDB_PASSWORD "\n"
 
 /* Writes yaml (a full config; use tdb_free_port() for listen/admin ports) to a temporary
  * file, starts RINGSQL_BIN -c on it with stderr to log_path, and waits (bounded by

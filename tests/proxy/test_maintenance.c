@@ -30,16 +30,7 @@ static bool start_proxy_at(const char *host, unsigned port, unsigned workers, co
     char yaml[2048];
     snprintf(yaml, sizeof yaml,
              "listen: \"127.0.0.1:%u\"\n"
-             "workers: %u\n"
-             "backends:\n"
-             "  - name: primary\n"
-             "    address: \"%s:%u\"\n"
-             "users:\n"
-             "  - name: app\n"
-             "    password: \"secret\"\n"
-             "    backend_user: " TDB_USER "\n"
-             "    backend_password: " TDB_PASSWORD "\n"
-             "admin:\n"
+             "workers: %u\n" TDB_YAML_PRIMARY_AND_APP "admin:\n"
              "  listen: \"127.0.0.1:%u\"\n"
              "%s"
              "%s",

@@ -38,16 +38,7 @@ static void make_yaml(char *out, size_t cap, unsigned port, unsigned admin, cons
 {
     snprintf(out, cap,
              "listen: \"127.0.0.1:%u\"\n"
-             "workers: %u\n"
-             "backends:\n"
-             "  - name: primary\n"
-             "    address: \"%s:%u\"\n"
-             "users:\n"
-             "  - name: app\n"
-             "    password: \"secret\"\n"
-             "    backend_user: " TDB_USER "\n"
-             "    backend_password: " TDB_PASSWORD "\n"
-             "pool:\n"
+             "workers: %u\n" TDB_YAML_PRIMARY_AND_APP "pool:\n"
              "  size: %u\n"
              "admin:\n"
              "  listen: \"127.0.0.1:%u\"\n"

@@ -20,16 +20,7 @@ static bool start_txn_proxy(unsigned pool_size)
     char yaml[1024];
     snprintf(yaml, sizeof yaml,
              "listen: \"127.0.0.1:%u\"\n"
-             "workers: 1\n"
-             "backends:\n"
-             "  - name: primary\n"
-             "    address: \"%s:%u\"\n"
-             "users:\n"
-             "  - name: app\n"
-             "    password: \"secret\"\n"
-             "    backend_user: " TDB_USER "\n"
-             "    backend_password: " TDB_PASSWORD "\n"
-             "pool:\n"
+             "workers: 1\n" TDB_YAML_PRIMARY_AND_APP "pool:\n"
              "  size: %u\n"
              "  mode: transaction\n"
              "admin:\n"
