@@ -301,6 +301,11 @@ static void set_timeout_client_idle(struct loader *ld, const yaml_node_t *v, voi
     set_duration(ld, v, "timeouts.client_idle", &((struct cfg_timeouts *)t)->client_idle_ms);
 }
 
+static void set_timeout_pool_wait(struct loader *ld, const yaml_node_t *v, void *t)
+{
+    set_duration(ld, v, "timeouts.pool_wait", &((struct cfg_timeouts *)t)->pool_wait_ms);
+}
+
 static void set_admin_listen(struct loader *ld, const yaml_node_t *v, void *t)
 {
     set_addr(ld, v, "admin.listen", &((struct cfg *)t)->admin_listen);
@@ -376,6 +381,7 @@ static void set_timeouts(struct loader *ld, const yaml_node_t *v, void *t)
         {"connect", false, set_timeout_connect},
         {"handshake", false, set_timeout_handshake},
         {"client_idle", false, set_timeout_client_idle},
+        {"pool_wait", false, set_timeout_pool_wait},
     };
     walk_mapping(ld, v, "timeouts", specs, countof(specs), &((struct cfg *)t)->timeouts);
 }
@@ -548,6 +554,7 @@ static void set_defaults(struct cfg *cfg)
     cfg->timeouts.connect_ms = 2 * 1000;
     cfg->timeouts.handshake_ms = 5 * 1000;
     cfg->timeouts.client_idle_ms = 8ull * 3600 * 1000;
+    cfg->timeouts.pool_wait_ms = 5000;
     cfg->shutdown.drain_timeout_ms = 30 * 1000;
     cfg->log_level = CFG_LOG_INFO;
 }

@@ -43,6 +43,7 @@ struct cfg_timeouts {
     uint64_t connect_ms;
     uint64_t handshake_ms;
     uint64_t client_idle_ms;
+    uint64_t pool_wait_ms; /* transaction pooling: a command waits this long for a connection */
 };
 
 struct cfg_shutdown {

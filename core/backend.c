@@ -355,15 +355,18 @@ static void reset_on_data(struct backend *b)
         backend_discard(b, "pool.size lowered");
         return;
     }
-    if (rc == 1) {
-        struct worker *w = b->w;
-        STAT_INC(w->st.conns_reset);
-        b->state = B_POOLED;
-        pool_return(&b->pc, w->now_ms);
-        log_debug("backend_returned", "worker=%u pool=%s server_conn=%u", w->id, b->pc.shard->name,
-                  b->server_conn_id);
+    if (rc != 1) {
+        backend_arm_recv(b);
+        return;
     }
+    struct worker *w = b->w;
+    STAT_INC(w->st.conns_reset);
+    b->state = B_POOLED;
+    pool_return(&b->pc, w->now_ms);
+    log_debug("backend_returned", "worker=%u pool=%s server_conn=%u", w->id, b->pc.shard->name,
+              b->server_conn_id);
     backend_arm_recv(b);
+    session_pool_ready(w);
 }
 
 void backend_on_recv(struct backend *b, int res, unsigned flags)

@@ -19,8 +19,7 @@ static const char *find_crlf(const char *p, const char *end)
     return NULL;
 }
 
-static enum http_parse parse_request_line(const char *p, const char *eol,
-                                          struct http_request *out)
+static enum http_parse parse_request_line(const char *p, const char *eol, struct http_request *out)
 {
     const char *sp1 = memchr(p, ' ', (size_t)(eol - p));
     if (!sp1 || sp1 == p)
@@ -39,8 +38,7 @@ static enum http_parse parse_request_line(const char *p, const char *eol,
     const char *version = sp2 + 1;
     size_t vlen = (size_t)(eol - version);
     if (vlen != 8 || memcmp(version, "HTTP/1.", 7) != 0)
-        return vlen >= 5 && memcmp(version, "HTTP/", 5) == 0 ? HTTP_BAD_VERSION
-                                                              : HTTP_BAD_REQUEST;
+        return vlen >= 5 && memcmp(version, "HTTP/", 5) == 0 ? HTTP_BAD_VERSION : HTTP_BAD_REQUEST;
     if (version[7] != '0' && version[7] != '1')
         return HTTP_BAD_VERSION;
 

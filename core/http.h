@@ -7,12 +7,12 @@
 #define HTTP_MAX_REQUEST 8192 /* request line + headers; more is 431 */
 
 enum http_parse {
-    HTTP_INCOMPLETE,      /* no blank line yet: read more */
-    HTTP_OK,              /* a well-formed GET or HEAD */
-    HTTP_BAD_REQUEST,     /* 400 */
-    HTTP_BAD_METHOD,      /* 405 */
-    HTTP_TOO_LARGE,       /* 431 */
-    HTTP_BAD_VERSION,     /* 505 */
+    HTTP_INCOMPLETE,  /* no blank line yet: read more */
+    HTTP_OK,          /* a well-formed GET or HEAD */
+    HTTP_BAD_REQUEST, /* 400 */
+    HTTP_BAD_METHOD,  /* 405 */
+    HTTP_TOO_LARGE,   /* 431 */
+    HTTP_BAD_VERSION, /* 505 */
 };
 
 struct http_request {

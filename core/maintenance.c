@@ -34,10 +34,10 @@ struct maintenance {
     struct msgq inbox;
     int ready_fd;
     size_t nshards;
-    uint32_t *missing;    /* [worker * nshards + shard]: connections to open */
-    uint64_t *retry_at;   /* [backend]: no attempt before this (monotonic ms) */
-    uint64_t *backoff_ms; /* [backend] */
-    int8_t *state;        /* [backend]: -1 not known yet, 0 down, 1 up (as last told workers) */
+    uint32_t *missing;      /* [worker * nshards + shard]: connections to open */
+    uint64_t *retry_at;     /* [backend]: no attempt before this (monotonic ms) */
+    uint64_t *backoff_ms;   /* [backend] */
+    int8_t *state;          /* [backend]: -1 not known yet, 0 down, 1 up (as last told workers) */
     uint64_t next_check_ms; /* when to send the next MSG_HEALTH_CHECK */
     bool stop;
 };

@@ -55,6 +55,7 @@ static const char *const reject_names[REJECT_KINDS] = {
 static const char *const timeout_names[TIMEOUT_KINDS] = {
     [TIMEOUT_HANDSHAKE] = "handshake",
     [TIMEOUT_CLIENT_IDLE] = "client_idle",
+    [TIMEOUT_POOL_WAIT] = "pool_wait",
 };
 
 /* Sums one worker_stats counter (at byte offset off) over every worker. */

@@ -13,12 +13,10 @@ struct cfg;
 
 /* Writes every metric in the Prometheus text format into buf. Returns the length, or 0 when
  * cap was too small. */
-size_t metrics_render(struct proxy *p, const struct cfg *cfg, unsigned gen, char *buf,
-                      size_t cap);
+size_t metrics_render(struct proxy *p, const struct cfg *cfg, unsigned gen, char *buf, size_t cap);
 /* A buffer size that holds metrics_render()'s output for cfg. */
 size_t metrics_size_hint(const struct cfg *cfg);
 
 /* True when ringsql should get traffic: not draining, every backend up and every pool
  * (backend, user) holds at least one connection. Otherwise writes why into reason. */
-bool metrics_ready(struct proxy *p, const struct cfg *cfg, unsigned gen, char *reason,
-                   size_t len);
+bool metrics_ready(struct proxy *p, const struct cfg *cfg, unsigned gen, char *reason, size_t len);

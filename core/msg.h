@@ -42,11 +42,11 @@ struct msg {
     bool up;
     char error[256]; /* the last connect error, for the clients' ERR 2003 */
     uint32_t server_conn_id;
-    uint64_t caps;    /* negotiated with the backend, MariaDB's extended half included */
-    uint8_t charset;  /* collation id the connection was opened with */
-    uint16_t status;  /* server status after login */
-    char version[96]; /* the backend's version string */
-    uint8_t scramble[20]; /* the server's handshake scramble (for COM_CHANGE_USER) */
+    uint64_t caps;         /* negotiated with the backend, MariaDB's extended half included */
+    uint8_t charset;       /* collation id the connection was opened with */
+    uint16_t status;       /* server status after login */
+    char version[96];      /* the backend's version string */
+    uint8_t scramble[20];  /* the server's handshake scramble (for COM_CHANGE_USER) */
     const struct cfg *cfg; /* MSG_RELOAD */
 };
 

@@ -19,10 +19,10 @@ struct proxy {
     struct worker *workers;
     struct maintenance *maint;
     atomic_bool stopping;
-    atomic_bool draining;  /* SIGTERM received: no new clients, /readyz answers 503 */
-    struct admin *admin;   /* served by the maintenance thread; NULL if it could not open */
-    int reload_ack_fd;     /* eventfd: each thread writes 1 once it switched to a new cfg */
-    int drained_fd;        /* eventfd: each draining worker writes 1 once it has no session */
+    atomic_bool draining;      /* SIGTERM received: no new clients, /readyz answers 503 */
+    struct admin *admin;       /* served by the maintenance thread; NULL if it could not open */
+    int reload_ack_fd;         /* eventfd: each thread writes 1 once it switched to a new cfg */
+    int drained_fd;            /* eventfd: each draining worker writes 1 once it has no session */
     struct maint_stats mstats; /* written by the maintenance thread only */
     stat_t reloads_applied, reloads_rejected; /* written by the main thread only */
     /* [cfg->nbackends]: 1 while the backend accepts connections, 0 once marked down;

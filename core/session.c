@@ -11,6 +11,8 @@
  *                 all ok ─> SS_LOGIN_OK; the backend's ERR (unknown db) ─> SS_REJECT
  *   SS_LOGIN_OK   OK (after AuthMoreData 0x03 for sha2) sent ──────> SS_IDLE
  *   SS_IDLE       a command: forwarded ────────────────────────────> SS_FORWARD
+ *                 (pool.mode transaction, no backend bound: one is taken and bound first,
+ *                 SS_BIND; none free: SS_WAIT up to timeouts.pool_wait, then ERR 1040)
  *                 COM_CHANGE_USER: credentials checked as at login ──> SS_BIND (the backend
  *                 reset, or swapped for one of the new user's pool) or SS_AUTH_SWITCH
  *                 COM_QUIT, hang-up ───────────────────────────────> SS_CLOSED
@@ -60,14 +62,15 @@ enum session_state {
     SS_IDLE,
     SS_FORWARD,
     SS_INFILE,
+    SS_WAIT,
     SS_REJECT,
     SS_LOST,
     SS_CLOSED,
 };
 
 static const char *const state_names[] = {
-    "greeting", "login",  "auth_switch", "bind", "login_ok", "idle",
-    "forward",  "infile", "reject",      "lost", "closed",
+    "greeting", "login",  "auth_switch", "bind",   "login_ok", "idle",
+    "forward",  "infile", "wait",        "reject", "lost",     "closed",
 };
 
 enum bind_step { BIND_RESET, BIND_DB, BIND_MULTI, BIND_CHARSET, BIND_TRACK, BIND_DONE };
@@ -110,13 +113,16 @@ struct session {
     bool infile;
     bool sha2_fast;
     bool buried;
-    bool touched;       /* ringsql has sent the backend something for this session */
-    bool reset_first;   /* COM_CHANGE_USER on the same backend: reset it before binding */
-    bool txn;           /* pool.mode transaction: the backend is bound per transaction */
-    bool pinned;        /* txn, but the session left state on its backend: bound until it ends */
-    bool bind_for_cmd;  /* txn: binding for the command held in s->in, not for a login */
-    bool db_sent;       /* the bind sent COM_INIT_DB: the backend's database once it is OK */
-    char out_lost[200]; /* SS_LOST: the ERR 1927 message for the next command */
+    bool touched;      /* ringsql has sent the backend something for this session */
+    bool reset_first;  /* COM_CHANGE_USER on the same backend: reset it before binding */
+    bool txn;          /* pool.mode transaction: the backend is bound per transaction */
+    bool pinned;       /* txn, but the session left state on its backend: bound until it ends */
+    bool bind_for_cmd; /* txn: binding for the command held in s->in, not for a login */
+    bool db_sent;      /* the bind sent COM_INIT_DB: the backend's database once it is OK */
+    struct session *next_waiter, *prev_waiter; /* SS_WAIT: in w->pool_waiters */
+    uint64_t wait_deadline_ms;
+    struct __kernel_timespec wait_ts;
+    char out_lost[200];         /* SS_LOST: the ERR 1927 message for the next command */
     uint64_t login_deadline_ms; /* accept + timeouts.handshake: for the whole login */
     bool resp_started;          /* some of the current command's response reached the client */
     uint8_t cmd_seq;            /* sequence id of the current command's first packet */
@@ -251,6 +257,24 @@ static void give_back_untouched(struct session *s)
     b->sess = NULL;
     b->state = B_POOLED;
     pool_return(&b->pc, s->w->now_ms);
+    session_pool_ready(s->w);
+}
+
+/* Takes s off the worker's queue of sessions waiting for a connection, back to SS_IDLE. */
+static void stop_waiting(struct session *s)
+{
+    struct worker *w = s->w;
+    if (s->prev_waiter)
+        s->prev_waiter->next_waiter = s->next_waiter;
+    else
+        w->pool_waiters = s->next_waiter;
+    if (s->next_waiter)
+        s->next_waiter->prev_waiter = s->prev_waiter;
+    else
+        w->pool_waiters_tail = s->prev_waiter;
+    s->next_waiter = s->prev_waiter = NULL;
+    worker_timeout_cancel(w, op_tag(s, OP_WAIT_TIMEOUT));
+    set_state(s, SS_IDLE);
 }
 
 static void unbind(struct session *s, bool clean)
@@ -278,6 +302,8 @@ static void close_session(struct session *s, bool clean, const char *why)
     struct log_ctx c;
     log_debug("session_closed", "%s state=%s reason=\"%s\"", ctx(s, &c), state_names[s->state],
               why);
+    if (s->state == SS_WAIT)
+        stop_waiting(s);
     unbind(s, clean);
     set_state(s, SS_CLOSED);
     STAT_INC(s->w->st.sessions_done);
@@ -1096,15 +1122,10 @@ static void refuse_for_no_backend(struct session *s)
     answer_command(s, p[3], code, state, msg);
 }
 
-/* A command while no backend is bound: take one, apply the client's database, character set
- * and options where they differ (bind_next), then forward it. */
-static void bind_for_command(struct session *s)
+/* The command in s->in has a backend now: apply the client's database, character set and
+ * options where they differ (bind_next), then forward it. */
+static void bind_taken(struct session *s)
 {
-    if (!take_backend(s, s->user)) {
-        (void)connection_in_sight(s->w, s->user); /* grows the shard for the next one */
-        refuse_for_no_backend(s);
-        return;
-    }
     /* An ERR from binding (say, the database was dropped) answers the command. */
     s->seq =
         s->in.len - s->in.scan >= PROTO_HEADER_LEN ? proto_seq_next(s->in.p[s->in.scan + 3]) : 1;
@@ -1113,6 +1134,82 @@ static void bind_for_command(struct session *s)
     s->bind = BIND_RESET;
     set_state(s, SS_BIND);
     bind_next(s);
+}
+
+/* A command while no backend is bound: take one, or queue for one (FIFO per worker) for at
+ * most timeouts.pool_wait; with the backend down, or no wait configured, refuse at once. */
+static void bind_for_command(struct session *s)
+{
+    if (take_backend(s, s->user)) {
+        bind_taken(s);
+        return;
+    }
+    struct worker *w = s->w;
+    (void)connection_in_sight(w, s->user); /* grows the shard, if below its size */
+    uint64_t ms = w->cfg->timeouts.pool_wait_ms;
+    char msg[640];
+    if (ms == 0 || backend_down_msg(w, msg, sizeof msg)) {
+        refuse_for_no_backend(s);
+        return;
+    }
+    s->prev_waiter = w->pool_waiters_tail;
+    s->next_waiter = NULL;
+    if (w->pool_waiters_tail)
+        w->pool_waiters_tail->next_waiter = s;
+    else
+        w->pool_waiters = s;
+    w->pool_waiters_tail = s;
+    set_state(s, SS_WAIT);
+    struct log_ctx c;
+    log_debug("session_waits", "%s pool_wait_ms=%llu", ctx(s, &c), (unsigned long long)ms);
+    s->wait_deadline_ms = w->now_ms + ms;
+    s->inflight++;
+    worker_timeout(w, &s->wait_ts, ms, op_tag(s, OP_WAIT_TIMEOUT));
+}
+
+void session_pool_ready(struct worker *w)
+{
+    if (w->pool_waking)
+        return;
+    w->pool_waking = true;
+    /* From the head again after each session served: serving one may free or take others. */
+    char msg[640];
+    bool served = true;
+    while (served) {
+        served = false;
+        for (struct session *s = w->pool_waiters; s && !served; s = s->next_waiter) {
+            if (take_backend(s, s->user)) {
+                stop_waiting(s);
+                bind_taken(s);
+                served = true;
+            } else if (backend_down_msg(w, msg, sizeof msg)) {
+                stop_waiting(s);
+                refuse_for_no_backend(s);
+                served = true;
+            }
+        }
+    }
+    w->pool_waking = false;
+}
+
+void session_on_wait_timeout(struct session *s, int res)
+{
+    s->inflight--;
+    if (s->state == SS_CLOSED) {
+        maybe_free(s);
+        return;
+    }
+    /* Removed once a connection came; or a late one from an earlier wait than this one. */
+    if (res != -ETIME || s->state != SS_WAIT || s->w->now_ms + 1 < s->wait_deadline_ms)
+        return;
+    stop_waiting(s);
+    STAT_INC(s->w->st.timeouts[TIMEOUT_POOL_WAIT]);
+    struct log_ctx c;
+    log_info("client_timeout",
+             "%s state=wait timeout_ms=%llu error=\"timeouts.pool_wait passed "
+             "without a free connection\"",
+             ctx(s, &c), (unsigned long long)s->w->cfg->timeouts.pool_wait_ms);
+    refuse_for_no_backend(s);
 }
 
 /* After a command: a transaction-pooled session that left nothing on its backend gives it

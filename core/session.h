@@ -13,6 +13,11 @@ void session_start(struct worker *w, int fd);
 
 void session_on_client_recv(struct session *s, int res, unsigned flags);
 void session_on_client_send(struct session *s, int res);
+/* Transaction pooling: a session's timeouts.pool_wait timer completed. */
+void session_on_wait_timeout(struct session *s, int res);
+/* A connection became available on this worker, or a backend's state changed: sessions
+ * waiting for one take it, or hear that the backend is down. */
+void session_pool_ready(struct worker *w);
 /* The hang-up watch completed (poll revents in res). */
 void session_on_client_hup(struct session *s, int res);
 /* Completions on the session's bound backend (only while it is B_BOUND). */

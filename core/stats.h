@@ -24,6 +24,7 @@ enum stat_reject {
 enum stat_timeout {
     TIMEOUT_HANDSHAKE,   /* timeouts.handshake: login not finished */
     TIMEOUT_CLIENT_IDLE, /* timeouts.client_idle */
+    TIMEOUT_POOL_WAIT,   /* timeouts.pool_wait: a command found no connection in time */
     TIMEOUT_KINDS,
 };
 

@@ -77,6 +77,22 @@ void worker_watch_hup(struct worker *w, int fd, uint64_t tag)
     io_uring_sqe_set_data64(sqe, tag);
 }
 
+void worker_timeout(struct worker *w, struct __kernel_timespec *ts, uint64_t ms, uint64_t tag)
+{
+    ts->tv_sec = (long long)(ms / 1000);
+    ts->tv_nsec = (long long)(ms % 1000) * 1000000;
+    struct io_uring_sqe *sqe = worker_sqe(w);
+    io_uring_prep_timeout(sqe, ts, 0, 0);
+    io_uring_sqe_set_data64(sqe, tag);
+}
+
+void worker_timeout_cancel(struct worker *w, uint64_t tag)
+{
+    struct io_uring_sqe *sqe = worker_sqe(w);
+    io_uring_prep_timeout_remove(sqe, tag, 0);
+    io_uring_sqe_set_data64(sqe, op_tag(NULL, OP_IGNORE));
+}
+
 /* ---------- provided buffers ---------- */
 
 static int buffers_init(struct worker *w)
@@ -376,6 +392,7 @@ static void on_msg(struct worker *w, struct msg *m)
             sh->pending++;
             proxy_backend_lost(w->proxy, w->id, m->shard);
         }
+        session_pool_ready(w);
         break;
     }
     case MSG_HEALTH_CHECK:
@@ -386,6 +403,7 @@ static void on_msg(struct worker *w, struct msg *m)
             struct worker_backend_info *info = &w->binfo[m->backend];
             info->down = !m->up;
             snprintf(info->error, sizeof info->error, "%s", m->up ? "" : m->error);
+            session_pool_ready(w); /* down: those waiting are told at once */
         }
         break;
     case MSG_LISTEN:
@@ -470,6 +488,9 @@ static void dispatch(struct worker *w, struct io_uring_cqe *cqe)
         break;
     case OP_B2C_SEND:
         backend_on_b2c_sent(ptr, res);
+        break;
+    case OP_WAIT_TIMEOUT:
+        session_on_wait_timeout(ptr, res);
         break;
     case OP_CLIENT_HUP:
         session_on_client_hup(ptr, res);

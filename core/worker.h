@@ -43,6 +43,7 @@ enum op {
     OP_C2B_SEND,     /* ptr: struct session; client bytes (s->in) to the backend */
     OP_B2C_SEND,     /* ptr: struct backend; backend bytes (b->in) to the client */
     OP_IGNORE,       /* linked timeouts and cancellations: nothing to do on completion */
+    OP_WAIT_TIMEOUT, /* ptr: struct session; timeouts.pool_wait for a connection passed */
     OP_CLIENT_HUP,   /* ptr: struct session; the client hung up (watched while results stream) */
 };
 #define OP_MASK UINT64_C(0xf)
@@ -187,6 +188,9 @@ struct worker {
     struct backend *grave_backends;
     struct session *grave_sessions;
     struct backend *backend_buf_waiters;
+    /* Transaction pooling: sessions whose command waits for a connection, oldest first. */
+    struct session *pool_waiters, *pool_waiters_tail;
+    bool pool_waking; /* session_pool_ready() runs: a nested call leaves it to the outer one */
     struct worker_stats st;
 
     /* start-up handshake with the main thread */
@@ -222,6 +226,10 @@ void worker_recv(struct worker *w, int fd, uint64_t tag, uint64_t timeout_ms,
 void worker_send(struct worker *w, int fd, const void *p, size_t len, uint64_t tag);
 /* Completes once the peer hangs up (or the socket is shut down): POLLRDHUP, POLLHUP, POLLERR. */
 void worker_watch_hup(struct worker *w, int fd, uint64_t tag);
+/* A timeout of ms (its timespec in *ts, kept until it completes) completing with -ETIME, or
+ * -ECANCELED once worker_timeout_cancel(tag) removed it. */
+void worker_timeout(struct worker *w, struct __kernel_timespec *ts, uint64_t ms, uint64_t tag);
+void worker_timeout_cancel(struct worker *w, uint64_t tag);
 /* Takes the buffer named by a receive completion into rb; false if the completion had none. */
 bool worker_buf_take(struct worker *w, int res, unsigned cqe_flags, struct rbuf *rb);
 void worker_buf_release(struct worker *w, struct rbuf *rb);

@@ -14,6 +14,10 @@
 
 static struct tdb_proxy proxy;
 
+/* timeouts.pool_wait for the next start: short, so that "the connection is held" shows as
+ * ERR 1040 soon. */
+static const char *pool_wait = "200ms";
+
 static bool start_txn_proxy(unsigned pool_size)
 {
     unsigned port = tdb_free_port(), admin = tdb_free_port();
@@ -23,11 +27,14 @@ static bool start_txn_proxy(unsigned pool_size)
              "workers: 1\n" TDB_YAML_PRIMARY_AND_APP "pool:\n"
              "  size: %u\n"
              "  mode: transaction\n"
+             "timeouts:\n"
+             "  pool_wait: %s\n"
              "admin:\n"
              "  listen: \"127.0.0.1:%u\"\n"
              "log:\n"
              "  level: debug\n",
-             port, tdb_server_host(), tdb_server_port(), pool_size, admin);
+             port, tdb_server_host(), tdb_server_port(), pool_size, pool_wait, admin);
+    pool_wait = "200ms";
     return CHECK(tdb_proxy_start(&proxy, port, yaml, START_WAIT_MS));
 }
 
@@ -114,6 +121,47 @@ static void test_transaction_holds_the_connection(void)
     stop_proxy();
     CHECK(tdb_exec(d, "DROP TABLE " TDB_DATABASE ".txn_t"));
     mysql_close(d);
+}
+
+/* A command that finds the connection held waits for it (timeouts.pool_wait) and runs once
+ * it is free; past the wait it gets ERR 1040, and its session goes on. */
+static void test_command_waits_for_a_connection(void)
+{
+    pool_wait = "10s";
+    if (!start_txn_proxy(1))
+        return;
+    MYSQL *a = client(NULL), *b = client(NULL);
+    if (CHECK(a && b)) {
+        CHECK(tdb_exec(a, "BEGIN"));
+        CHECK(mysql_send_query(b, "SELECT 'waited'", 15) == 0);
+        /* b's command is queued in ringsql, not yet at the server. */
+        CHECK(tdb_proxy_log_contains(&proxy, "event=session_waits", 2000));
+        CHECK(tdb_exec(a, "COMMIT"));
+        if (CHECK(mysql_read_query_result(b) == 0)) {
+            MYSQL_RES *r = mysql_store_result(b);
+            MYSQL_ROW row = r ? mysql_fetch_row(r) : NULL;
+            CHECK(row && row[0] && strcmp(row[0], "waited") == 0);
+            mysql_free_result(r);
+        }
+    }
+    close_all((MYSQL *[]){a, b}, 2);
+    stop_proxy();
+    if (!start_txn_proxy(1)) /* pool_wait 200ms */
+        return;
+    a = client(NULL);
+    b = client(NULL);
+    if (CHECK(a && b)) {
+        CHECK(tdb_exec(a, "BEGIN"));
+        uint64_t t0 = tdb_now_ms();
+        CHECK(tdb_expect_error(b, "SELECT 1", 1040));
+        CHECK(tdb_now_ms() - t0 >= 150); /* it waited, about pool_wait */
+        CHECK(tdb_proxy_log_contains(&proxy, "timeouts.pool_wait passed", 1000));
+        CHECK(tdb_exec(a, "COMMIT"));
+        char v[16];
+        CHECK(tdb_query_value(b, "SELECT 2", v, sizeof v) && strcmp(v, "2") == 0);
+    }
+    close_all((MYSQL *[]){a, b}, 2);
+    stop_proxy();
 }
 
 /* Statements that leave state pin the session to its connection; once it ends the
@@ -241,6 +289,7 @@ int main(int argc, char **argv)
     static const struct check_case cases[] = {
         CHECK_CASE(test_clients_share_one_connection),
         CHECK_CASE(test_transaction_holds_the_connection),
+        CHECK_CASE(test_command_waits_for_a_connection),
         CHECK_CASE(test_state_pins_and_does_not_leak),
         CHECK_CASE(test_lookalikes_do_not_pin),
         CHECK_CASE(test_prepared_pins_ping_does_not_need_one),

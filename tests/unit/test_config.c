@@ -116,6 +116,7 @@ static void test_full_example(void)
                               "  connect: 3s\n"
                               "  handshake: 4s\n"
                               "  client_idle: 1h\n"
+                              "  pool_wait: 250ms\n"
                               "admin:\n"
                               "  listen: \"127.0.0.1:9999\"\n"
                               "shutdown:\n"
@@ -148,6 +149,7 @@ static void test_full_example(void)
     CHECK_UINT(cfg->timeouts.connect_ms, 3000);
     CHECK_UINT(cfg->timeouts.handshake_ms, 4000);
     CHECK_UINT(cfg->timeouts.client_idle_ms, 3600000);
+    CHECK_UINT(cfg->timeouts.pool_wait_ms, 250);
     CHECK_UINT(cfg->admin_listen.port, 9999);
     CHECK_UINT(cfg->shutdown.drain_timeout_ms, 45000);
     CHECK_INT(cfg->log_level, CFG_LOG_DEBUG);
@@ -171,6 +173,7 @@ static void test_defaults(void)
     CHECK_UINT(cfg->timeouts.connect_ms, 2000);
     CHECK_UINT(cfg->timeouts.handshake_ms, 5000);
     CHECK_UINT(cfg->timeouts.client_idle_ms, 8ull * 3600 * 1000);
+    CHECK_UINT(cfg->timeouts.pool_wait_ms, 5000);
     CHECK_UINT(cfg->admin_listen.port, 9033);
     CHECK_UINT(cfg->shutdown.drain_timeout_ms, 30000);
     CHECK_INT(cfg->log_level, CFG_LOG_INFO);
