@@ -116,15 +116,22 @@ static void set_duration(struct loader *ld, const yaml_node_t *node, const char 
     *out_ms = ms;
 }
 
-static void set_addr(struct loader *ld, const yaml_node_t *node, const char *key,
-                     struct cfg_addr *out)
+static void parse_addr_at(struct loader *ld, const yaml_node_t *node, const char *key,
+                          const char *v, struct cfg_addr *out)
 {
-    const char *v = scalar(ld, node, key, "an address");
-    if (v && !cfg_parse_addr(v, out))
+    if (!cfg_parse_addr(v, out))
         node_error(ld, node,
                    "key '%s': expected \"host:port\" (or \"[ipv6]:port\") with a port from 1 to "
                    "65535, got '%s'",
                    key, v);
+}
+
+static void set_addr(struct loader *ld, const yaml_node_t *node, const char *key,
+                     struct cfg_addr *out)
+{
+    const char *v = scalar(ld, node, key, "an address");
+    if (v)
+        parse_addr_at(ld, node, key, v, out);
 }
 
 /* password_env: NAME reads the secret from the environment at load time. */
@@ -214,9 +221,30 @@ static void set_backend_name(struct loader *ld, const yaml_node_t *v, void *t)
     set_string(ld, v, "name", &((struct cfg_backend *)t)->name);
 }
 
+/* A backend is "host:port", or "unix:/path" for a server on the same machine: a Unix socket
+ * spares both sides the TCP stack. */
 static void set_backend_address(struct loader *ld, const yaml_node_t *v, void *t)
 {
-    set_addr(ld, v, "address", &((struct cfg_backend *)t)->addr);
+    struct cfg_addr *addr = &((struct cfg_backend *)t)->addr;
+    const char *text = scalar(ld, v, "address", "an address");
+    if (!text)
+        return;
+    if (strncmp(text, "unix:", 5) != 0) {
+        parse_addr_at(ld, v, "address", text, addr);
+        return;
+    }
+    const char *path = text + 5;
+    /* sun_path holds 108 bytes with its NUL. */
+    if (path[0] != '/' || strlen(path) >= 108) {
+        node_error(ld, v,
+                   "key 'address': expected \"unix:\" and an absolute socket path shorter than "
+                   "108 bytes, got '%s'",
+                   text);
+        return;
+    }
+    snprintf(addr->host, sizeof addr->host, "%s", path);
+    addr->port = 0;
+    addr->unix_socket = true;
 }
 
 static void set_user_name(struct loader *ld, const yaml_node_t *v, void *t)

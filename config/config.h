@@ -13,8 +13,9 @@ enum cfg_pool_mode { CFG_POOL_SESSION, CFG_POOL_TRANSACTION };
 
 /* A "host:port" or "[v6]:port" address, as written and split. */
 struct cfg_addr {
-    char host[256];
+    char host[256]; /* or, unix_socket, the socket's path */
     uint16_t port;
+    bool unix_socket; /* backends only: address "unix:/path/to/mysqld.sock" */
 };
 
 struct cfg_backend {
@@ -92,3 +93,5 @@ const char *cfg_log_level_name(enum cfg_log_level level);
 bool cfg_parse_duration(const char *text, uint64_t *ms);
 /* Parses "host:port" or "[v6]:port"; port must be 1..65535. */
 bool cfg_parse_addr(const char *text, struct cfg_addr *out);
+/* "host:port", "[v6]:port" or "unix:/path", for logs and messages; returns buf. */
+const char *cfg_addr_str(const struct cfg_addr *a, char *buf, size_t cap);

@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -89,4 +90,15 @@ const struct cfg_backend *cfg_find_backend(const struct cfg *cfg, const char *na
         if (strcmp(cfg->backends[i].name, name) == 0)
             return &cfg->backends[i];
     return NULL;
+}
+
+const char *cfg_addr_str(const struct cfg_addr *a, char *buf, size_t cap)
+{
+    if (a->unix_socket)
+        snprintf(buf, cap, "unix:%s", a->host);
+    else if (strchr(a->host, ':'))
+        snprintf(buf, cap, "[%s]:%u", a->host, a->port);
+    else
+        snprintf(buf, cap, "%s:%u", a->host, a->port);
+    return buf;
 }

@@ -67,8 +67,10 @@ static int open_backend(const struct cfg *cfg, const struct cfg_backend *be,
     mysql_optionsv(my, MYSQL_OPT_LOCAL_INFILE, &on);
     unsigned long flags = CLIENT_MULTI_STATEMENTS | CLIENT_MULTI_RESULTS | CLIENT_PS_MULTI_RESULTS |
                           CLIENT_LOCAL_FILES;
-    if (!mysql_real_connect(my, be->addr.host, u->backend_user, u->backend_password, NULL,
-                            be->addr.port, NULL, flags)) {
+    bool unix_socket = be->addr.unix_socket; /* libmariadb: host "localhost" and the path */
+    if (!mysql_real_connect(my, unix_socket ? "localhost" : be->addr.host, u->backend_user,
+                            u->backend_password, NULL, be->addr.port,
+                            unix_socket ? be->addr.host : NULL, flags)) {
         snprintf(err, errlen, "%u %s", mysql_errno(my), mysql_error(my));
         mysql_close(my);
         return -ECONNREFUSED;
@@ -243,11 +245,14 @@ static void set_backend_state(struct maintenance *m, size_t bi, bool up, const c
     const struct cfg_backend *be = &m->cfg->backends[bi];
     if (m->state[bi] == (up ? 1 : 0))
         return;
+    char addr[300];
     if (up && m->state[bi] == 0)
-        log_info("backend_up", "backend=%s address=%s:%u", be->name, be->addr.host, be->addr.port);
+        log_info("backend_up", "backend=%s address=%s", be->name,
+                 cfg_addr_str(&be->addr, addr, sizeof addr));
     else if (!up)
-        log_warn("backend_down", "backend=%s address=%s:%u error=\"%s\" retry_ms=%llu", be->name,
-                 be->addr.host, be->addr.port, err, (unsigned long long)m->backoff_ms[bi]);
+        log_warn("backend_down", "backend=%s address=%s error=\"%s\" retry_ms=%llu", be->name,
+                 cfg_addr_str(&be->addr, addr, sizeof addr), err,
+                 (unsigned long long)m->backoff_ms[bi]);
     m->state[bi] = up ? 1 : 0;
     atomic_store(&m->p->backend_up[bi], up ? 1 : 0);
     for (uint32_t w = 0; w < m->p->nworkers; w++) {
@@ -284,9 +289,10 @@ static uint32_t fill(struct maintenance *m, uint32_t *opened_per_shard)
                 if (rc < 0) {
                     free(msg);
                     STAT_INC(m->p->mstats.connect_failed);
+                    char addr[300];
                     log_debug("backend_connect_failed",
-                              "backend=%s address=%s:%u user=%s error=\"%s\" retry_ms=%llu",
-                              be->name, be->addr.host, be->addr.port, u->backend_user, err,
+                              "backend=%s address=%s user=%s error=\"%s\" retry_ms=%llu", be->name,
+                              cfg_addr_str(&be->addr, addr, sizeof addr), u->backend_user, err,
                               (unsigned long long)m->backoff_ms[bi]);
                     set_backend_state(m, bi, false, err);
                     /* Capped exponential backoff: one attempt per backend per period. */

@@ -49,10 +49,11 @@ void reload_keep_restart_keys(const struct cfg *cur, struct cfg *next)
 
 void reload_log_changes(const struct cfg *cur, const struct cfg *next)
 {
+    char addr[300];
     for (size_t i = 0; i < next->nbackends; i++)
         if (!cfg_find_backend(cur, next->backends[i].name))
-            log_info("reload_backend_added", "backend=%s address=%s:%u", next->backends[i].name,
-                     next->backends[i].addr.host, next->backends[i].addr.port);
+            log_info("reload_backend_added", "backend=%s address=%s", next->backends[i].name,
+                     cfg_addr_str(&next->backends[i].addr, addr, sizeof addr));
     for (size_t i = 0; i < cur->nbackends; i++)
         if (!cfg_find_backend(next, cur->backends[i].name))
             log_info("reload_backend_removed",

@@ -442,10 +442,11 @@ static bool backend_down_msg(struct worker *w, char *msg, size_t cap)
             return false;
     const struct cfg_backend *be = &cfg->backends[0];
     const char *err = w->binfo[0].error[0] ? w->binfo[0].error : "not reachable yet";
+    char addr[300];
     snprintf(msg, cap,
-             "Can't connect to backend '%.64s' (%.200s:%u): %.255s; ringsql keeps retrying, "
+             "Can't connect to backend '%.64s' (%.200s): %.255s; ringsql keeps retrying, "
              "retry later",
-             be->name, be->addr.host, be->addr.port, err);
+             be->name, cfg_addr_str(&be->addr, addr, sizeof addr), err);
     return true;
 }
 

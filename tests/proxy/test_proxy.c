@@ -474,6 +474,39 @@ static void test_client_killed_mid_result(void)
     stop_proxy();
 }
 
+/* A backend on a Unix socket ("unix:/path"): the server sees a local connection. */
+static void test_unix_socket_backend(void)
+{
+    const char *sock = getenv("RINGSQL_TEST_MARIADB_SOCKET");
+    if (!CHECK(sock && *sock))
+        return;
+    unsigned port = tdb_free_port(), admin = tdb_free_port();
+    char yaml[1024];
+    snprintf(yaml, sizeof yaml,
+             "listen: \"127.0.0.1:%u\"\n"
+             "workers: 1\n"
+             "backends:\n"
+             "  - name: primary\n"
+             "    address: \"unix:%s\"\n" DEFAULT_USERS "pool:\n"
+             "  size: 2\n"
+             "admin:\n"
+             "  listen: \"127.0.0.1:%u\"\n",
+             port, sock, admin);
+    if (!CHECK(tdb_proxy_start(&proxy, port, yaml, START_WAIT_MS)))
+        return;
+    MYSQL *m = connect_app_retry(TDB_DATABASE);
+    if (CHECK(m != NULL)) {
+        char host[128];
+        if (CHECK(tdb_query_value(m,
+                                  "SELECT HOST FROM information_schema.PROCESSLIST "
+                                  "WHERE ID = CONNECTION_ID()",
+                                  host, sizeof host)))
+            CHECK_STR(host, "localhost");
+        mysql_close(m);
+    }
+    stop_proxy();
+}
+
 static void test_load_data_local_infile(void)
 {
     if (!start_proxy(1, 1))
@@ -526,7 +559,7 @@ static void test_load_data_local_infile(void)
 #define TWO_USERS                                                                                  \
     DEFAULT_USERS "  - name: reporting\n"                                                          \
                   "    password: \"pw2\"\n"                                                        \
-                  "    backend_user: " TDB_USER "\n"                                                \
+                  "    backend_user: " TDB_USER "\n"                                               \
                   "    backend_password: " TDB_PASSWORD "\n"
 
 static bool query_is(MYSQL *m, const char *sql, const char *want)
@@ -692,6 +725,7 @@ int main(int argc, char **argv)
         CHECK_CASE(test_prepared_statements),
         CHECK_CASE(test_mariadb_cli_works_through_ringsql),
         CHECK_CASE(test_client_killed_mid_result),
+        CHECK_CASE(test_unix_socket_backend),
         CHECK_CASE(test_load_data_local_infile),
         CHECK_CASE(test_change_user),
         CHECK_CASE(test_no_database_leaks_between_clients),

@@ -181,6 +181,21 @@ static void test_defaults(void)
     cfg_free(cfg);
 }
 
+static void test_unix_socket_backend(void)
+{
+    struct cfg *cfg =
+        load_ok("backends:\n  - name: local\n    address: \"unix:/run/mysqld/mysqld.sock\"\n"
+                "users:\n  - name: u\n    password: p\n");
+    if (!CHECK(cfg != NULL))
+        return;
+    CHECK(cfg->backends[0].addr.unix_socket);
+    CHECK_STR(cfg->backends[0].addr.host, "/run/mysqld/mysqld.sock");
+    char buf[300];
+    CHECK_STR(cfg_addr_str(&cfg->backends[0].addr, buf, sizeof buf),
+              "unix:/run/mysqld/mysqld.sock");
+    cfg_free(cfg);
+}
+
 static void test_password_env(void)
 {
     setenv("RINGSQL_TEST_PW", "from-env", 1);
@@ -229,6 +244,9 @@ static void test_wrong_types(void)
     expect_error(MINIMAL "workers: -1\n", "7:10", "key 'workers': expected an integer");
     expect_error(MINIMAL "log:\n  level: loud\n", "8:10", "expected one of error, warn");
     expect_error(MINIMAL "log:\n  format: xml\n", "8:11", "expected logfmt or json, got 'xml'");
+    expect_error("backends:\n  - name: a\n    address: \"unix:run/my.sock\"\nusers:\n  - name: u\n"
+                 "    password: p\n",
+                 "3:14", "expected \"unix:\" and an absolute socket path");
     expect_error(MINIMAL "pool:\n  mode: statement\n", "8:9",
                  "key 'pool.mode': expected session or transaction, got 'statement'");
     expect_error("- a\n- b\n", "1:1", "top level: expected a mapping, got a list");
@@ -348,6 +366,7 @@ int main(int argc, char **argv)
         CHECK_CASE(test_addresses),
         CHECK_CASE(test_full_example),
         CHECK_CASE(test_defaults),
+        CHECK_CASE(test_unix_socket_backend),
         CHECK_CASE(test_password_env),
         CHECK_CASE(test_unknown_key),
         CHECK_CASE(test_wrong_types),
