@@ -138,7 +138,9 @@ struct session {
     size_t db_len;
     struct rbuf in;
     struct framer fr;
-    struct __kernel_timespec ts;
+    struct deadline dl; /* on w->deadlines[dl_kind] while its receive runs under a timeout */
+    uint8_t dl_kind;
+    bool timed_out; /* its deadline passed: the receive's cancellation is a timeout */
     uint32_t out_len, out_sent;
     uint8_t out[SESSION_OUT_CAP];
     uint8_t head[SESSION_HEAD_CAP];
@@ -304,6 +306,7 @@ static void close_session(struct session *s, bool clean, const char *why)
               why);
     if (s->state == SS_WAIT)
         stop_waiting(s);
+    deadline_unlink(&s->w->deadlines[s->dl_kind], &s->dl);
     unbind(s, clean);
     set_state(s, SS_CLOSED);
     STAT_INC(s->w->st.sessions_done);
@@ -361,18 +364,29 @@ static void arm_client_recv(struct session *s)
 {
     if (s->recv_armed || s->in.held || s->state == SS_CLOSED)
         return;
-    uint64_t timeout = 0;
-    const struct cfg *cfg = s->w->cfg;
+    struct worker *w = s->w;
+    const struct cfg *cfg = w->cfg;
+    int kind = -1;
+    uint64_t at = 0;
     if ((s->state == SS_LOGIN || s->state == SS_AUTH_SWITCH) && cfg->timeouts.handshake_ms > 0) {
-        /* What is left of the login's time, not a fresh timeout per receive: a client that
-         * dribbles a byte at a time does not get to keep its session. */
-        uint64_t now = s->w->now_ms;
-        timeout = s->login_deadline_ms > now ? s->login_deadline_ms - now : 1;
-    } else if (s->state == SS_IDLE || s->state == SS_LOST)
-        timeout = cfg->timeouts.client_idle_ms;
+        /* The login's deadline, not a fresh timeout per receive: a client that dribbles a
+         * byte at a time does not get to keep its session. */
+        kind = TIMEOUT_HANDSHAKE;
+        at = s->login_deadline_ms;
+    } else if ((s->state == SS_IDLE || s->state == SS_LOST) && cfg->timeouts.client_idle_ms > 0) {
+        kind = TIMEOUT_CLIENT_IDLE;
+        at = w->now_ms + cfg->timeouts.client_idle_ms;
+    }
+    if (kind >= 0) {
+        struct deadline_list *l = &w->deadlines[kind];
+        s->dl_kind = (uint8_t)kind;
+        deadline_push(l, &s->dl, at);
+        if (l->head == &s->dl)
+            worker_timer_need(w, at);
+    }
     s->recv_armed = true;
     s->inflight++;
-    worker_recv(s->w, s->fd, op_tag(s, OP_CLIENT_RECV), timeout, &s->ts);
+    worker_recv(w, s->fd, op_tag(s, OP_CLIENT_RECV), 0, NULL);
 }
 
 static void send_own(struct session *s)
@@ -1480,10 +1494,31 @@ static void on_lost_command(struct session *s)
     reject(s, PROTO_ER_CONNECTION_KILLED, "70100", s->out_lost);
 }
 
+void session_deadlines_passed(struct worker *w)
+{
+    uint64_t next = UINT64_MAX;
+    for (size_t k = 0; k < sizeof w->deadlines / sizeof w->deadlines[0]; k++) {
+        struct deadline_list *l = &w->deadlines[k];
+        while (l->head && l->head->at_ms <= w->now_ms + 1) {
+            struct session *s = (struct session *)((char *)l->head - offsetof(struct session, dl));
+            deadline_unlink(l, &s->dl);
+            s->timed_out = true;
+            worker_cancel(w, op_tag(s, OP_CLIENT_RECV));
+        }
+        if (l->head && l->head->at_ms < next)
+            next = l->head->at_ms;
+    }
+    if (next != UINT64_MAX)
+        worker_timer_need(w, next);
+}
+
 void session_on_client_recv(struct session *s, int res, unsigned flags)
 {
     s->inflight--;
     s->recv_armed = false;
+    deadline_unlink(&s->w->deadlines[s->dl_kind], &s->dl);
+    bool timed_out = s->timed_out;
+    s->timed_out = false;
     struct rbuf rb;
     bool got = worker_buf_take(s->w, res, flags, &rb);
     if (s->state == SS_CLOSED) {
@@ -1499,7 +1534,7 @@ void session_on_client_recv(struct session *s, int res, unsigned flags)
     if (res <= 0 || !got) {
         if (got)
             worker_buf_release(s->w, &rb);
-        if (res == -ECANCELED) {
+        if (res == -ECANCELED && timed_out) {
             on_client_timeout(s);
             return;
         }

@@ -13,6 +13,9 @@ void session_start(struct worker *w, int fd);
 
 void session_on_client_recv(struct session *s, int res, unsigned flags);
 void session_on_client_send(struct session *s, int res);
+/* The worker's timer fired: receives past timeouts.handshake / timeouts.client_idle are
+ * cancelled (their sessions then say why and close), and the timer is set for the next. */
+void session_deadlines_passed(struct worker *w);
 /* Transaction pooling: a session's timeouts.pool_wait timer completed. */
 void session_on_wait_timeout(struct session *s, int res);
 /* A connection became available on this worker, or a backend's state changed: sessions

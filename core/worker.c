@@ -324,11 +324,32 @@ static void arm_wake(struct worker *w)
     io_uring_sqe_set_data64(sqe, op_tag(w, OP_WAKE));
 }
 
-static void cancel(struct worker *w, uint64_t tag)
+void worker_cancel(struct worker *w, uint64_t tag)
 {
     struct io_uring_sqe *sqe = worker_sqe(w);
     io_uring_prep_cancel64(sqe, tag, 0);
     io_uring_sqe_set_data64(sqe, op_tag(NULL, OP_IGNORE));
+}
+
+void worker_timer_need(struct worker *w, uint64_t at_ms)
+{
+    if (w->stopping || (w->timer_armed && w->timer_at_ms <= at_ms))
+        return;
+    uint64_t ms = at_ms > w->now_ms ? at_ms - w->now_ms : 0;
+    /* An armed timer is moved earlier in place: no second timer, no race with its firing. */
+    struct __kernel_timespec *ts = w->timer_armed ? &w->timer_update_ts : &w->timer_ts;
+    ts->tv_sec = (long long)(ms / 1000);
+    ts->tv_nsec = (long long)(ms % 1000) * 1000000;
+    struct io_uring_sqe *sqe = worker_sqe(w);
+    if (w->timer_armed) {
+        io_uring_prep_timeout_update(sqe, ts, op_tag(w, OP_TIMER), 0);
+        io_uring_sqe_set_data64(sqe, op_tag(NULL, OP_IGNORE));
+    } else {
+        io_uring_prep_timeout(sqe, ts, 0, 0);
+        io_uring_sqe_set_data64(sqe, op_tag(w, OP_TIMER));
+        w->timer_armed = true;
+    }
+    w->timer_at_ms = at_ms;
 }
 
 /* ---------- events ---------- */
@@ -340,8 +361,10 @@ static void begin_stop(struct worker *w)
     w->stopping = true;
     log_debug("worker_stopping", "worker=%u", w->id);
     if (w->accepting)
-        cancel(w, op_tag(w, OP_ACCEPT));
-    cancel(w, op_tag(w, OP_WAKE));
+        worker_cancel(w, op_tag(w, OP_ACCEPT));
+    worker_cancel(w, op_tag(w, OP_WAKE));
+    if (w->timer_armed)
+        worker_timeout_cancel(w, op_tag(w, OP_TIMER));
     session_shutdown_all(w);
     for (struct backend *b = w->live_backends, *next; b; b = next) {
         next = b->next_live;
@@ -358,7 +381,7 @@ static void begin_drain(struct worker *w)
         return;
     w->draining = true;
     if (w->accepting)
-        cancel(w, op_tag(w, OP_ACCEPT));
+        worker_cancel(w, op_tag(w, OP_ACCEPT));
     if (w->listen_fd >= 0)
         shutdown(w->listen_fd, SHUT_RDWR);
 }
@@ -488,6 +511,11 @@ static void dispatch(struct worker *w, struct io_uring_cqe *cqe)
         break;
     case OP_B2C_SEND:
         backend_on_b2c_sent(ptr, res);
+        break;
+    case OP_TIMER:
+        w->timer_armed = false;
+        if (res != -ECANCELED && !w->stopping)
+            session_deadlines_passed(w);
         break;
     case OP_WAIT_TIMEOUT:
         session_on_wait_timeout(ptr, res);

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "config/config.h"
+#include "core/deadline.h"
 #include "core/msg.h"
 #include "core/stats.h"
 #include "pool/pool.h"
@@ -44,6 +45,7 @@ enum op {
     OP_B2C_SEND,     /* ptr: struct backend; backend bytes (b->in) to the client */
     OP_IGNORE,       /* linked timeouts and cancellations: nothing to do on completion */
     OP_WAIT_TIMEOUT, /* ptr: struct session; timeouts.pool_wait for a connection passed */
+    OP_TIMER,        /* ptr: struct worker; the earliest client deadline came */
     OP_CLIENT_HUP,   /* ptr: struct session; the client hung up (watched while results stream) */
 };
 #define OP_MASK UINT64_C(0xf)
@@ -191,6 +193,12 @@ struct worker {
     /* Transaction pooling: sessions whose command waits for a connection, oldest first. */
     struct session *pool_waiters, *pool_waiters_tail;
     bool pool_waking; /* session_pool_ready() runs: a nested call leaves it to the outer one */
+    /* Client receives waiting under timeouts.handshake / timeouts.client_idle (indexed by
+     * enum stat_timeout), and the one timer that fires for the earliest of them. */
+    struct deadline_list deadlines[TIMEOUT_POOL_WAIT];
+    bool timer_armed;
+    uint64_t timer_at_ms;
+    struct __kernel_timespec timer_ts, timer_update_ts;
     struct worker_stats st;
 
     /* start-up handshake with the main thread */
@@ -230,6 +238,10 @@ void worker_watch_hup(struct worker *w, int fd, uint64_t tag);
  * -ECANCELED once worker_timeout_cancel(tag) removed it. */
 void worker_timeout(struct worker *w, struct __kernel_timespec *ts, uint64_t ms, uint64_t tag);
 void worker_timeout_cancel(struct worker *w, uint64_t tag);
+/* Makes the worker's timer fire no later than at_ms (then session_deadlines_passed()). */
+void worker_timer_need(struct worker *w, uint64_t at_ms);
+/* Cancels the operation tagged tag (it completes with -ECANCELED). */
+void worker_cancel(struct worker *w, uint64_t tag);
 /* Takes the buffer named by a receive completion into rb; false if the completion had none. */
 bool worker_buf_take(struct worker *w, int res, unsigned cqe_flags, struct rbuf *rb);
 void worker_buf_release(struct worker *w, struct rbuf *rb);
