@@ -334,9 +334,16 @@ static void set_timeout_pool_wait(struct loader *ld, const yaml_node_t *v, void 
     set_duration(ld, v, "timeouts.pool_wait", &((struct cfg_timeouts *)t)->pool_wait_ms);
 }
 
+/* Port 0 is fine here (tests and the bench run many instances): one socket, the kernel picks
+ * the port. Not for listen, which every worker binds with SO_REUSEPORT. */
 static void set_admin_listen(struct loader *ld, const yaml_node_t *v, void *t)
 {
-    set_addr(ld, v, "admin.listen", &((struct cfg *)t)->admin_listen);
+    const char *text = scalar(ld, v, "admin.listen", "an address");
+    if (text && !cfg_parse_addr_port0(text, &((struct cfg *)t)->admin_listen))
+        node_error(ld, v,
+                   "key 'admin.listen': expected \"host:port\" (or \"[ipv6]:port\") with a port "
+                   "from 0 to 65535, got '%s'",
+                   text);
 }
 
 static void set_log_level(struct loader *ld, const yaml_node_t *v, void *t)

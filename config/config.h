@@ -93,5 +93,7 @@ const char *cfg_log_level_name(enum cfg_log_level level);
 bool cfg_parse_duration(const char *text, uint64_t *ms);
 /* Parses "host:port" or "[v6]:port"; port must be 1..65535. */
 bool cfg_parse_addr(const char *text, struct cfg_addr *out);
+/* The same with port 0 allowed (the kernel picks one): for admin.listen, one socket. */
+bool cfg_parse_addr_port0(const char *text, struct cfg_addr *out);
 /* "host:port", "[v6]:port" or "unix:/path", for logs and messages; returns buf. */
 const char *cfg_addr_str(const struct cfg_addr *a, char *buf, size_t cap);

@@ -32,19 +32,19 @@ bool cfg_parse_duration(const char *text, uint64_t *ms)
     return false;
 }
 
-static bool parse_port(const char *text, uint16_t *port)
+static bool parse_port(const char *text, unsigned long min, uint16_t *port)
 {
     if (!isdigit((unsigned char)text[0]) || strlen(text) > 5)
         return false;
     char *end;
     unsigned long n = strtoul(text, &end, 10);
-    if (*end || n < 1 || n > 65535)
+    if (*end || n < min || n > 65535)
         return false;
     *port = (uint16_t)n;
     return true;
 }
 
-bool cfg_parse_addr(const char *text, struct cfg_addr *out)
+static bool parse_addr(const char *text, unsigned long min_port, struct cfg_addr *out)
 {
     const char *host = text, *colon;
     size_t hostlen;
@@ -63,11 +63,21 @@ bool cfg_parse_addr(const char *text, struct cfg_addr *out)
     }
     if (hostlen == 0 || hostlen >= sizeof out->host)
         return false;
-    if (!parse_port(colon + 1, &out->port))
+    if (!parse_port(colon + 1, min_port, &out->port))
         return false;
     memcpy(out->host, host, hostlen);
     out->host[hostlen] = '\0';
     return true;
+}
+
+bool cfg_parse_addr(const char *text, struct cfg_addr *out)
+{
+    return parse_addr(text, 1, out);
+}
+
+bool cfg_parse_addr_port0(const char *text, struct cfg_addr *out)
+{
+    return parse_addr(text, 0, out);
 }
 
 const char *cfg_log_level_name(enum cfg_log_level level)

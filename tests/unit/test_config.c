@@ -88,6 +88,9 @@ static void test_addresses(void)
     CHECK(!cfg_parse_addr("::1:3306", &a));
     CHECK(!cfg_parse_addr("[::1]3306", &a));
     CHECK(!cfg_parse_addr("host:33a", &a));
+    CHECK(cfg_parse_addr_port0("127.0.0.1:0", &a));
+    CHECK_UINT(a.port, 0);
+    CHECK(!cfg_parse_addr_port0("127.0.0.1:65536", &a));
 }
 
 static void test_full_example(void)
@@ -310,6 +313,14 @@ static void test_values_out_of_range(void)
     expect_error(MINIMAL "pool:\n  stale_after: soon\n", "8:16", "key 'pool.stale_after'");
     expect_error(MINIMAL "users:\n", "7:1", "key 'users' is given twice");
     expect_error(MINIMAL "admin:\n  listen: nowhere\n", "8:11", "key 'admin.listen'");
+    expect_error(MINIMAL "listen: \"127.0.0.1:0\"\n", "7:9", "key 'listen'");
+}
+
+static void test_admin_port_zero(void)
+{
+    struct cfg *cfg = load_ok(MINIMAL "admin:\n  listen: \"127.0.0.1:0\"\n");
+    CHECK_UINT(cfg->admin_listen.port, 0);
+    cfg_free(cfg);
 }
 
 static void test_hashed_password_needs_backend_password(void)
@@ -364,6 +375,7 @@ int main(int argc, char **argv)
     static const struct check_case cases[] = {
         CHECK_CASE(test_durations),
         CHECK_CASE(test_addresses),
+        CHECK_CASE(test_admin_port_zero),
         CHECK_CASE(test_full_example),
         CHECK_CASE(test_defaults),
         CHECK_CASE(test_unix_socket_backend),
