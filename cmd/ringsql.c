@@ -1,10 +1,12 @@
 /* ringsql: command line, config loading and start-up. The proxy itself lives in core/. */
+#include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "config/config.h"
 #include "core/log.h"
@@ -44,6 +46,26 @@ static void print_summary(const struct cfg *cfg)
            cfg->path, cfg->listen.host, cfg->listen.port, cfg->workers, cfg->nbackends,
            cfg->nbackends == 1 ? "" : "s", cfg->nusers, cfg->nusers == 1 ? "" : "s",
            cfg->pool.size, cfg->admin_listen.host, cfg->admin_listen.port);
+}
+
+/* Every client and every backend connection is a descriptor: the soft limit (often 1024) would
+ * cap ringsql far below what the system allows, so it goes up to the hard limit. */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    rlim_t was = rl.rlim_cur;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+            log_warn("fd_limit", "soft=%llu hard=%llu error=\"%s\"", (unsigned long long)was,
+                     (unsigned long long)rl.rlim_max, strerror(errno));
+            return;
+        }
+    }
+    log_info("fd_limit", "soft=%llu was=%llu", (unsigned long long)rl.rlim_cur,
+             (unsigned long long)was);
 }
 
 /* Signals are taken synchronously by the proxy's main thread; no thread may get them async. */
@@ -117,6 +139,7 @@ int main(int argc, char **argv)
 
     log_init(cfg->log_level, cfg->log_format);
     block_signals();
+    raise_fd_limit();
     log_info("starting", "version=%s config=%s workers=%u", RINGSQL_VERSION, cfg->path,
              cfg->workers);
     return proxy_run(cfg); /* it owns cfg from here */
