@@ -23,6 +23,10 @@ SYSBENCH_WORKLOADS = {
     "read-only": ("oltp_read_only", ["--db-ps-mode=auto"]),
 }
 LOADGEN_WORKLOADS = ("connect-storm", "idle-scale", "pool-exhausted")
+# BENCHMARKING.md's rules, and --quick's shorter version of them (one thread count, one run).
+FULL = {"threads": "1,16,64", "seconds": 10, "runs": 3, "table_size": 100000,
+        "idle_clients": 15000}
+QUICK = {"threads": "16", "seconds": 5, "runs": 1, "table_size": 10000, "idle_clients": 2000}
 
 
 def parse_target(text):
@@ -79,20 +83,41 @@ def run_sysbench(args, target, workload, threads):
     out = proc.stdout
     queries = re.search(r"queries:\s+(\d+)\s+\(([\d.]+) per sec", out)
     p95 = re.search(r"95th percentile:\s+([\d.]+)", out)
-    errors = re.search(r"ignored errors:\s+(\d+)", out)
+    ignored = re.search(r"ignored errors:\s+(\d+)", out)
     row = {"workload": workload, "target": target["name"], "threads": threads,
            "ok": proc.returncode == 0 and queries is not None}
     if row["ok"]:
         row["queries"] = int(queries.group(1))
         row["qps"] = float(queries.group(2))
         row["p95_ms"] = float(p95.group(1)) if p95 else None
-        row["errors"] = int(errors.group(1)) if errors else 0
+        row["errors"] = sysbench_errors(proc.stderr + out, int(ignored.group(1)) if ignored else 0)
         if cpu0 is not None and cpu1 is not None and row["queries"]:
             row["cpu_us_per_query"] = (cpu1 - cpu0) * 1e6 / row["queries"]
         row["rss_kib"] = rss0
     else:
         row["error"] = (proc.stderr or out).strip().splitlines()[-3:]
+        row["errors"] = sysbench_errors(proc.stderr + out, 0)
     return row
+
+
+def sysbench_errors(text, ignored):
+    """MySQL error codes in sysbench's messages ("... returned error 1040 (Too many ...)"),
+    counted; ignored errors it counted without naming a code go under "ignored"."""
+    errors = {}
+    for code in re.findall(r"\berror\s+(\d{4})\b", text):
+        errors[code] = errors.get(code, 0) + 1
+    if ignored > sum(errors.values()):
+        errors["ignored"] = ignored - sum(errors.values())
+    return errors
+
+
+def errors_text(rows):
+    """ "1040×12, 2013×1" over rows (their "errors" dicts), or "0"."""
+    total = {}
+    for r in rows:
+        for code, n in (r.get("errors") or {}).items():
+            total[code] = total.get(code, 0) + n
+    return ", ".join(f"{code}×{n}" for code, n in sorted(total.items())) or "0"
 
 
 def run_loadgen(args, target, workload, threads):
@@ -153,7 +178,8 @@ def report(args, rows, targets):
     lines = [f"# ringsql benchmark, {time.strftime('%Y-%m-%d %H:%M:%S')}", "",
              f"{args.runs} interleaved runs of {args.seconds}s each; medians. "
              f"Machine: {os.cpu_count()} CPUs. Ratios are to 'direct'.", "",
-             "| workload | threads | target | main | ratio | cpu µs/op or bytes/client | p95 ms / other | errors |",
+             "| workload | threads | target | main | ratio | cpu µs/op or bytes/client | p95 ms / other | "
+             "errors (MySQL code×count) |",
              "|---|---|---|---|---|---|---|---|"]
     for workload in args.workloads:
         main_key, eff_key, other_key = FIGURES[workload]
@@ -164,8 +190,7 @@ def report(args, rows, targets):
                 mine = [r for r in group if r["target"] == t["name"]]
                 m = median(mine, main_key)
                 ratio = m / direct_main if m is not None and direct_main else None
-                errs = sum(r.get("errors", 0) if isinstance(r.get("errors"), int)
-                           else sum(r.get("errors", {}).values()) for r in mine)
+                errs = errors_text(mine)
                 failed = sum(not r.get("ok") for r in mine)
                 lines.append(f"| {workload} | {threads} | {t['name']} | {main_key} {fmt(m)} | "
                              f"{fmt(ratio, 2)} | {fmt(median(mine, eff_key), 2)} | "
@@ -223,17 +248,24 @@ def main():
     p.add_argument("--database", default="ringsql_test")
     p.add_argument("--workloads", default="point-select,point-select-text,read-only,"
                    "connect-storm,idle-scale,pool-exhausted")
-    p.add_argument("--threads", default="1,16,64")
-    p.add_argument("--seconds", type=int, default=10)
-    p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--quick", action="store_true",
+                   help="a fast look: " + ", ".join(f"--{k.replace('_', '-')} {v}"
+                                                   for k, v in QUICK.items()))
+    p.add_argument("--threads")
+    p.add_argument("--seconds", type=int)
+    p.add_argument("--runs", type=int)
     p.add_argument("--tables", type=int, default=4)
-    p.add_argument("--table-size", type=int, default=100000)
+    p.add_argument("--table-size", type=int)
     p.add_argument("--max-events", type=int, default=50_000_000)
-    p.add_argument("--idle-clients", type=int, default=15000)
-    p.add_argument("--exhaust-clients", type=int, default=200)
+    p.add_argument("--idle-clients", type=int)
+    p.add_argument("--exhaust-clients", type=int, default=400)
     p.add_argument("--loadgen", required=True)
     p.add_argument("--out", required=True)
     args = p.parse_args()
+    # An option given on the command line wins over --quick's value, which wins over the default.
+    for key, value in (QUICK if args.quick else FULL).items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
     args.workloads = [w for w in args.workloads.split(",") if w]
     args.threads = [int(t) for t in args.threads.split(",")]
     for w in args.workloads:

@@ -2,10 +2,12 @@
 # One command for the side-by-side benchmark (BENCHMARKING.md).
 #
 #   bench/run.sh                         start a throwaway MariaDB and ringsql, bench both
+#   bench/run.sh --quick                 the same, a fast look: 16 threads, one 5 s run each
 #   bench/run.sh --direct H:P --ringsql H:P [--peer NAME=H:P ...] [--pid-of NAME=PID ...]
 #                                        bench servers that are already running
-# Any further option goes to bench/run.py (--workloads, --threads 1,16,64, --seconds 10,
-# --runs 3, --idle-clients, --exhaust-clients, --user, --password, --database).
+# Any further option goes to bench/run.py (--quick, --workloads, --threads 1,16,64,
+# --seconds 10, --runs 3, --idle-clients, --exhaust-clients, --user, --password, --database);
+# an option given with --quick overrides its value.
 # Results (results.md, results.jsonl, qps.png) go to results/DATE-TIME/ or --out DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,7 +35,7 @@ users:
   - name: ringsql_test
     password: test_pass
 pool:
-  size: 128
+  size: 256
 admin:
   listen: "127.0.0.1:0"
 log:
