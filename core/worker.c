@@ -50,6 +50,10 @@ void worker_recv(struct worker *w, int fd, uint64_t tag, uint64_t timeout_ms,
 {
     struct io_uring_sqe *sqe = worker_sqe(w);
     io_uring_prep_recv(sqe, fd, NULL, WORKER_BUF_SIZE, 0);
+    /* A receive is armed once the other side was sent what it answers (a query, a result, a
+     * greeting): nothing is there yet, and a first attempt would only fail with EAGAIN. Arm
+     * the poll first (kernel 5.19, as the provided-buffer ring). */
+    sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
     sqe->flags |= IOSQE_BUFFER_SELECT;
     sqe->buf_group = WORKER_BUF_GROUP;
     io_uring_sqe_set_data64(sqe, tag);
