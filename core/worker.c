@@ -24,7 +24,7 @@
 #include "core/session.h"
 #include "protocol/lenenc.h"
 
-enum { RING_ENTRIES = 1024, RING_CQ_ENTRIES = 8192, LISTEN_BACKLOG = 1024, FILES_MAX = 65536 };
+enum { RING_ENTRIES = 1024, RING_CQ_ENTRIES = 8192, LISTEN_BACKLOG = 1024 };
 
 uint64_t worker_now_ms(void)
 {
@@ -60,9 +60,7 @@ static void files_init(struct worker *w)
     struct rlimit rl;
     if (!kernel_at_least(6, 13) || getrlimit(RLIMIT_NOFILE, &rl) != 0)
         return;
-    /* The kernel's table is 8 bytes a slot, allocated up front: a descriptor past it is
-     * simply used unregistered. */
-    uint32_t n = rl.rlim_cur < FILES_MAX ? (uint32_t)rl.rlim_cur : FILES_MAX;
+    uint32_t n = rl.rlim_cur < (1u << 20) ? (uint32_t)rl.rlim_cur : 1u << 20;
     w->file_owner = calloc(n, sizeof *w->file_owner);
     if (!w->file_owner)
         return;
