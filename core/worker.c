@@ -11,9 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,107 +29,6 @@ uint64_t worker_now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* ---------- registered files ----------
- *
- * Backend sockets are also registered in the ring's sparse file table, each at the slot of
- * its descriptor number: their sends and receives name the slot, and the kernel skips looking
- * the descriptor up (fget/fput) each time. A slot is filled at the backend's first receive
- * (backend_new() arms one) and emptied once the backend is buried (before its socket is
- * closed) or has handed its socket over: a filled slot holds the socket open. Client sockets
- * are not registered: session.c closes them, out of sight of this table.
- *
- * Only on kernels (6.13 on) that free a removed file once its own requests are done: before,
- * the removal waited for every older request on any registered file, such as an idle
- * client's receive, and a closed backend socket could stay open for as long. */
-
-static bool kernel_at_least(unsigned major, unsigned minor)
-{
-    struct utsname u;
-    unsigned ma, mi;
-    if (uname(&u) != 0 || sscanf(u.release, "%u.%u", &ma, &mi) != 2)
-        return false;
-    return ma > major || (ma == major && mi >= minor);
-}
-
-static void files_init(struct worker *w)
-{
-    struct rlimit rl;
-    if (!kernel_at_least(6, 13) || getrlimit(RLIMIT_NOFILE, &rl) != 0)
-        return;
-    uint32_t n = rl.rlim_cur < (1u << 20) ? (uint32_t)rl.rlim_cur : 1u << 20;
-    w->file_owner = calloc(n, sizeof *w->file_owner);
-    if (!w->file_owner)
-        return;
-    int rc = io_uring_register_files_sparse(&w->ring, n);
-    if (rc < 0) {
-        log_warn("files_not_registered", "worker=%u error=\"%s\"", w->id, strerror(-rc));
-        free(w->file_owner);
-        w->file_owner = NULL;
-        return;
-    }
-    w->nfiles = n;
-}
-
-static void file_drop(struct worker *w, uint32_t slot)
-{
-    int none = -1;
-    io_uring_register_files_update(&w->ring, slot, &none, 1);
-    w->file_owner[slot] = NULL;
-}
-
-/* Names fd by its slot in sqe when it is a backend's (registering it at the backend's first
- * receive or send). A client-to-backend send names the session in its tag, not the backend:
- * its backend registered the slot before, at its first receive. */
-static void use_slot(struct worker *w, struct io_uring_sqe *sqe, int fd, uint64_t tag)
-{
-    if (fd < 0 || (uint32_t)fd >= w->nfiles)
-        return;
-    enum op op = (enum op)(tag & OP_MASK);
-    const struct backend *owner = (const void *)(uintptr_t)(tag & ~OP_MASK);
-    if (op == OP_BACKEND_RECV || op == OP_BACKEND_SEND) {
-        if (w->file_owner[fd] != owner) {
-            if (io_uring_register_files_update(&w->ring, (unsigned)fd, &fd, 1) != 1) {
-                w->file_owner[fd] = NULL;
-                return;
-            }
-            w->file_owner[fd] = owner;
-        }
-    } else if (op != OP_C2B_SEND || !w->file_owner[fd]) {
-        return;
-    }
-    sqe->flags |= IOSQE_FIXED_FILE; /* sqe->fd is the slot: the same number */
-}
-
-/* Empties the slots of backends that died this turn. handed_over: those whose socket went
- * to the maintenance thread (which may close it at once; no submission names it any more),
- * at the end of the turn; else those whose socket backend_bury() closes, just before. */
-static void files_forget(struct worker *w, bool handed_over)
-{
-    if (!w->nfiles)
-        return;
-    for (const struct backend *b = w->grave_backends; b; b = b->next_live) {
-        if (!handed_over && b->fd >= 0 && (uint32_t)b->fd < w->nfiles && w->file_owner[b->fd] == b)
-            file_drop(w, (uint32_t)b->fd);
-        if (!handed_over || b->fd >= 0)
-            continue;
-        /* Its descriptor number is gone with it: find its slot. Rare (health checks). */
-        for (uint32_t i = 0; i < w->nfiles; i++) {
-            if (w->file_owner[i] == b) {
-                file_drop(w, i);
-                break;
-            }
-        }
-    }
-}
-
-/* Closes the sockets of the sessions and backends that died last turn and frees them. */
-static void bury(struct worker *w)
-{
-    files_forget(w, false);
-    backend_bury(w);
-    session_bury(w);
 }
 
 /* ---------- submissions ---------- */
@@ -160,7 +57,6 @@ void worker_recv(struct worker *w, int fd, uint64_t tag, uint64_t timeout_ms,
     sqe->flags |= IOSQE_BUFFER_SELECT;
     sqe->buf_group = WORKER_BUF_GROUP;
     io_uring_sqe_set_data64(sqe, tag);
-    use_slot(w, sqe, fd, tag);
     if (timeout_ms > 0 && ts) {
         sqe->flags |= IOSQE_IO_LINK;
         ts->tv_sec = (long long)(timeout_ms / 1000);
@@ -176,7 +72,6 @@ void worker_send(struct worker *w, int fd, const void *p, size_t len, uint64_t t
     struct io_uring_sqe *sqe = worker_sqe(w);
     io_uring_prep_send(sqe, fd, p, len, MSG_NOSIGNAL);
     io_uring_sqe_set_data64(sqe, tag);
-    use_slot(w, sqe, fd, tag);
 }
 
 void worker_watch_hup(struct worker *w, int fd, uint64_t tag)
@@ -395,7 +290,6 @@ static int ring_init(struct worker *w)
     if (rc < 0)
         return rc;
     w->ring_ok = true;
-    files_init(w);
     return buffers_init(w);
 }
 
@@ -673,7 +567,8 @@ static void run(struct worker *w)
             break;
         }
         w->now_ms = worker_now_ms();
-        bury(w);
+        backend_bury(w);
+        session_bury(w);
         struct io_uring_cqe *cqe;
         unsigned head, n = 0;
         io_uring_for_each_cqe(&w->ring, head, cqe)
@@ -682,7 +577,6 @@ static void run(struct worker *w)
             n++;
         }
         io_uring_cq_advance(&w->ring, n);
-        files_forget(w, true);
         publish_gauges(w);
         report_drained(w);
     }
@@ -712,7 +606,8 @@ static void *worker_main(void *arg)
     w->now_ms = worker_now_ms();
     report_init(w, 0);
     run(w);
-    bury(w);
+    backend_bury(w);
+    session_bury(w);
     session_free_all(w);
     return NULL;
 }
@@ -808,9 +703,6 @@ void worker_destroy(struct worker *w)
     free(w->shards);
     free(w->users);
     free(w->binfo);
-    free(w->file_owner);
-    w->file_owner = NULL;
-    w->nfiles = 0;
     for (struct shard_gauges *g = w->gauges, *older; g; g = older) {
         older = g->older;
         free(g);

@@ -199,9 +199,6 @@ struct worker {
     bool timer_armed;
     uint64_t timer_at_ms;
     struct __kernel_timespec timer_ts, timer_update_ts;
-    /* Registered files (worker.c): slot d holds backend socket d, file_owner[d] its backend. */
-    const struct backend **file_owner;
-    uint32_t nfiles;
     struct worker_stats st;
 
     /* start-up handshake with the main thread */
