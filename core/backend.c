@@ -67,7 +67,7 @@ void backend_arm_recv(struct backend *b)
         return;
     b->recv_armed = true;
     b->inflight++;
-    worker_recv(b->w, b->fd, op_tag(b, OP_BACKEND_RECV), 0, NULL);
+    worker_recv(b->w, b->fd, op_tag(b, OP_BACKEND_RECV));
 }
 
 static void unlink_live(struct backend *b)

@@ -386,7 +386,7 @@ static void arm_client_recv(struct session *s)
     }
     s->recv_armed = true;
     s->inflight++;
-    worker_recv(w, s->fd, op_tag(s, OP_CLIENT_RECV), 0, NULL);
+    worker_recv(w, s->fd, op_tag(s, OP_CLIENT_RECV));
 }
 
 static void send_own(struct session *s)

@@ -45,8 +45,7 @@ struct io_uring_sqe *worker_sqe(struct worker *w)
     return sqe;
 }
 
-void worker_recv(struct worker *w, int fd, uint64_t tag, uint64_t timeout_ms,
-                 struct __kernel_timespec *ts)
+void worker_recv(struct worker *w, int fd, uint64_t tag)
 {
     struct io_uring_sqe *sqe = worker_sqe(w);
     io_uring_prep_recv(sqe, fd, NULL, WORKER_BUF_SIZE, 0);
@@ -57,14 +56,6 @@ void worker_recv(struct worker *w, int fd, uint64_t tag, uint64_t timeout_ms,
     sqe->flags |= IOSQE_BUFFER_SELECT;
     sqe->buf_group = WORKER_BUF_GROUP;
     io_uring_sqe_set_data64(sqe, tag);
-    if (timeout_ms > 0 && ts) {
-        sqe->flags |= IOSQE_IO_LINK;
-        ts->tv_sec = (long long)(timeout_ms / 1000);
-        ts->tv_nsec = (long long)(timeout_ms % 1000) * 1000000;
-        struct io_uring_sqe *t = worker_sqe(w);
-        io_uring_prep_link_timeout(t, ts, 0);
-        io_uring_sqe_set_data64(t, op_tag(NULL, OP_IGNORE));
-    }
 }
 
 void worker_send(struct worker *w, int fd, const void *p, size_t len, uint64_t tag)

@@ -43,7 +43,7 @@ enum op {
     OP_BACKEND_SEND, /* ptr: struct backend; ringsql's own command from b->cmd */
     OP_C2B_SEND,     /* ptr: struct session; client bytes (s->in) to the backend */
     OP_B2C_SEND,     /* ptr: struct backend; backend bytes (b->in) to the client */
-    OP_IGNORE,       /* linked timeouts and cancellations: nothing to do on completion */
+    OP_IGNORE,       /* cancellations, timer updates: nothing to do on completion */
     OP_WAIT_TIMEOUT, /* ptr: struct session; timeouts.pool_wait for a connection passed */
     OP_TIMER,        /* ptr: struct worker; the earliest client deadline came */
     OP_CLIENT_HUP,   /* ptr: struct session; the client hung up (watched while results stream) */
@@ -228,9 +228,8 @@ void worker_destroy(struct worker *w);
 
 /* --- for session.c and backend.c, on the worker's own thread --- */
 struct io_uring_sqe *worker_sqe(struct worker *w);
-/* A receive into a provided buffer; timeout_ms > 0 links a timeout that cancels it. */
-void worker_recv(struct worker *w, int fd, uint64_t tag, uint64_t timeout_ms,
-                 struct __kernel_timespec *ts);
+/* A receive into a provided buffer (client timeouts: session.c's deadline lists). */
+void worker_recv(struct worker *w, int fd, uint64_t tag);
 void worker_send(struct worker *w, int fd, const void *p, size_t len, uint64_t tag);
 /* Completes once the peer hangs up (or the socket is shut down): POLLRDHUP, POLLHUP, POLLERR. */
 void worker_watch_hup(struct worker *w, int fd, uint64_t tag);
