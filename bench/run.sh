@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One command for the side-by-side benchmark (BENCHMARKING.md).
 #
-#   bench/run.sh                         start a throwaway MariaDB and ringsql, bench both
+#   bench/run.sh                         start a throwaway MariaDB and two ringsql (session and
+#                                        transaction pooling), bench all three
 #   bench/run.sh --quick                 the same, a fast look: 16 threads, one 5 s run each
 #   bench/run.sh --direct H:P --ringsql H:P [--peer NAME=H:P ...] [--pid-of NAME=PID ...]
 #                                        bench servers that are already running
@@ -25,43 +26,58 @@ if [[ " $* " != *" --direct "* ]]; then
     rm -rf "$run_dir"
     mkdir -p "$run_dir"
     eval "$(tests/mariadb.sh start "$run_dir/mariadb")"
-    ringsql_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-    cat >"$run_dir/ringsql.yaml" <<YAML
-listen: "127.0.0.1:$ringsql_port"
+    free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+    # Two ringsql processes in front of the same MariaDB, on its Unix socket (same host):
+    # "ringsql" with the seed's session pooling, "ringsql-txn" with pool.mode transaction
+    # (many more clients than connections: the idle-scale figure).
+    start_ringsql() { # NAME MODE -> sets port_NAME, pid_NAME
+        local name=$1 mode=$2 port
+        port=$(free_port)
+        cat >"$run_dir/$name.yaml" <<YAML
+listen: "127.0.0.1:$port"
 backends:
   - name: primary
-    address: "127.0.0.1:$RINGSQL_TEST_MARIADB_PORT"
+    address: "unix:$RINGSQL_TEST_MARIADB_SOCKET"
 users:
   - name: ringsql_test
     password: test_pass
 pool:
   size: 256
+  mode: $mode
 admin:
   listen: "127.0.0.1:0"
 log:
   level: warn
 YAML
-    build/cmd/ringsql -c "$run_dir/ringsql.yaml" 2>"$run_dir/ringsql.log" &
-    ringsql_pid=$!
+        build/cmd/ringsql -c "$run_dir/$name.yaml" 2>"$run_dir/$name.log" &
+        printf -v "pid_${name//-/_}" %s $!
+        printf -v "port_${name//-/_}" %s "$port"
+    }
+    start_ringsql ringsql session
+    start_ringsql ringsql-txn transaction
     cleanup() {
-        kill -TERM "$ringsql_pid" 2>/dev/null || true
-        wait "$ringsql_pid" 2>/dev/null || true
+        kill -TERM "$pid_ringsql" "$pid_ringsql_txn" 2>/dev/null || true
+        wait "$pid_ringsql" "$pid_ringsql_txn" 2>/dev/null || true
         tests/mariadb.sh stop "$run_dir/mariadb"
     }
     trap cleanup EXIT
-    deadline=$((SECONDS + 20))
-    until mariadb --no-defaults -h127.0.0.1 -P"$ringsql_port" -uringsql_test -ptest_pass \
-        --connect-timeout=2 -e 'SELECT 1' >/dev/null 2>&1; do
-        if ((SECONDS >= deadline)) || ! kill -0 "$ringsql_pid" 2>/dev/null; then
-            echo "bench: ringsql did not start; its log:" >&2
-            cat "$run_dir/ringsql.log" >&2
-            exit 1
-        fi
-        sleep 0.2
+    for name in ringsql ringsql_txn; do
+        port_var=port_$name pid_var=pid_$name
+        deadline=$((SECONDS + 20))
+        until mariadb --no-defaults -h127.0.0.1 -P"${!port_var}" -uringsql_test -ptest_pass \
+            --connect-timeout=2 -e 'SELECT 1' >/dev/null 2>&1; do
+            if ((SECONDS >= deadline)) || ! kill -0 "${!pid_var}" 2>/dev/null; then
+                echo "bench: $name did not start; its log:" >&2
+                cat "$run_dir/${name//_/-}.log" >&2
+                exit 1
+            fi
+            sleep 0.2
+        done
     done
-    args=(--direct "127.0.0.1:$RINGSQL_TEST_MARIADB_PORT" --ringsql "127.0.0.1:$ringsql_port"
-        --pid-of "direct=$(cat "$run_dir/mariadb/mariadbd.pid")" --pid-of "ringsql=$ringsql_pid"
-        "${args[@]}")
+    args=(--direct "127.0.0.1:$RINGSQL_TEST_MARIADB_PORT" --ringsql "127.0.0.1:$port_ringsql"
+        --peer "ringsql-txn=127.0.0.1:$port_ringsql_txn"
+        --pid-of "direct=$(cat "$run_dir/mariadb/mariadbd.pid")" --pid-of "ringsql=$pid_ringsql"
+        --pid-of "ringsql-txn=$pid_ringsql_txn" "${args[@]}")
 fi
 [[ " $* " == *" --out "* ]] || args+=(--out "$out")
 python3 bench/run.py --loadgen build/bench/ringsql-loadgen "${args[@]}"
