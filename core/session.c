@@ -113,14 +113,13 @@ struct session {
     bool infile;
     bool sha2_fast;
     bool buried;
-    bool touched;      /* ringsql has sent the backend something for this session */
-    bool reset_first;  /* COM_CHANGE_USER on the same backend: reset it before binding */
-    bool txn;          /* pool.mode transaction: the backend is bound per transaction */
-    bool pinned;       /* txn, but the session left state on its backend: bound until it ends */
-    bool bind_for_cmd; /* txn: binding for the command held in s->in, not for a login */
-    bool db_sent;      /* the bind sent COM_INIT_DB: the backend's database once it is OK */
-    struct session *next_waiter, *prev_waiter; /* SS_WAIT: in w->pool_waiters */
-    uint64_t wait_deadline_ms;
+    bool touched;         /* ringsql has sent the backend something for this session */
+    bool reset_first;     /* COM_CHANGE_USER on the same backend: reset it before binding */
+    bool txn;             /* pool.mode transaction: the backend is bound per transaction */
+    bool pinned;          /* txn, but the session left state on its backend: bound until it ends */
+    bool bind_for_cmd;    /* txn: binding for the command held in s->in, not for a login */
+    bool db_sent;         /* the bind sent COM_INIT_DB: the backend's database once it is OK */
+    struct deadline wait; /* SS_WAIT: in w->pool_waiters, until timeouts.pool_wait */
     struct __kernel_timespec wait_ts;
     char out_lost[200];         /* SS_LOST: the ERR 1927 message for the next command */
     uint64_t login_deadline_ms; /* accept + timeouts.handshake: for the whole login */
@@ -266,15 +265,7 @@ static void give_back_untouched(struct session *s)
 static void stop_waiting(struct session *s)
 {
     struct worker *w = s->w;
-    if (s->prev_waiter)
-        s->prev_waiter->next_waiter = s->next_waiter;
-    else
-        w->pool_waiters = s->next_waiter;
-    if (s->next_waiter)
-        s->next_waiter->prev_waiter = s->prev_waiter;
-    else
-        w->pool_waiters_tail = s->prev_waiter;
-    s->next_waiter = s->prev_waiter = NULL;
+    deadline_unlink(&w->pool_waiters, &s->wait);
     worker_timeout_cancel(w, op_tag(s, OP_WAIT_TIMEOUT));
     set_state(s, SS_IDLE);
 }
@@ -1167,17 +1158,10 @@ static void bind_for_command(struct session *s)
         refuse_for_no_backend(s);
         return;
     }
-    s->prev_waiter = w->pool_waiters_tail;
-    s->next_waiter = NULL;
-    if (w->pool_waiters_tail)
-        w->pool_waiters_tail->next_waiter = s;
-    else
-        w->pool_waiters = s;
-    w->pool_waiters_tail = s;
+    deadline_push(&w->pool_waiters, &s->wait, w->now_ms + ms);
     set_state(s, SS_WAIT);
     struct log_ctx c;
     log_debug("session_waits", "%s pool_wait_ms=%llu", ctx(s, &c), (unsigned long long)ms);
-    s->wait_deadline_ms = w->now_ms + ms;
     s->inflight++;
     worker_timeout(w, &s->wait_ts, ms, op_tag(s, OP_WAIT_TIMEOUT));
 }
@@ -1192,7 +1176,8 @@ void session_pool_ready(struct worker *w)
     bool served = true;
     while (served) {
         served = false;
-        for (struct session *s = w->pool_waiters; s && !served; s = s->next_waiter) {
+        for (struct deadline *d = w->pool_waiters.head; d && !served; d = d->next) {
+            struct session *s = (struct session *)((char *)d - offsetof(struct session, wait));
             if (take_backend(s, s->user)) {
                 stop_waiting(s);
                 bind_taken(s);
@@ -1215,7 +1200,7 @@ void session_on_wait_timeout(struct session *s, int res)
         return;
     }
     /* Removed once a connection came; or a late one from an earlier wait than this one. */
-    if (res != -ETIME || s->state != SS_WAIT || s->w->now_ms + 1 < s->wait_deadline_ms)
+    if (res != -ETIME || s->state != SS_WAIT || s->w->now_ms + 1 < s->wait.at_ms)
         return;
     stop_waiting(s);
     STAT_INC(s->w->st.timeouts[TIMEOUT_POOL_WAIT]);

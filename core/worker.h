@@ -191,7 +191,7 @@ struct worker {
     struct session *grave_sessions;
     struct backend *backend_buf_waiters;
     /* Transaction pooling: sessions whose command waits for a connection, oldest first. */
-    struct session *pool_waiters, *pool_waiters_tail;
+    struct deadline_list pool_waiters;
     bool pool_waking; /* session_pool_ready() runs: a nested call leaves it to the outer one */
     /* Client receives waiting under timeouts.handshake / timeouts.client_idle (indexed by
      * enum stat_timeout), and the one timer that fires for the earliest of them. */
