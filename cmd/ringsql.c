@@ -44,8 +44,8 @@ static void print_summary(const struct cfg *cfg)
     printf("%s: OK: listen %s:%u, %u workers, %zu backend%s, %zu user%s, pool size %u, "
            "admin %s:%u\n",
            cfg->path, cfg->listen.host, cfg->listen.port, cfg->workers, cfg->nbackends,
-           cfg->nbackends == 1 ? "" : "s", cfg->nusers, cfg->nusers == 1 ? "" : "s",
-           cfg->pool.size, cfg->admin_listen.host, cfg->admin_listen.port);
+           cfg->nbackends == 1 ? "" : "s", cfg->nusers, cfg->nusers == 1 ? "" : "s", cfg->pool.size,
+           cfg->admin_listen.host, cfg->admin_listen.port);
 }
 
 /* Every client and every backend connection is a descriptor: the soft limit (often 1024) would
