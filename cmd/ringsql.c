@@ -41,10 +41,11 @@ static void usage(FILE *out)
 
 static void print_summary(const struct cfg *cfg)
 {
-    printf("%s: OK: listen %s:%u, %u workers, %zu backend%s, %zu user%s, pool size %u, "
-           "admin %s:%u\n",
+    printf("%s: OK: listen %s:%u, %u workers, %zu backend%s, %zu user%s, pool size %u (%s "
+           "pooling), admin %s:%u\n",
            cfg->path, cfg->listen.host, cfg->listen.port, cfg->workers, cfg->nbackends,
            cfg->nbackends == 1 ? "" : "s", cfg->nusers, cfg->nusers == 1 ? "" : "s", cfg->pool.size,
+           cfg->pool.mode == CFG_POOL_TRANSACTION ? "transaction" : "session",
            cfg->admin_listen.host, cfg->admin_listen.port);
 }
 

@@ -3,7 +3,9 @@
  * core/metrics.c's. */
 #include "core/admin.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,8 +71,15 @@ struct admin *admin_open(struct proxy *p, const struct cfg_addr *addr)
     a->listen_fd = fd;
     for (int i = 0; i < ADMIN_MAX_CONNS; i++)
         a->conns[i].fd = -1;
+    /* The port the kernel chose, when the config said 0. */
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    unsigned port = addr->port;
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+        port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                              : ((struct sockaddr_in *)&ss)->sin_port);
     log_info("admin_listening", "admin_listen=%s:%u paths=\"/metrics /healthz /readyz\"",
-             addr->host, addr->port);
+             addr->host, port);
     return a;
 }
 
