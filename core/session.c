@@ -1076,6 +1076,7 @@ static bool command_pins(const struct session *s, const uint8_t *head, size_t he
     switch (head[0]) {
     case PROTO_COM_STMT_PREPARE:
     case PROTO_COM_SET_OPTION:
+    case PROTO_COM_INIT_DB: /* reported too, but the database is what binds check first */
         return true;
     case PROTO_COM_QUERY:
         break;
