@@ -120,6 +120,7 @@ struct session {
     bool bind_for_cmd;    /* txn: binding for the command held in s->in, not for a login */
     bool db_sent;         /* the bind sent COM_INIT_DB: the backend's database once it is OK */
     struct deadline wait; /* SS_WAIT: in w->pool_waiters, until timeouts.pool_wait */
+    bool login_wait;      /* SS_WAIT for a login (its database to check), not a command */
     struct __kernel_timespec wait_ts;
     char out_lost[200];         /* SS_LOST: the ERR 1927 message for the next command */
     uint64_t login_deadline_ms; /* accept + timeouts.handshake: for the whole login */
@@ -650,6 +651,8 @@ static bool layout_matches(struct session *s, uint64_t backend_caps)
 }
 
 static void send_login_ok(struct session *s);
+static bool wait_for_backend(struct session *s);
+static void bind_for_login(struct session *s);
 static void client_data(struct session *s);
 
 static void login_ok(struct session *s)
@@ -675,9 +678,20 @@ static void login_ok(struct session *s)
     }
     if (!s->b && !take_backend(s, user)) {
         (void)connection_in_sight(s->w, user); /* grows the shard for the next client */
+        if (s->txn && wait_for_backend(s)) {
+            s->login_wait = true;
+            return;
+        }
         reject_no_backend(s, user);
         return;
     }
+    bind_for_login(s);
+}
+
+/* The login has its backend: check the client can read it, then apply the client's database,
+ * options and character set (bind_next) and answer OK. */
+static void bind_for_login(struct session *s)
+{
     if (!layout_matches(s, s->b->caps))
         return;
     set_state(s, SS_BIND);
@@ -1143,28 +1157,50 @@ static void bind_taken(struct session *s)
     bind_next(s);
 }
 
-/* A command while no backend is bound: take one, or queue for one (FIFO per worker) for at
- * most timeouts.pool_wait; with the backend down, or no wait configured, refuse at once. */
-static void bind_for_command(struct session *s)
+/* Transaction pooling, no free connection: queues the session for one (FIFO per worker) for
+ * at most timeouts.pool_wait. False (and nothing done) with the backend down or no wait
+ * configured. */
+static bool wait_for_backend(struct session *s)
 {
-    if (take_backend(s, s->user)) {
-        bind_taken(s);
-        return;
-    }
     struct worker *w = s->w;
-    (void)connection_in_sight(w, s->user); /* grows the shard, if below its size */
     uint64_t ms = w->cfg->timeouts.pool_wait_ms;
     char msg[640];
-    if (ms == 0 || backend_down_msg(w, msg, sizeof msg)) {
-        refuse_for_no_backend(s);
-        return;
-    }
+    if (ms == 0 || backend_down_msg(w, msg, sizeof msg))
+        return false;
     deadline_push(&w->pool_waiters, &s->wait, w->now_ms + ms);
     set_state(s, SS_WAIT);
     struct log_ctx c;
     log_debug("session_waits", "%s pool_wait_ms=%llu", ctx(s, &c), (unsigned long long)ms);
     s->inflight++;
     worker_timeout(w, &s->wait_ts, ms, op_tag(s, OP_WAIT_TIMEOUT));
+    return true;
+}
+
+/* A command while no backend is bound: take one, or wait for one, or refuse it. */
+static void bind_for_command(struct session *s)
+{
+    if (take_backend(s, s->user)) {
+        bind_taken(s);
+        return;
+    }
+    (void)connection_in_sight(s->w, s->user); /* grows the shard, if below its size */
+    if (!wait_for_backend(s))
+        refuse_for_no_backend(s);
+}
+
+/* The wait is over: with a connection (s->b), or without one (refused: 1040 or 1429; a
+ * login ends there, a command's session goes on). */
+static void end_wait(struct session *s)
+{
+    bool login = s->login_wait;
+    s->login_wait = false;
+    stop_waiting(s);
+    if (s->b)
+        login ? bind_for_login(s) : bind_taken(s);
+    else if (login)
+        reject_no_backend(s, s->user);
+    else
+        refuse_for_no_backend(s);
 }
 
 void session_pool_ready(struct worker *w)
@@ -1179,13 +1215,8 @@ void session_pool_ready(struct worker *w)
         served = false;
         for (struct deadline *d = w->pool_waiters.head; d && !served; d = d->next) {
             struct session *s = (struct session *)((char *)d - offsetof(struct session, wait));
-            if (take_backend(s, s->user)) {
-                stop_waiting(s);
-                bind_taken(s);
-                served = true;
-            } else if (backend_down_msg(w, msg, sizeof msg)) {
-                stop_waiting(s);
-                refuse_for_no_backend(s);
+            if (take_backend(s, s->user) || backend_down_msg(w, msg, sizeof msg)) {
+                end_wait(s);
                 served = true;
             }
         }
@@ -1203,14 +1234,13 @@ void session_on_wait_timeout(struct session *s, int res)
     /* Removed once a connection came; or a late one from an earlier wait than this one. */
     if (res != -ETIME || s->state != SS_WAIT || s->w->now_ms + 1 < s->wait.at_ms)
         return;
-    stop_waiting(s);
     STAT_INC(s->w->st.timeouts[TIMEOUT_POOL_WAIT]);
     struct log_ctx c;
     log_info("client_timeout",
              "%s state=wait timeout_ms=%llu error=\"timeouts.pool_wait passed "
              "without a free connection\"",
              ctx(s, &c), (unsigned long long)s->w->cfg->timeouts.pool_wait_ms);
-    refuse_for_no_backend(s);
+    end_wait(s);
 }
 
 /* After a command: a transaction-pooled session that left nothing on its backend gives it

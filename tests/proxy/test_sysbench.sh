@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # sysbench through ringsql: oltp_read_write for 20 s with prepared statements and with
 # --db-ps-mode=disable, zero errors other than the deadlocks sysbench itself retries; then
-# point-select QPS direct and through ringsql, side by side (reported as TAP comments).
+# point-select QPS direct and through ringsql, side by side (reported as TAP comments); then
+# oltp_read_write (text protocol) through a second ringsql with pool.mode transaction and 3
+# connections for 8 threads: transactions share the connections, zero errors.
 #   test_sysbench.sh RINGSQL_BIN
 set -uo pipefail
 bin=$1
@@ -9,41 +11,57 @@ host=${RINGSQL_TEST_MARIADB_HOST:?set by tests/mariadb.sh}
 port=${RINGSQL_TEST_MARIADB_PORT:?set by tests/mariadb.sh}
 dir=$(mktemp -d "${RINGSQL_TEST_TMPDIR:-/tmp}/ringsql-sysbench-XXXXXX")
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-lport=$(free_port)
-aport=$(free_port)
-cat >"$dir/ringsql.yaml" <<YAML
-listen: "127.0.0.1:$lport"
+# start_ringsql NAME MODE POOL_SIZE: sets port_NAME and pid_NAME.
+start_ringsql() {
+    local name=$1 port admin
+    port=$(free_port)
+    admin=$(free_port)
+    cat >"$dir/$name.yaml" <<YAML
+listen: "127.0.0.1:$port"
 workers: 2
 backends:
   - name: primary
-    address: "$host:$port"
+    address: "$host:$port_db"
 users:
   - name: app
     password: "secret"
     backend_user: ringsql_test
     backend_password: test_pass
 pool:
-  size: 16
+  size: $3
+  mode: $2
 admin:
-  listen: "127.0.0.1:$aport"
+  listen: "127.0.0.1:$admin"
 YAML
-"$bin" -c "$dir/ringsql.yaml" 2>"$dir/ringsql.log" &
-pid=$!
-trap 'kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null' EXIT
+    "$bin" -c "$dir/$name.yaml" 2>"$dir/$name.log" &
+    printf -v "pid_$name" %s $!
+    printf -v "port_$name" %s "$port"
+}
+port_db=$port
+start_ringsql main session 16
+start_ringsql txn transaction 3
+lport=$port_main
+pid=$pid_main
+trap 'kill -TERM $pid_main $pid_txn 2>/dev/null; wait $pid_main $pid_txn 2>/dev/null' EXIT
 
-echo "1..5"
+echo "1..7"
 n=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 not_ok() { n=$((n + 1)); echo "not ok $n - $1"; failed=1; }
 failed=0
 
-deadline=$((SECONDS + 15))
-until mariadb --no-defaults -h127.0.0.1 -P"$lport" -uapp -psecret --connect-timeout=2 \
-    -e 'SELECT 1' >/dev/null 2>&1; do
-    if ! kill -0 $pid 2>/dev/null || ((SECONDS >= deadline)); then
-        echo "Bail out! ringsql did not serve within 15 s"; sed 's/^/# /' "$dir/ringsql.log"; exit 1
-    fi
-    sleep 0.1
+for name in main txn; do
+    p_var=port_$name pid_var=pid_$name
+    deadline=$((SECONDS + 15))
+    until mariadb --no-defaults -h127.0.0.1 -P"${!p_var}" -uapp -psecret --connect-timeout=2 \
+        -e 'SELECT 1' >/dev/null 2>&1; do
+        if ! kill -0 "${!pid_var}" 2>/dev/null || ((SECONDS >= deadline)); then
+            echo "Bail out! ringsql ($name) did not serve within 15 s"
+            sed 's/^/# /' "$dir/$name.log"
+            exit 1
+        fi
+        sleep 0.1
+    done
 done
 
 mariadb --no-defaults -h"$host" -P"$port" -uringsql_test -ptest_pass \
@@ -69,6 +87,17 @@ for mode in auto disable; do
     fi
 done
 
+# Transaction pooling under load: 8 clients, 3 connections; every transaction holds one from
+# BEGIN to COMMIT, the others wait for it (timeouts.pool_wait).
+if sysbench oltp_read_write "${common[@]}" --mysql-host=127.0.0.1 --mysql-port="$port_txn" \
+    --threads=8 --time=10 --db-ps-mode=disable run >"$dir/rw-txn.out" 2>&1 &&
+    ! grep -q FATAL "$dir/rw-txn.out"; then
+    ok "oltp_read_write 10 s through pool.mode transaction (8 clients, 3 connections), no errors"
+    grep -E "transactions:|ignored errors:" "$dir/rw-txn.out" | sed 's/^ */# /'
+else
+    not_ok "oltp_read_write through pool.mode transaction"; tail -20 "$dir/rw-txn.out" | sed 's/^/# /'
+fi
+
 qps() {
     sysbench oltp_point_select "${common[@]}" "$@" --threads=8 --time=5 run 2>&1 |
         awk '/queries:/ { gsub(/[()]/, "", $3); print $3 }'
@@ -81,10 +110,17 @@ else
     not_ok "point-select QPS could not be measured"
 fi
 
-kill -TERM $pid
-wait $pid
-rc=$?
 trap - EXIT
-if ((rc == 0)); then ok "SIGTERM: clean exit"; else not_ok "SIGTERM: exit status $rc"; sed 's/^/# /' "$dir/ringsql.log" | tail -20; fi
+for name in main txn; do
+    pid_var=pid_$name
+    kill -TERM "${!pid_var}"
+    wait "${!pid_var}"
+    rc=$?
+    if ((rc == 0)); then
+        ok "SIGTERM: clean exit ($name)"
+    else
+        not_ok "SIGTERM: exit status $rc ($name)"; sed 's/^/# /' "$dir/$name.log" | tail -20
+    fi
+done
 mariadb --no-defaults -h"$host" -P"$port" -uringsql_test -ptest_pass -e 'DROP DATABASE ringsql_sbtest'
 exit $failed
