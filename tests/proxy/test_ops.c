@@ -33,6 +33,9 @@ static void pause_step(void)
 }
 
 /* The config: one backend at host:port, user app/secret, extra appended under the top level. */
+/* More keys under pool: (e.g. "  mode: transaction\n") for the next make_yaml(). */
+static const char *pool_keys = "";
+
 static void make_yaml(char *out, size_t cap, unsigned port, unsigned admin, const char *db_host,
                       unsigned db_port, unsigned workers, unsigned pool_size, const char *extra)
 {
@@ -40,12 +43,14 @@ static void make_yaml(char *out, size_t cap, unsigned port, unsigned admin, cons
              "listen: \"127.0.0.1:%u\"\n"
              "workers: %u\n" TDB_YAML_PRIMARY_AND_APP "pool:\n"
              "  size: %u\n"
+             "%s"
              "admin:\n"
              "  listen: \"127.0.0.1:%u\"\n"
              "timeouts:\n"
              "  connect: 1s\n"
              "%s",
-             port, workers, db_host, db_port, pool_size, admin, extra);
+             port, workers, db_host, db_port, pool_size, pool_keys, admin, extra);
+    pool_keys = "";
 }
 
 static bool start_on(const char *db_host, unsigned db_port, unsigned workers, unsigned pool_size,
@@ -324,6 +329,30 @@ static void test_metrics_count_queries(void)
     }
     CHECK_INT(tdb_proxy_stop(&proxy, SIGTERM), 0);
     CHECK(no_password_in_log());
+}
+
+/* Transaction pooling's counters: a pinned session, and a command that waited past
+ * timeouts.pool_wait. */
+static void test_metrics_count_pinned_and_pool_waits(void)
+{
+    pool_keys = "  mode: transaction\n";
+    if (!start(1, 1, "  pool_wait: 100ms\n"))
+        return;
+    const char *pinned = "ringsql_sessions_pinned_total";
+    const char *waits = "ringsql_timeouts_total{kind=\"pool_wait\"}";
+    double p0 = metric(pinned), w0 = metric(waits);
+    MYSQL *a = connect_app(), *b = connect_app();
+    if (CHECK(a && b)) {
+        CHECK(tdb_exec(a, "SET @pin = 1")); /* a keeps the only connection */
+        CHECK(tdb_expect_error(b, "SELECT 1", 1040));
+        CHECK_INT(metric(pinned) - p0, 1);
+        CHECK_INT(metric(waits) - w0, 1);
+    }
+    if (a)
+        mysql_close(a);
+    if (b)
+        mysql_close(b);
+    CHECK_INT(tdb_proxy_stop(&proxy, SIGTERM), 0);
 }
 
 static void test_strict_http(void)
@@ -708,6 +737,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     static const struct check_case cases[] = {
         CHECK_CASE(test_metrics_count_queries),
+        CHECK_CASE(test_metrics_count_pinned_and_pool_waits),
         CHECK_CASE(test_strict_http),
         CHECK_CASE(test_readyz_follows_backend),
         CHECK_CASE(test_reload),
