@@ -267,7 +267,7 @@ static void stop_waiting(struct session *s)
 {
     struct worker *w = s->w;
     deadline_unlink(&w->pool_waiters, &s->wait);
-    worker_timeout_cancel(w, op_tag(s, OP_WAIT_TIMEOUT));
+    worker_cancel(w, op_tag(s, OP_WAIT_TIMEOUT));
     set_state(s, SS_IDLE);
 }
 
@@ -1131,16 +1131,15 @@ static void refuse_for_no_backend(struct session *s)
     char msg[640];
     const char *state;
     uint16_t code = no_backend_error(s, s->user, msg, sizeof msg, &state);
-    const uint8_t *p = s->in.p + s->in.scan;
-    uint32_t avail = s->in.len - s->in.scan;
-    uint32_t plen = avail >= PROTO_HEADER_LEN ? (uint32_t)(p[0] | p[1] << 8 | p[2] << 16) : 0;
-    if (avail < PROTO_HEADER_LEN || plen >= PROTO_MAX_PAYLOAD || avail - PROTO_HEADER_LEN < plen) {
+    struct proto_phys ph;
+    if (proto_phys_read(s->in.p + s->in.scan, s->in.len - s->in.scan, &ph, NULL) != 0 ||
+        ph.payload_len >= PROTO_MAX_PAYLOAD) {
         reject(s, code, state, msg);
         return;
     }
-    s->in.scan += PROTO_HEADER_LEN + plen;
+    s->in.scan += (uint32_t)ph.span;
     s->in.sent = s->in.scan;
-    answer_command(s, p[3], code, state, msg);
+    answer_command(s, ph.seq, code, state, msg);
 }
 
 /* The command in s->in has a backend now: apply the client's database, character set and
@@ -1205,8 +1204,8 @@ static void end_wait(struct session *s)
 
 void session_pool_ready(struct worker *w)
 {
-    if (w->pool_waking)
-        return;
+    if (!w->pool_waiters.head || w->pool_waking)
+        return; /* nobody waits (the usual case, on every connection given back) */
     w->pool_waking = true;
     /* From the head again after each session served: serving one may free or take others. */
     char msg[640];

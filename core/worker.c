@@ -72,20 +72,18 @@ void worker_watch_hup(struct worker *w, int fd, uint64_t tag)
     io_uring_sqe_set_data64(sqe, tag);
 }
 
-void worker_timeout(struct worker *w, struct __kernel_timespec *ts, uint64_t ms, uint64_t tag)
+static void set_timespec(struct __kernel_timespec *ts, uint64_t ms)
 {
     ts->tv_sec = (long long)(ms / 1000);
     ts->tv_nsec = (long long)(ms % 1000) * 1000000;
+}
+
+void worker_timeout(struct worker *w, struct __kernel_timespec *ts, uint64_t ms, uint64_t tag)
+{
+    set_timespec(ts, ms);
     struct io_uring_sqe *sqe = worker_sqe(w);
     io_uring_prep_timeout(sqe, ts, 0, 0);
     io_uring_sqe_set_data64(sqe, tag);
-}
-
-void worker_timeout_cancel(struct worker *w, uint64_t tag)
-{
-    struct io_uring_sqe *sqe = worker_sqe(w);
-    io_uring_prep_timeout_remove(sqe, tag, 0);
-    io_uring_sqe_set_data64(sqe, op_tag(NULL, OP_IGNORE));
 }
 
 /* ---------- provided buffers ---------- */
@@ -333,8 +331,7 @@ void worker_timer_need(struct worker *w, uint64_t at_ms)
     uint64_t ms = at_ms > w->now_ms ? at_ms - w->now_ms : 0;
     /* An armed timer is moved earlier in place: no second timer, no race with its firing. */
     struct __kernel_timespec *ts = w->timer_armed ? &w->timer_update_ts : &w->timer_ts;
-    ts->tv_sec = (long long)(ms / 1000);
-    ts->tv_nsec = (long long)(ms % 1000) * 1000000;
+    set_timespec(ts, ms);
     struct io_uring_sqe *sqe = worker_sqe(w);
     if (w->timer_armed) {
         io_uring_prep_timeout_update(sqe, ts, op_tag(w, OP_TIMER), 0);
@@ -359,7 +356,7 @@ static void begin_stop(struct worker *w)
         worker_cancel(w, op_tag(w, OP_ACCEPT));
     worker_cancel(w, op_tag(w, OP_WAKE));
     if (w->timer_armed)
-        worker_timeout_cancel(w, op_tag(w, OP_TIMER));
+        worker_cancel(w, op_tag(w, OP_TIMER));
     session_shutdown_all(w);
     for (struct backend *b = w->live_backends, *next; b; b = next) {
         next = b->next_live;

@@ -234,12 +234,11 @@ void worker_send(struct worker *w, int fd, const void *p, size_t len, uint64_t t
 /* Completes once the peer hangs up (or the socket is shut down): POLLRDHUP, POLLHUP, POLLERR. */
 void worker_watch_hup(struct worker *w, int fd, uint64_t tag);
 /* A timeout of ms (its timespec in *ts, kept until it completes) completing with -ETIME, or
- * -ECANCELED once worker_timeout_cancel(tag) removed it. */
+ * -ECANCELED once worker_cancel(tag) removed it. */
 void worker_timeout(struct worker *w, struct __kernel_timespec *ts, uint64_t ms, uint64_t tag);
-void worker_timeout_cancel(struct worker *w, uint64_t tag);
 /* Makes the worker's timer fire no later than at_ms (then session_deadlines_passed()). */
 void worker_timer_need(struct worker *w, uint64_t at_ms);
-/* Cancels the operation tagged tag (it completes with -ECANCELED). */
+/* Cancels the operation tagged tag, a timeout too (it completes with -ECANCELED). */
 void worker_cancel(struct worker *w, uint64_t tag);
 /* Takes the buffer named by a receive completion into rb; false if the completion had none. */
 bool worker_buf_take(struct worker *w, int res, unsigned cqe_flags, struct rbuf *rb);
