@@ -6,6 +6,9 @@
 #   bench/run.sh --quick                 the same, a fast look: 16 threads, one 5 s run each
 #   bench/run.sh --direct H:P --ringsql H:P [--peer NAME=H:P ...] [--pid-of NAME=PID ...]
 #                                        bench servers that are already running
+#   --workers N                          the throwaway ringsql's worker threads (default 0: one
+#                                        per CPU; on a 2-core machine shared with sysbench and
+#                                        MariaDB, 1 spends less CPU per query: docs/performance.md)
 # Any further option goes to bench/run.py (--quick, --workloads, --threads 1,16,64,
 # --seconds 10, --runs 3, --idle-clients, --exhaust-clients, --user, --password, --database);
 # an option given with --quick overrides its value.
@@ -17,10 +20,20 @@ root=$(pwd)
 scripts/install-deps.sh >/dev/null
 scripts/build.sh normal >/dev/null
 
-args=("$@")
+args=()
+workers=0
+while (($#)); do
+    if [[ $1 == --workers ]]; then
+        workers=${2:?--workers needs a number}
+        shift 2
+    else
+        args+=("$1")
+        shift
+    fi
+done
 out=$root/results/$(date +%Y%m%d-%H%M%S)
 own=false
-if [[ " $* " != *" --direct "* ]]; then
+if [[ " ${args[*]} " != *" --direct "* ]]; then
     own=true
     run_dir=$root/.bench-run
     rm -rf "$run_dir"
@@ -35,6 +48,7 @@ if [[ " $* " != *" --direct "* ]]; then
         port=$(free_port)
         cat >"$run_dir/$name.yaml" <<YAML
 listen: "127.0.0.1:$port"
+workers: $workers
 backends:
   - name: primary
     address: "unix:$RINGSQL_TEST_MARIADB_SOCKET"
@@ -79,5 +93,5 @@ YAML
         --pid-of "direct=$(cat "$run_dir/mariadb/mariadbd.pid")" --pid-of "ringsql=$pid_ringsql"
         --pid-of "ringsql-txn=$pid_ringsql_txn" "${args[@]}")
 fi
-[[ " $* " == *" --out "* ]] || args+=(--out "$out")
+[[ " ${args[*]} " == *" --out "* ]] || args+=(--out "$out")
 python3 bench/run.py --loadgen build/bench/ringsql-loadgen "${args[@]}"

@@ -1,6 +1,7 @@
 /* Loads a ringsql YAML config with libyaml's document API and validates it into struct cfg.
  * Every problem is collected (not just the first) as "file:line:column: message". */
 #include "config/config.h"
+#include "config/cpus.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -613,8 +614,8 @@ static void load_document(struct loader *ld)
     if (ld->cfg->pool.min_idle == UINT32_MAX)
         ld->cfg->pool.min_idle = ld->cfg->pool.size;
     if (ld->cfg->workers == 0) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        ld->cfg->workers = n > 0 ? (uint32_t)(n < CFG_MAX_WORKERS ? n : CFG_MAX_WORKERS) : 1;
+        unsigned n = cfg_usable_cpus();
+        ld->cfg->workers = n < CFG_MAX_WORKERS ? n : CFG_MAX_WORKERS;
     }
 }
 

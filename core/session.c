@@ -152,14 +152,34 @@ struct log_ctx {
     char text[320];
 };
 
-static const char *ctx(const struct session *s, struct log_ctx *c)
+/* The client's address, looked up the first time a log line or an error names it: most
+ * sessions never need it, and getpeername is a system call per session. A client already
+ * gone (reset) by then shows as "unknown". */
+static const char *peer(struct session *s)
+{
+    if (s->peer[0])
+        return s->peer;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (getpeername(s->fd, (struct sockaddr *)&ss, &sl) == 0) {
+        if (ss.ss_family == AF_INET)
+            inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, s->peer, sizeof s->peer);
+        else if (ss.ss_family == AF_INET6)
+            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, s->peer, sizeof s->peer);
+    }
+    if (!s->peer[0])
+        snprintf(s->peer, sizeof s->peer, "unknown");
+    return s->peer;
+}
+
+static const char *ctx(struct session *s, struct log_ctx *c)
 {
     char user[96];
     /* The shard's own name ("backend/user"): its indices may be an earlier config's. */
     const char *pool = s->b ? s->b->pc.shard->name : "-";
     int blen = (int)strcspn(pool, "/");
     snprintf(c->text, sizeof c->text, "worker=%u session=%llu client=%s user=\"%s\" backend=%.*s",
-             s->w->id, (unsigned long long)s->id, s->peer,
+             s->w->id, (unsigned long long)s->id, peer(s),
              log_safe(s->user_name, user, sizeof user), blen, pool);
     return c->text;
 }
@@ -303,7 +323,16 @@ static void close_session(struct session *s, bool clean, const char *why)
     set_state(s, SS_CLOSED);
     STAT_INC(s->w->st.sessions_done);
     STAT_SUB(s->w->st.clients_connected, 1);
-    shutdown(s->fd, SHUT_RDWR);
+    /* Something still in flight on the client's socket ends at once (and the client is sent
+     * FIN even while a send is stuck on a full window); the descriptor is closed once it is
+     * done (session_bury). With nothing in flight or queued on it (each counts in inflight,
+     * a result's send in b2c_busy), it is closed now: one system call instead of two. */
+    if (s->inflight || s->b2c_busy) {
+        shutdown(s->fd, SHUT_RDWR);
+    } else {
+        close(s->fd);
+        s->fd = -1;
+    }
     maybe_free(s);
 }
 
@@ -530,12 +559,20 @@ static uint64_t offered_caps(const struct worker *w)
     return SELF_CAPS | (backend & BACKEND_CAPS);
 }
 
-static void make_scramble(uint8_t *out)
+static void make_scramble(struct worker *w, uint8_t *out)
 {
-    if (RAND_bytes(out, PROTO_SCRAMBLE_LEN) != 1) {
-        for (int i = 0; i < PROTO_SCRAMBLE_LEN; i++)
-            out[i] = (uint8_t)rand();
+    /* Drawn from OpenSSL a batch at a time: each RAND_bytes call checks for a fork with
+     * getpid(), a system call. */
+    if (w->random_left < PROTO_SCRAMBLE_LEN) {
+        if (RAND_bytes(w->random, sizeof w->random) != 1) {
+            for (size_t i = 0; i < sizeof w->random; i++)
+                w->random[i] = (uint8_t)rand();
+        }
+        w->random_left = sizeof w->random;
     }
+    w->random_left -= PROTO_SCRAMBLE_LEN;
+    memcpy(out, w->random + w->random_left, PROTO_SCRAMBLE_LEN);
+    explicit_bzero(w->random + w->random_left, PROTO_SCRAMBLE_LEN);
     /* Scrambles are sent NUL-terminated and read as 7-bit text by some clients. */
     for (int i = 0; i < PROTO_SCRAMBLE_LEN; i++) {
         out[i] &= 0x7f;
@@ -552,7 +589,7 @@ static void greet(struct session *s)
     /* MariaDB announces itself as "5.5.5-<version>" so that old MySQL clients parse it. */
     snprintf(version, sizeof version, "%s%s-ringsql-%s",
              strstr(info->version, "MariaDB") ? "5.5.5-" : "", info->version, RINGSQL_VERSION);
-    make_scramble(s->scramble);
+    make_scramble(s->w, s->scramble);
     s->server_caps = offered_caps(w);
     struct proto_handshake hs = {
         .protocol_version = 10,
@@ -585,17 +622,7 @@ void session_start(struct worker *w, int fd)
     s->fd = fd;
     s->id = ((uint64_t)w->id << 24) | (w->next_session_id++ & 0xffffff);
     s->state = SS_GREETING;
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
     s->peer[0] = '\0';
-    if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) {
-        if (ss.ss_family == AF_INET)
-            inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, s->peer, sizeof s->peer);
-        else if (ss.ss_family == AF_INET6)
-            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, s->peer, sizeof s->peer);
-    }
-    if (!s->peer[0])
-        snprintf(s->peer, sizeof s->peer, "unknown");
     s->login_deadline_ms = w->now_ms + w->cfg->timeouts.handshake_ms;
     /* Every backend down, or none ever reached (no version or capabilities to greet with). */
     if (reject_backend_down(s))
@@ -623,7 +650,7 @@ static void deny(struct session *s, const char *user, bool with_password)
 {
     char msg[256];
     snprintf(msg, sizeof msg, "Access denied for user '%s'@'%s' (using password: %s)", user,
-             s->peer, with_password ? "YES" : "NO");
+             peer(s), with_password ? "YES" : "NO");
     STAT_INC(s->w->st.rejected[REJECT_AUTH]);
     /* Untouched (at login) straight back to available; used (COM_CHANGE_USER) reset first. */
     unbind(s, true);

@@ -198,6 +198,9 @@ struct worker {
     struct deadline_list deadlines[TIMEOUT_POOL_WAIT];
     bool timer_armed;
     uint64_t timer_at_ms;
+    /* Random bytes for login scrambles, used from the end (session.c). */
+    uint8_t random[64 * 20];
+    uint16_t random_left;
     struct __kernel_timespec timer_ts, timer_update_ts;
     struct worker_stats st;
 
