@@ -1111,6 +1111,24 @@ static void pin(struct session *s, const char *why)
 }
 
 /* Commands whose effect outlives them on the connection, unreported by the server. */
+/* A COM_QUERY's or COM_STMT_PREPARE's text, from the packet whose first head_len bytes are
+ * head (len in all): where only the head was kept, read in the receive buffer when it lies
+ * whole there (it ends there: the framer stopped just past it). False if it cannot be read. */
+static bool command_text(const struct session *s, const uint8_t *head, size_t head_len,
+                         uint64_t len, const uint8_t **text, size_t *text_len)
+{
+    if (head_len < len) {
+        if (len >= PROTO_MAX_PAYLOAD || s->in.scan < len)
+            return false;
+        head = s->in.p + s->in.scan - len;
+        head_len = (size_t)len;
+    }
+    *text = head + 1;
+    *text_len = head_len - 1;
+    return true;
+}
+
+/* Transaction pooling: whether this command may leave state the server does not report. */
 static bool command_pins(const struct session *s, const uint8_t *head, size_t head_len,
                          uint64_t len)
 {
@@ -1124,15 +1142,31 @@ static bool command_pins(const struct session *s, const uint8_t *head, size_t he
     default:
         return false;
     }
-    if (head_len < len) {
-        /* Only the head was kept: read the text where it lies whole in the receive buffer,
-         * which ends there (the framer stopped just past it); else assume the worst. */
-        if (len >= PROTO_MAX_PAYLOAD || s->in.scan < len)
-            return true;
-        head = s->in.p + s->in.scan - len;
-        head_len = (size_t)len;
+    const uint8_t *text;
+    size_t text_len;
+    return !command_text(s, head, head_len, len, &text, &text_len) ||
+           proto_query_leaves_state(text, text_len);
+}
+
+/* Session pooling: whether this command may change the connection's current database, which
+ * the next session's bind would then have to set again (a prepared statement's text is read
+ * when it is prepared: the database is only checked at the next bind). */
+static bool command_may_change_db(const struct session *s, const uint8_t *head, size_t head_len,
+                                  uint64_t len)
+{
+    switch (head[0]) {
+    case PROTO_COM_INIT_DB:
+        return true;
+    case PROTO_COM_QUERY:
+    case PROTO_COM_STMT_PREPARE:
+        break;
+    default:
+        return false;
     }
-    return proto_query_leaves_state(head + 1, head_len - 1);
+    const uint8_t *text;
+    size_t text_len;
+    return !command_text(s, head, head_len, len, &text, &text_len) ||
+           proto_query_may_change_db(text, text_len);
 }
 
 /* Whether the next command in s->in needs a backend (not when its header is incomplete). */
@@ -1373,9 +1407,8 @@ static int client_packet(void *ctx, const uint8_t *head, size_t head_len, uint64
         backend_session_reset(b);
     if (s->txn && !s->pinned && command_pins(s, head, head_len, len))
         pin(s, "a statement that may leave state the server does not report");
-    if (!s->txn && (head[0] == PROTO_COM_QUERY || head[0] == PROTO_COM_INIT_DB))
-        b->db_known = false; /* USE, or COM_INIT_DB; transaction pooling learns it from the
-                                server (the session is then pinned) */
+    if (!s->txn && b->db_known && command_may_change_db(s, head, head_len, len))
+        b->db_known = false; /* transaction pooling learns it from the server (and pins) */
     STAT_INC(s->w->st.packets_c2b);
     STAT_INC(s->w->st.commands[head[0] < STAT_COMMANDS ? head[0] : STAT_COMMANDS - 1]);
     s->expect_response = v != PROTO_TRACK_DONE;

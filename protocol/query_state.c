@@ -57,8 +57,25 @@ static size_t skip_to_eol(const uint8_t *s, size_t len, size_t i)
     return i;
 }
 
-bool proto_query_leaves_state(const uint8_t *s, size_t len)
+/* Words after which the connection's current database may be another (or none): USE,
+ * DROP DATABASE / SCHEMA, and what runs text or code this scanner cannot see (EXECUTE of a
+ * prepared statement, CALL). SELECT DATABASE() is a false yes, which only costs the next
+ * session a COM_INIT_DB. */
+static bool db_word(const uint8_t *w, size_t n)
 {
+    static const char *const words[] = {"USE", "DATABASE", "SCHEMA", "EXECUTE", "CALL"};
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (word_is(w, n, words[i]))
+            return true;
+    return false;
+}
+
+enum { LEAVES_STATE = 1, MAY_CHANGE_DB = 2 };
+
+/* The findings of both questions, stopping once `want` are all found. */
+static unsigned scan(const uint8_t *s, size_t len, unsigned want)
+{
+    unsigned found = 0;
     /* The previous word, to tell SET [SESSION] TRANSACTION from START TRANSACTION. */
     const uint8_t *prev = NULL;
     size_t prev_len = 0;
@@ -96,7 +113,12 @@ bool proto_query_leaves_state(const uint8_t *s, size_t len)
                     i++;
                 continue;
             }
-            return true; /* a user variable, maybe assigned */
+            found |= LEAVES_STATE; /* a user variable, maybe assigned */
+            if ((found & want) == want)
+                return found;
+            for (i++; i < len && word_char(s[i]); i++)
+                ; /* its name is no keyword */
+            continue;
         }
         if (word_char(c)) {
             size_t j = i;
@@ -105,11 +127,15 @@ bool proto_query_leaves_state(const uint8_t *s, size_t len)
             const uint8_t *w = s + i;
             size_t n = j - i;
             if (stateful_word(w, n))
-                return true;
+                found |= LEAVES_STATE;
             if (word_is(w, n, "TRANSACTION") && prev &&
                 (word_is(prev, prev_len, "SET") || word_is(prev, prev_len, "SESSION") ||
                  word_is(prev, prev_len, "LOCAL") || word_is(prev, prev_len, "GLOBAL")))
-                return true;
+                found |= LEAVES_STATE;
+            if (db_word(w, n))
+                found |= MAY_CHANGE_DB;
+            if ((found & want) == want)
+                return found;
             prev = w;
             prev_len = n;
             i = j;
@@ -117,5 +143,15 @@ bool proto_query_leaves_state(const uint8_t *s, size_t len)
         }
         i++;
     }
-    return false;
+    return found;
+}
+
+bool proto_query_leaves_state(const uint8_t *sql, size_t len)
+{
+    return scan(sql, len, LEAVES_STATE) & LEAVES_STATE;
+}
+
+bool proto_query_may_change_db(const uint8_t *sql, size_t len)
+{
+    return scan(sql, len, MAY_CHANGE_DB) & MAY_CHANGE_DB;
 }

@@ -22,4 +22,9 @@
 /* sql: a COM_QUERY's text (without the command byte). */
 bool proto_query_leaves_state(const uint8_t *sql, size_t len);
 
+/* Whether the statement may change the connection's current database (session pooling keeps
+ * the database a connection is known to be in across its reset, and skips the COM_INIT_DB of
+ * the next session that wants the same). Same lexer, same side of caution. */
+bool proto_query_may_change_db(const uint8_t *sql, size_t len);
+
 #endif

@@ -1,5 +1,6 @@
 /* proto_query_leaves_state (query_state.h): what transaction pooling must not miss, and
- * what it must not mistake for state (quoted text, comments, system variables). */
+ * what it must not mistake for state (quoted text, comments, system variables); and
+ * proto_query_may_change_db: what session pooling's database cache must not miss. */
 #include <stdio.h>
 #include <string.h>
 
@@ -65,6 +66,42 @@ static void test_stateless_text_is_not_pinned(void)
             printf("# false positive: %s\n", no[i]);
 }
 
+static bool changes_db(const char *sql)
+{
+    return proto_query_may_change_db((const uint8_t *)sql, strlen(sql));
+}
+
+static void test_database_changes_are_seen(void)
+{
+    static const char *const yes[] = {
+        "USE shop",           "use `shop`",
+        "SELECT 1; USE shop", "/*!50000 USE shop */",
+        "DROP DATABASE shop", "drop schema if exists shop",
+        "EXECUTE s",          "EXECUTE IMMEDIATE 'USE shop'",
+        "CALL p()",           "SELECT DATABASE()", /* a false yes, on the safe side */
+    };
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++)
+        if (!CHECK(changes_db(yes[i])))
+            printf("# missed: %s\n", yes[i]);
+    static const char *const no[] = {
+        "SELECT 1",
+        "SELECT c FROM sbtest1 WHERE id=5",
+        "SELECT 'USE shop'",
+        "SELECT `use` FROM t",
+        "SELECT 1 /* USE shop */",
+        "SELECT 1 -- DROP DATABASE shop\n",
+        "SELECT @use, @database",
+        "UPDATE t SET user_id = 1",
+        "",
+    };
+    for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
+        if (!CHECK(!changes_db(no[i])))
+            printf("# false positive: %s\n", no[i]);
+    /* Each question alone: a user variable does not hide a USE after it, nor the reverse. */
+    CHECK(changes_db("SELECT @a; USE shop"));
+    CHECK(leaves("USE shop; SELECT @a"));
+}
+
 static void test_unterminated_text_is_safe(void)
 {
     /* Whatever the verdict, nothing is read past the end (ASan checks that). */
@@ -73,6 +110,8 @@ static void test_unterminated_text_is_safe(void)
     (void)leaves("SELECT \\");
     (void)leaves("@");
     CHECK(leaves("SELECT 1; SELECT @"));
+    (void)changes_db("SELECT 'abc");
+    (void)changes_db("@");
 }
 
 int main(int argc, char **argv)
@@ -80,6 +119,7 @@ int main(int argc, char **argv)
     static const struct check_case cases[] = {
         CHECK_CASE(test_untracked_state_is_seen),
         CHECK_CASE(test_stateless_text_is_not_pinned),
+        CHECK_CASE(test_database_changes_are_seen),
         CHECK_CASE(test_unterminated_text_is_safe),
     };
     return check_main(argc, argv, cases, sizeof cases / sizeof cases[0]);

@@ -639,6 +639,62 @@ static void test_no_database_leaks_between_clients(void)
     stop_proxy();
 }
 
+static bool global_status(MYSQL *direct, const char *name, char *out, size_t outlen)
+{
+    char sql[160];
+    snprintf(
+        sql, sizeof sql,
+        "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = '%s'",
+        name);
+    return tdb_query_value(direct, sql, out, outlen);
+}
+
+/* Session pooling remembers a connection's database across its reset: the next client that
+ * asks for the same one gets no COM_INIT_DB, unless a statement may have changed it (here a
+ * prepared DROP DATABASE, read when it was prepared). */
+static void test_database_is_set_again_only_when_it_may_have_changed(void)
+{
+    MYSQL *direct = tdb_connect_server();
+    if (!CHECK(direct != NULL) || !start_proxy(1, 1)) {
+        if (direct)
+            mysql_close(direct);
+        return;
+    }
+    CHECK(tdb_exec(direct, "CREATE DATABASE IF NOT EXISTS ringsql_scratch"));
+    char before[32] = "", after[32] = "";
+    MYSQL *a = connect_app(TDB_DATABASE, NULL);
+    if (CHECK(a != NULL)) {
+        CHECK(tdb_exec(a, "DO 1"));
+        mysql_close(a);
+    }
+    CHECK(global_status(direct, "Com_change_db", before, sizeof before));
+    MYSQL *b = connect_app_retry(TDB_DATABASE);
+    if (CHECK(b != NULL)) {
+        CHECK(global_status(direct, "Com_change_db", after, sizeof after));
+        CHECK_STR(after, before); /* already there: no COM_INIT_DB */
+        query_is(b, "SELECT DATABASE()", TDB_DATABASE);
+        mysql_close(b);
+    }
+    MYSQL *c = connect_app_retry("ringsql_scratch");
+    if (CHECK(c != NULL)) {
+        MYSQL_STMT *st = mysql_stmt_init(c);
+        const char *drop = "DROP DATABASE ringsql_scratch";
+        CHECK(st && mysql_stmt_prepare(st, drop, strlen(drop)) == 0 && mysql_stmt_execute(st) == 0);
+        if (st)
+            mysql_stmt_close(st); /* no SELECT DATABASE(): its text would say "may change" */
+        mysql_close(c);
+    }
+    /* Its connection is in no database now: asking for the dropped one must fail. */
+    unsigned err = 0;
+    MYSQL *d = connect_app("ringsql_scratch", &err);
+    CHECK(d == NULL);
+    CHECK_UINT(err, 1049);
+    if (d)
+        mysql_close(d);
+    stop_proxy();
+    mysql_close(direct);
+}
+
 static void test_handshake_and_idle_timeouts(void)
 {
     if (!start_proxy_with(1, 2, "timeouts:\n  handshake: 300ms\n  client_idle: 500ms\n"))
@@ -729,6 +785,7 @@ int main(int argc, char **argv)
         CHECK_CASE(test_load_data_local_infile),
         CHECK_CASE(test_change_user),
         CHECK_CASE(test_no_database_leaks_between_clients),
+        CHECK_CASE(test_database_is_set_again_only_when_it_may_have_changed),
         CHECK_CASE(test_handshake_and_idle_timeouts),
         CHECK_CASE(test_each_user_has_its_own_pool),
         CHECK_CASE(test_stale_connections_are_replaced),
