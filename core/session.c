@@ -1111,21 +1111,20 @@ static void pin(struct session *s, const char *why)
 }
 
 /* Commands whose effect outlives them on the connection, unreported by the server. */
-/* A COM_QUERY's or COM_STMT_PREPARE's text, from the packet whose first head_len bytes are
- * head (len in all): where only the head was kept, read in the receive buffer when it lies
- * whole there (it ends there: the framer stopped just past it). False if it cannot be read. */
-static bool command_text(const struct session *s, const uint8_t *head, size_t head_len,
-                         uint64_t len, const uint8_t **text, size_t *text_len)
+/* What question says of a COM_QUERY's or COM_STMT_PREPARE's text, from the packet whose first
+ * head_len bytes are head (len in all). Where only the head was kept, the text is read in the
+ * receive buffer when it lies whole there (it ends there: the framer stopped just past it);
+ * text that cannot be read is taken for a yes. */
+static bool text_says(const struct session *s, const uint8_t *head, size_t head_len, uint64_t len,
+                      bool (*question)(const uint8_t *, size_t))
 {
     if (head_len < len) {
         if (len >= PROTO_MAX_PAYLOAD || s->in.scan < len)
-            return false;
+            return true;
         head = s->in.p + s->in.scan - len;
         head_len = (size_t)len;
     }
-    *text = head + 1;
-    *text_len = head_len - 1;
-    return true;
+    return question(head + 1, head_len - 1);
 }
 
 /* Transaction pooling: whether this command may leave state the server does not report. */
@@ -1138,14 +1137,10 @@ static bool command_pins(const struct session *s, const uint8_t *head, size_t he
     case PROTO_COM_INIT_DB: /* reported too, but the database is what binds check first */
         return true;
     case PROTO_COM_QUERY:
-        break;
+        return text_says(s, head, head_len, len, proto_query_leaves_state);
     default:
         return false;
     }
-    const uint8_t *text;
-    size_t text_len;
-    return !command_text(s, head, head_len, len, &text, &text_len) ||
-           proto_query_leaves_state(text, text_len);
 }
 
 /* Session pooling: whether this command may change the connection's current database, which
@@ -1159,14 +1154,10 @@ static bool command_may_change_db(const struct session *s, const uint8_t *head, 
         return true;
     case PROTO_COM_QUERY:
     case PROTO_COM_STMT_PREPARE:
-        break;
+        return text_says(s, head, head_len, len, proto_query_may_change_db);
     default:
         return false;
     }
-    const uint8_t *text;
-    size_t text_len;
-    return !command_text(s, head, head_len, len, &text, &text_len) ||
-           proto_query_may_change_db(text, text_len);
 }
 
 /* Whether the next command in s->in needs a backend (not when its header is incomplete). */

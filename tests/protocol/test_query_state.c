@@ -12,6 +12,19 @@ static bool leaves(const char *sql)
     return proto_query_leaves_state((const uint8_t *)sql, strlen(sql));
 }
 
+static bool changes_db(const char *sql)
+{
+    return proto_query_may_change_db((const uint8_t *)sql, strlen(sql));
+}
+
+/* Checks that question answers want for each of the n statements, naming those it gets wrong. */
+static void expect_each(bool (*question)(const char *), const char *const *sql, size_t n, bool want)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!CHECK(question(sql[i]) == want))
+            printf("# %s: %s\n", want ? "missed" : "false positive", sql[i]);
+}
+
 static void test_untracked_state_is_seen(void)
 {
     static const char *const yes[] = {
@@ -37,9 +50,7 @@ static void test_untracked_state_is_seen(void)
         "SELECT \"a\\\"\" , @v",
         "SELECT 1 -- c\n, @v",
     };
-    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++)
-        if (!CHECK(leaves(yes[i])))
-            printf("# missed: %s\n", yes[i]);
+    expect_each(leaves, yes, sizeof yes / sizeof yes[0], true);
 }
 
 static void test_stateless_text_is_not_pinned(void)
@@ -61,14 +72,7 @@ static void test_stateless_text_is_not_pinned(void)
         "INSERT INTO t VALUES ('\\'@')",
         "",
     };
-    for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
-        if (!CHECK(!leaves(no[i])))
-            printf("# false positive: %s\n", no[i]);
-}
-
-static bool changes_db(const char *sql)
-{
-    return proto_query_may_change_db((const uint8_t *)sql, strlen(sql));
+    expect_each(leaves, no, sizeof no / sizeof no[0], false);
 }
 
 static void test_database_changes_are_seen(void)
@@ -80,9 +84,7 @@ static void test_database_changes_are_seen(void)
         "EXECUTE s",          "EXECUTE IMMEDIATE 'USE shop'",
         "CALL p()",           "SELECT DATABASE()", /* a false yes, on the safe side */
     };
-    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++)
-        if (!CHECK(changes_db(yes[i])))
-            printf("# missed: %s\n", yes[i]);
+    expect_each(changes_db, yes, sizeof yes / sizeof yes[0], true);
     static const char *const no[] = {
         "SELECT 1",
         "SELECT c FROM sbtest1 WHERE id=5",
@@ -94,9 +96,7 @@ static void test_database_changes_are_seen(void)
         "UPDATE t SET user_id = 1",
         "",
     };
-    for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
-        if (!CHECK(!changes_db(no[i])))
-            printf("# false positive: %s\n", no[i]);
+    expect_each(changes_db, no, sizeof no / sizeof no[0], false);
     /* Each question alone: a user variable does not hide a USE after it, nor the reverse. */
     CHECK(changes_db("SELECT @a; USE shop"));
     CHECK(leaves("USE shop; SELECT @a"));
