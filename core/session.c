@@ -1,15 +1,15 @@
 /* session: one client connection as an explicit state machine.
  *
  *   accept ──(a connection free or on its way for a single user, else 1040 / 1429)──> SS_GREETING
- *   SS_GREETING   Handshake V10 sent ─────────────────────────────> SS_LOGIN
+ *   SS_GREETING   Handshake V10 sent, the login's receive linked behind it ─> SS_LOGIN
  *   SS_LOGIN      HandshakeResponse41: native or sha2 fast path ok ─> SS_BIND
  *                 another plugin ─> AuthSwitchRequest ─────────────> SS_AUTH_SWITCH
  *                 wrong user/password (1045), no free backend (1040) ─> SS_REJECT
  *   SS_AUTH_SWITCH  mysql_native_password answer ok ──────────────> SS_BIND, else SS_REJECT
  *   SS_BIND       [COM_RESET_CONNECTION] COM_INIT_DB, or COM_CHANGE_USER to clear a database
  *                 a previous client chose / COM_SET_OPTION / SET NAMES on the backend, one by one
- *                 all ok ─> SS_LOGIN_OK; the backend's ERR (unknown db) ─> SS_REJECT
- *   SS_LOGIN_OK   OK (after AuthMoreData 0x03 for sha2) sent ──────> SS_IDLE
+ *                 all ok: OK (after AuthMoreData 0x03 for sha2) sent, the first command's
+ *                 receive linked behind it ─> SS_IDLE; the backend's ERR (unknown db) ─> SS_REJECT
  *   SS_IDLE       a command: forwarded ────────────────────────────> SS_FORWARD
  *                 (pool.mode transaction, no backend bound: one is taken and bound first,
  *                 SS_BIND; none free: SS_WAIT up to timeouts.pool_wait, then ERR 1040)
@@ -58,7 +58,6 @@ enum session_state {
     SS_LOGIN,
     SS_AUTH_SWITCH,
     SS_BIND,
-    SS_LOGIN_OK,
     SS_IDLE,
     SS_FORWARD,
     SS_INFILE,
@@ -69,8 +68,8 @@ enum session_state {
 };
 
 static const char *const state_names[] = {
-    "greeting", "login",  "auth_switch", "bind",   "login_ok", "idle",
-    "forward",  "infile", "wait",        "reject", "lost",     "closed",
+    "greeting", "login", "auth_switch", "bind", "idle",   "forward",
+    "infile",   "wait",  "reject",      "lost", "closed",
 };
 
 enum bind_step { BIND_RESET, BIND_DB, BIND_MULTI, BIND_CHARSET, BIND_TRACK, BIND_DONE };
@@ -103,11 +102,13 @@ struct session {
     bool user_known;
     unsigned inflight; /* submissions tagged with this session not completed yet */
     bool recv_armed;
-    bool hup_watched; /* a POLLRDHUP watch on the client socket is in flight */
-    bool own_send;    /* s->out on its way to the client */
-    bool c2b_busy;    /* s->in bytes on their way to the backend */
-    bool b2c_busy;    /* b->in bytes on their way to the client */
-    bool quit;        /* COM_QUIT seen */
+    bool hup_watched;  /* a POLLRDHUP watch on the client socket is in flight */
+    bool own_send;     /* s->out on its way to the client */
+    bool send_linked;  /* ... with the receive of the client's answer behind it */
+    bool say_shutdown; /* shutting down: ERR 1053 once that receive ends */
+    bool c2b_busy;     /* s->in bytes on their way to the backend */
+    bool b2c_busy;     /* b->in bytes on their way to the client */
+    bool quit;         /* COM_QUIT seen */
     bool expect_response;
     bool response_done;
     bool infile;
@@ -338,17 +339,27 @@ static void close_session(struct session *s, bool clean, const char *why)
 
 static void reject(struct session *s, uint16_t code, const char *sqlstate, const char *msg);
 
-void session_shutdown_all(struct worker *w)
+/* Between commands: the client can read an ERR telling it why. */
+static void say_shutdown(struct session *s)
 {
     static const char msg[] = "ringsql is shutting down and closed this connection (the "
                               "shutdown.drain_timeout passed or a second SIGTERM came); reconnect";
+    STAT_INC(s->w->st.rejected[REJECT_SHUTDOWN]);
+    s->seq = 0;
+    reject(s, PROTO_ER_SERVER_SHUTDOWN, "08S01", msg);
+}
+
+void session_shutdown_all(struct worker *w)
+{
     for (struct session *s = w->live_sessions, *next; s; s = next) {
         next = s->next_live;
-        if (s->state == SS_IDLE && !s->own_send && !s->quit) {
-            /* Between commands: the client can read an ERR telling it why. */
-            STAT_INC(w->st.rejected[REJECT_SHUTDOWN]);
-            s->seq = 0;
-            reject(s, PROTO_ER_SERVER_SHUTDOWN, "08S01", msg);
+        if (s->state == SS_IDLE && s->send_linked && !s->quit) {
+            /* The login's OK may still be going out of s->out: ending the receive linked
+             * behind it (it sees end-of-file) says when it is done. */
+            s->say_shutdown = true;
+            shutdown(s->fd, SHUT_RD);
+        } else if (s->state == SS_IDLE && !s->own_send && !s->quit) {
+            say_shutdown(s);
         } else {
             close_session(s, false, "shutting down");
         }
@@ -381,10 +392,9 @@ void session_remap_users(struct worker *w, const struct cfg *old)
 
 /* ---------- client I/O ---------- */
 
-static void arm_client_recv(struct session *s)
+/* The deadline of the client's next receive, by state: the login's, or client_idle. */
+static void client_recv_deadline(struct session *s)
 {
-    if (s->recv_armed || s->in.held || s->state == SS_CLOSED)
-        return;
     struct worker *w = s->w;
     const struct cfg *cfg = w->cfg;
     int kind = -1;
@@ -405,9 +415,16 @@ static void arm_client_recv(struct session *s)
         if (l->head == &s->dl)
             worker_timer_need(w, at);
     }
+}
+
+static void arm_client_recv(struct session *s)
+{
+    if (s->recv_armed || s->in.held || s->state == SS_CLOSED)
+        return;
+    client_recv_deadline(s);
     s->recv_armed = true;
     s->inflight++;
-    worker_recv(w, s->fd, op_tag(s, OP_CLIENT_RECV));
+    worker_recv(s->w, s->fd, op_tag(s, OP_CLIENT_RECV));
 }
 
 static void send_own(struct session *s)
@@ -416,6 +433,19 @@ static void send_own(struct session *s)
     s->out_sent = 0;
     s->inflight++;
     worker_send(s->w, s->fd, s->out, s->out_len, op_tag(s, OP_CLIENT_SEND));
+}
+
+/* Sends s->out, which the client answers (a greeting, an auth switch, a login's OK), with the
+ * receive of that answer linked behind it: one completion and no loop turn in between. */
+static void send_own_then_recv(struct session *s)
+{
+    s->own_send = true;
+    s->send_linked = true;
+    client_recv_deadline(s);
+    s->recv_armed = true;
+    s->inflight++;
+    worker_send_then_recv(s->w, s->fd, s->out, s->out_len, op_tag(s, OP_CLIENT_SEND),
+                          op_tag(s, OP_CLIENT_RECV));
 }
 
 /* Sends an ERR and closes. */
@@ -608,8 +638,8 @@ static void greet(struct session *s)
         return;
     }
     s->out_len = (uint32_t)n;
-    set_state(s, SS_GREETING);
-    send_own(s);
+    set_state(s, SS_LOGIN);
+    send_own_then_recv(s);
 }
 
 void session_start(struct worker *w, int fd)
@@ -678,6 +708,7 @@ static bool layout_matches(struct session *s, uint64_t backend_caps)
 }
 
 static void send_login_ok(struct session *s);
+static void release_if_free(struct session *s);
 static bool wait_for_backend(struct session *s);
 static void bind_for_login(struct session *s);
 static void client_data(struct session *s);
@@ -797,7 +828,7 @@ static void authenticate(struct session *s, struct proto_bytes user, struct prot
     s->seq = proto_seq_next(s->seq);
     s->out_len = (uint32_t)n;
     set_state(s, SS_AUTH_SWITCH);
-    send_own(s);
+    send_own_then_recv(s);
 }
 
 static void on_handshake_response(struct session *s, const uint8_t *p, size_t len, uint8_t seq)
@@ -930,8 +961,11 @@ static void send_login_ok(struct session *s)
         return;
     }
     s->out_len = (uint32_t)(used + (size_t)n);
-    set_state(s, SS_LOGIN_OK);
-    send_own(s);
+    struct log_ctx c;
+    log_debug("session_ready", "%s", ctx(s, &c));
+    set_state(s, SS_IDLE);
+    release_if_free(s);
+    send_own_then_recv(s);
 }
 
 static void bind_next(struct session *s)
@@ -1582,9 +1616,21 @@ void session_on_client_recv(struct session *s, int res, unsigned flags)
 {
     s->inflight--;
     s->recv_armed = false;
+    if (s->send_linked) {
+        /* The receive ran, so the send before it is done. */
+        s->send_linked = false;
+        s->own_send = false;
+    }
     deadline_unlink(&s->w->deadlines[s->dl_kind], &s->dl);
     bool timed_out = s->timed_out;
     s->timed_out = false;
+    if (s->say_shutdown && s->state == SS_IDLE) {
+        if (worker_buf_take(s->w, res, flags, &s->in))
+            worker_buf_release(s->w, &s->in);
+        s->say_shutdown = false;
+        say_shutdown(s);
+        return;
+    }
     struct rbuf rb;
     bool got = worker_buf_take(s->w, res, flags, &rb);
     if (s->state == SS_CLOSED) {
@@ -1641,12 +1687,18 @@ void session_on_client_recv(struct session *s, int res, unsigned flags)
 void session_on_client_send(struct session *s, int res)
 {
     s->inflight--;
+    bool linked = s->send_linked;
+    if (linked) {
+        /* A linked send completes only when it failed; its receive went with it. */
+        s->send_linked = false;
+        s->recv_armed = false;
+    }
     if (s->state == SS_CLOSED) {
         s->own_send = false;
         maybe_free(s);
         return;
     }
-    if (res <= 0) {
+    if (res <= 0 || linked) {
         s->own_send = false;
         close_session(s, true, "send to client failed");
         return;
@@ -1660,21 +1712,6 @@ void session_on_client_send(struct session *s, int res)
     }
     s->own_send = false;
     switch (s->state) {
-    case SS_GREETING:
-        set_state(s, SS_LOGIN);
-        arm_client_recv(s);
-        return;
-    case SS_AUTH_SWITCH:
-        arm_client_recv(s);
-        return;
-    case SS_LOGIN_OK: {
-        struct log_ctx c;
-        log_debug("session_ready", "%s", ctx(s, &c));
-        set_state(s, SS_IDLE);
-        release_if_free(s);
-        arm_client_recv(s);
-        return;
-    }
     case SS_REJECT:
         close_session(s, true, "rejected");
         return;

@@ -65,6 +65,21 @@ void worker_send(struct worker *w, int fd, const void *p, size_t len, uint64_t t
     io_uring_sqe_set_data64(sqe, tag);
 }
 
+void worker_send_then_recv(struct worker *w, int fd, const void *p, size_t len, uint64_t send_tag,
+                           uint64_t recv_tag)
+{
+    if (io_uring_sq_space_left(&w->ring) < 2)
+        io_uring_submit(&w->ring); /* a link must not be split across two submissions */
+    struct io_uring_sqe *sqe = worker_sqe(w);
+    /* MSG_WAITALL: a short send is retried by the kernel, and one that cannot finish fails
+     * (a success with fewer bytes would complete silently). */
+    io_uring_prep_send(sqe, fd, p, len, MSG_NOSIGNAL | MSG_WAITALL);
+    sqe->flags |= IOSQE_IO_LINK | IOSQE_CQE_SKIP_SUCCESS;
+    io_uring_sqe_set_data64(sqe, send_tag);
+    w->inflight--; /* the pair completes once */
+    worker_recv(w, fd, recv_tag);
+}
+
 void worker_watch_hup(struct worker *w, int fd, uint64_t tag)
 {
     struct io_uring_sqe *sqe = worker_sqe(w);

@@ -234,6 +234,11 @@ struct io_uring_sqe *worker_sqe(struct worker *w);
 /* A receive into a provided buffer (client timeouts: session.c's deadline lists). */
 void worker_recv(struct worker *w, int fd, uint64_t tag);
 void worker_send(struct worker *w, int fd, const void *p, size_t len, uint64_t tag);
+/* Sends, then receives once all of it is sent: one completion for the pair, the receive's
+ * (recv_tag), or the send's (send_tag) alone if the send failed, with its error or the
+ * bytes it got out before it failed; the receive is then dropped unannounced. */
+void worker_send_then_recv(struct worker *w, int fd, const void *p, size_t len, uint64_t send_tag,
+                           uint64_t recv_tag);
 /* Completes once the peer hangs up (or the socket is shut down): POLLRDHUP, POLLHUP, POLLERR. */
 void worker_watch_hup(struct worker *w, int fd, uint64_t tag);
 /* A timeout of ms (its timespec in *ts, kept until it completes) completing with -ETIME, or
