@@ -2,6 +2,8 @@
 
 #include <errno.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -27,6 +29,11 @@ int net_bind(const struct cfg_addr *addr, int sock_flags, bool reuseport)
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
         if (reuseport)
             setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+        /* No Nagle: a response forwarded in several sends would hold its short tail until the
+         * client acknowledged the rest, which a client waiting for that tail delays (40 ms;
+         * a 100-row result took 23 ms through ringsql, 0.4 ms direct). Accepted sockets
+         * inherit it from the listening one: no system call per client. */
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
             rc = fd;
             break;
