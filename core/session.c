@@ -1485,8 +1485,10 @@ static void client_data(struct session *s)
         close_session(s, false, "client protocol error");
         return;
     }
-    if (s->state != SS_IDLE && s->state != SS_FORWARD && s->state != SS_INFILE) {
-        /* COM_CHANGE_USER: a login again, driven by its own sends and receives from here. */
+    if (s->send_linked ||
+        (s->state != SS_IDLE && s->state != SS_FORWARD && s->state != SS_INFILE)) {
+        /* COM_CHANGE_USER: a login again, driven by its own sends and receives from here (its
+         * OK may be on its way already, the next receive linked behind it). */
         if (s->in.held)
             worker_buf_release(s->w, &s->in);
         return;

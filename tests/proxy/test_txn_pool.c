@@ -284,6 +284,36 @@ static void test_charset_and_database_follow_the_client(void)
     stop_proxy();
 }
 
+/* COM_CHANGE_USER between transactions: without a database it is answered at once, no
+ * connection involved, from inside the client's receive; with one, on a connection that
+ * checks it. More rounds than the worker has receive buffers (512): one kept per round
+ * would leave the next receive waiting for a buffer forever. */
+static void test_change_user_without_a_connection(void)
+{
+    if (!start_txn_proxy(1))
+        return;
+    MYSQL *m = client(NULL);
+    char v[64];
+    if (CHECK(m != NULL)) {
+        enum { ROUNDS = 600 };
+        int ok = 0;
+        for (int i = 0; i < ROUNDS; i++) {
+            if (mysql_change_user(m, "app", "secret", NULL) != 0 ||
+                !tdb_query_value(m, "SELECT 7", v, sizeof v) || strcmp(v, "7") != 0) {
+                printf("# round %d: %s\n", i, mysql_error(m));
+                break;
+            }
+            ok++;
+        }
+        CHECK_INT(ok, ROUNDS);
+        if (CHECK(mysql_change_user(m, "app", "secret", TDB_DATABASE) == 0) &&
+            CHECK(tdb_query_value(m, "SELECT DATABASE()", v, sizeof v)))
+            CHECK_STR(v, TDB_DATABASE);
+        mysql_close(m);
+    }
+    stop_proxy();
+}
+
 int main(int argc, char **argv)
 {
     static const struct check_case cases[] = {
@@ -294,6 +324,7 @@ int main(int argc, char **argv)
         CHECK_CASE(test_lookalikes_do_not_pin),
         CHECK_CASE(test_prepared_pins_ping_does_not_need_one),
         CHECK_CASE(test_charset_and_database_follow_the_client),
+        CHECK_CASE(test_change_user_without_a_connection),
     };
     return check_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
 }
