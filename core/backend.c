@@ -101,6 +101,10 @@ void backend_maybe_free(struct backend *b)
         return;
     if (b->in.held)
         worker_buf_release(b->w, &b->in);
+    if (b->xo) {
+        worker_xbuf_put(b->w, b->xo);
+        b->xo = NULL;
+    }
     leave_buf_waiters(b);
     unlink_live(b);
     b->buried = true;

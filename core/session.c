@@ -43,6 +43,7 @@
 
 #include "core/log.h"
 #include "core/proxy_int.h"
+#include "core/stmt_meta.h"
 #include "core/worker.h"
 #include "protocol/auth.h"
 #include "protocol/change_user.h"
@@ -51,6 +52,7 @@
 #include "protocol/packet.h"
 #include "protocol/query_state.h"
 #include "protocol/response.h"
+#include "protocol/xlat.h"
 #include "ringsql_version.h"
 
 enum session_state {
@@ -88,7 +90,7 @@ enum { SESSION_HEAD_CAP = 512, SESSION_OUT_CAP = 1024, SESSION_DB_CAP = 256 };
     (PROTO_CLIENT_FOUND_ROWS | PROTO_CLIENT_LOCAL_FILES | PROTO_CLIENT_IGNORE_SPACE |              \
      PROTO_CLIENT_PROTOCOL_41 | PROTO_CLIENT_TRANSACTIONS | PROTO_CLIENT_MULTI_RESULTS |           \
      PROTO_CLIENT_PS_MULTI_RESULTS | PROTO_CLIENT_SESSION_TRACK | PROTO_CLIENT_DEPRECATE_EOF |     \
-     PROTO_MARIADB_CLIENT_STMT_BULK_OPERATIONS | PROTO_CAPS_RESPONSE_LAYOUT)
+     PROTO_MARIADB_CLIENT_STMT_BULK_OPERATIONS | PROTO_XLAT_LAYOUT)
 
 struct session {
     struct session *next_live, *prev_live;
@@ -127,6 +129,13 @@ struct session {
     uint64_t login_deadline_ms; /* accept + timeouts.handshake: for the whole login */
     bool resp_started;          /* some of the current command's response reached the client */
     uint8_t cmd_seq;            /* sequence id of the current command's first packet */
+    /* The client reads another response layout than its backend writes: responses go
+     * through protocol/xlat.h. Without CACHE_METADATA (the backend with it) the session
+     * keeps each statement's column definitions to put back those the server leaves out. */
+    bool xlat;
+    bool keep_meta;
+    uint32_t exec_stmt; /* the COM_STMT_EXECUTE being answered */
+    struct stmt_meta_cache meta;
     enum bind_step bind;
     uint64_t server_caps; /* offered in the greeting */
     uint64_t caps;        /* negotiated with the client */
@@ -235,6 +244,7 @@ static void maybe_free(struct session *s)
     struct worker *w = s->w;
     if (s->in.held)
         worker_buf_release(w, &s->in);
+    stmt_meta_clear(&s->meta);
     if (s->bw.waiting) {
         struct buf_wait **pp = &w->buf_waiters;
         while (*pp && *pp != &s->bw)
@@ -583,10 +593,11 @@ static void reject_no_backend(struct session *s, uint32_t user)
 
 /* ---------- greeting and login ---------- */
 
+/* The backend's capabilities, and DEPRECATE_EOF, which xlat adds for clients that ask. */
 static uint64_t offered_caps(const struct worker *w)
 {
     uint64_t backend = w->binfo[0].caps;
-    return SELF_CAPS | (backend & BACKEND_CAPS);
+    return SELF_CAPS | (backend & BACKEND_CAPS) | PROTO_CLIENT_DEPRECATE_EOF;
 }
 
 static void make_scramble(struct worker *w, uint8_t *out)
@@ -689,21 +700,23 @@ static void deny(struct session *s, const char *user, bool with_password)
 
 static void bind_next(struct session *s);
 
-/* Responses are forwarded byte for byte: the client must read them as the backend wrote them.
- * Otherwise ERR 1235 and the session ends. */
-static bool layout_matches(struct session *s, uint64_t backend_caps)
+/* Responses go to the client byte for byte when it reads the backend's layout, else through
+ * xlat. A client can only have negotiated what xlat handles (offered_caps); a backend whose
+ * layout it could not rewrite (another server's capabilities) refuses the login. */
+static bool layout_known(struct session *s, uint64_t backend_caps)
 {
-    uint64_t layout = PROTO_CAPS_RESPONSE_LAYOUT;
-    if ((s->caps & layout) == (backend_caps & layout))
+    s->xlat = proto_xlat_needed(backend_caps, s->caps);
+    s->keep_meta = s->xlat && ((backend_caps & ~s->caps) & PROTO_MARIADB_CLIENT_CACHE_METADATA);
+    if (proto_xlat_supported(backend_caps, s->caps) == 0)
         return true;
     char msg[256];
     snprintf(msg, sizeof msg,
-             "ringsql forwards responses byte for byte and this client's protocol "
-             "capabilities (0x%llx) differ from its backend connections' (0x%llx); use a "
-             "MariaDB Connector (libmariadb) client",
-             (unsigned long long)(s->caps & layout), (unsigned long long)(backend_caps & layout));
+             "ringsql cannot give this client (capabilities 0x%llx) responses in its layout from "
+             "this backend (0x%llx)",
+             (unsigned long long)(s->caps & PROTO_XLAT_LAYOUT),
+             (unsigned long long)(backend_caps & PROTO_XLAT_LAYOUT));
     unbind(s, true);
-    reject(s, PROTO_ER_NOT_SUPPORTED_YET, "42000", msg);
+    reject(s, PROTO_ER_HANDSHAKE_ERROR, "08S01", msg);
     return false;
 }
 
@@ -729,7 +742,7 @@ static void login_ok(struct session *s)
             s->reset_first = false;
         if (!s->b && s->db_len == 0) {
             /* Nothing to apply and nothing to check on a backend: bound at the first command. */
-            if (layout_matches(s, s->w->binfo[0].caps))
+            if (layout_known(s, s->w->binfo[0].caps))
                 send_login_ok(s);
             return;
         }
@@ -750,7 +763,7 @@ static void login_ok(struct session *s)
  * options and character set (bind_next) and answer OK. */
 static void bind_for_login(struct session *s)
 {
-    if (!layout_matches(s, s->b->caps))
+    if (!layout_known(s, s->b->caps))
         return;
     set_state(s, SS_BIND);
     s->touched = true;
@@ -872,6 +885,7 @@ static void on_change_user(struct session *s, const uint8_t *p, size_t len, uint
         s->charset = (uint8_t)cu.charset;
     s->sha2_fast = false;
     s->reset_first = true;
+    stmt_meta_clear(&s->meta); /* the backend is reset or swapped: its statements are gone */
     struct log_ctx c;
     log_info("session_change_user", "%s", ctx(s, &c)); /* user=: the one it changes from */
     authenticate(s, cu.user, cu.auth_response, cu.auth_plugin);
@@ -1368,8 +1382,15 @@ static void forward_to_client(struct session *s)
     s->b2c_busy = true;
     s->resp_started = true;
     b->inflight++;
-    worker_send(s->w, s->fd, b->in.p + b->in.sent, b->in.scan - b->in.sent, op_tag(b, OP_B2C_SEND));
+    if (s->xlat)
+        worker_send(s->w, s->fd, b->xo + b->xo_sent, b->xo_len - b->xo_sent,
+                    op_tag(b, OP_B2C_SEND));
+    else
+        worker_send(s->w, s->fd, b->in.p + b->in.sent, b->in.scan - b->in.sent,
+                    op_tag(b, OP_B2C_SEND));
 }
+
+static void xlat_command(struct session *s, const uint8_t *head, size_t head_len, uint8_t seq);
 
 /* One logical packet from the client, seen once it is complete. */
 static int client_packet(void *ctx, const uint8_t *head, size_t head_len, uint64_t len, uint8_t seq)
@@ -1383,6 +1404,8 @@ static int client_packet(void *ctx, const uint8_t *head, size_t head_len, uint64
             return v;
         if (v == PROTO_TRACK_MORE) {
             s->infile = false;
+            if (s->xlat)
+                b->xl.seq = proto_seq_next(seq); /* the server answers the client's last */
             set_state(s, SS_FORWARD);
             return 1;
         }
@@ -1430,6 +1453,7 @@ static int client_packet(void *ctx, const uint8_t *head, size_t head_len, uint64
         b->multi_known = false;
     else if (head[0] == PROTO_COM_RESET_CONNECTION)
         backend_session_reset(b);
+    xlat_command(s, head, head_len, seq);
     if (s->txn && !s->pinned && command_pins(s, head, head_len, len))
         pin(s, "a statement that may leave state the server does not report");
     if (!s->txn && b->db_known && command_may_change_db(s, head, head_len, len))
@@ -1500,15 +1524,11 @@ static void client_data(struct session *s)
     settle(s);
 }
 
-/* One logical packet of the response, seen once complete. Rows longer than the backend's
- * head buffer arrive truncated to it: the tracker only looks at a row's first bytes. */
-static int response_packet(void *ctx, const uint8_t *head, size_t head_len, uint64_t len,
-                           uint8_t seq)
+/* One response packet to the tracker: 1 when the response ended (or the server asked for
+ * the client's file), 0 when more follows, or -errno. */
+static int track_response(struct session *s, const uint8_t *head, size_t head_len)
 {
-    struct session *s = ctx;
     struct backend *b = s->b;
-    (void)len;
-    (void)seq;
     STAT_INC(s->w->st.packets_b2c);
     int v = proto_tracker_feed(&b->tr, head, head_len);
     if (v < 0)
@@ -1529,9 +1549,26 @@ static int response_packet(void *ctx, const uint8_t *head, size_t head_len, uint
     }
 }
 
+/* One logical packet of the response, seen once complete. Rows longer than the backend's
+ * head buffer arrive truncated to it: the tracker only looks at a row's first bytes. */
+static int response_packet(void *ctx, const uint8_t *head, size_t head_len, uint64_t len,
+                           uint8_t seq)
+{
+    (void)len;
+    (void)seq;
+    return track_response(ctx, head, head_len);
+}
+
+static void xlat_response_data(struct session *s);
+static void after_response_buffer(struct session *s);
+
 static void response_data(struct session *s)
 {
     struct backend *b = s->b;
+    if (s->xlat) {
+        xlat_response_data(s);
+        return;
+    }
     int rc = framer_walk(&b->fr, &b->in, response_packet, s);
     if (rc < 0 || (rc == 1 && b->in.scan < b->in.len)) {
         struct log_ctx c;
@@ -1546,6 +1583,113 @@ static void response_data(struct session *s)
     }
     worker_buf_release(s->w, &b->in);
     backend_arm_recv(b);
+}
+
+/* ---------- responses in another layout (protocol/xlat.h) ---------- */
+
+/* Room the column definitions put back from stmt_meta may take: each gains a header byte. */
+enum { XLAT_META_RESERVE = STMT_META_MAX + STMT_META_MAX / 3 + 64 };
+
+static uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* A command on its way to the backend: decides whether its response is rewritten, and keeps
+ * stmt_meta in step with the statements the command closes or forgets. */
+static void xlat_command(struct session *s, const uint8_t *head, size_t head_len, uint8_t seq)
+{
+    struct backend *b = s->b;
+    s->xlat = proto_xlat_needed(b->caps, s->caps);
+    if (!s->xlat)
+        return;
+    proto_xlat_begin(&b->xl, proto_seq_next(seq));
+    b->xl.stash = b->head;
+    b->xl.stash_cap = BACKEND_HEAD_CAP;
+    s->keep_meta = (b->caps & ~s->caps) & PROTO_MARIADB_CLIENT_CACHE_METADATA;
+    b->xl.reserve = s->keep_meta ? XLAT_META_RESERVE : 0;
+    if (!s->keep_meta)
+        return;
+    bool has_id = head_len >= 5;
+    switch (head[0]) {
+    case PROTO_COM_STMT_EXECUTE:
+        s->exec_stmt = has_id ? le32(head + 1) : 0;
+        break;
+    case PROTO_COM_STMT_CLOSE:
+        if (has_id)
+            stmt_meta_forget(&s->meta, le32(head + 1));
+        break;
+    case PROTO_COM_RESET_CONNECTION:
+        stmt_meta_clear(&s->meta);
+        break;
+    default:
+        break;
+    }
+}
+
+struct put_ctx {
+    struct proto_xlat *x;
+    struct proto_xlat_io *io;
+};
+
+static int put_def(void *ctx, const uint8_t *p, size_t len)
+{
+    struct put_ctx *c = ctx;
+    return proto_xlat_put(c->x, c->io, p, len);
+}
+
+/* proto_xlat_walk's callback: the tracker classifies the packet, xlat rewrites it, and
+ * stmt_meta keeps or puts back prepared statements' definitions. */
+static int xlat_packet(void *ctx, struct proto_xlat *x, struct proto_xlat_io *io,
+                       const uint8_t *p, size_t len, bool whole)
+{
+    struct session *s = ctx;
+    struct backend *b = s->b;
+    int v = track_response(s, p, len);
+    if (v < 0)
+        return v;
+    if (!whole) /* a large packet is passed on as it is: only a row may be that large */
+        return v == 0 && b->tr.kind == PROTO_PKT_OTHER ? 0 : -EPROTO;
+    bool skipped;
+    struct proto_bytes sent;
+    int rc = proto_xlat_forward(x, io, b->tr.kind, p, len, b->caps, s->caps, &skipped, &sent);
+    if (rc == 0 && s->keep_meta) {
+        struct put_ctx pc = {x, io};
+        rc = stmt_meta_observe(&s->meta, &b->tr, s->exec_stmt, sent.ptr, sent.len, skipped,
+                               v == 1, put_def, &pc);
+    }
+    return rc < 0 ? rc : v;
+}
+
+/* The client reads another layout: the response is rewritten into an output buffer held by
+ * the backend connection (its send may outlive the session) and sent from there. */
+static void xlat_response_data(struct session *s)
+{
+    struct backend *b = s->b;
+    if (!b->xo && !(b->xo = worker_xbuf_take(s->w))) {
+        close_session(s, false, "no memory for a translated response");
+        return;
+    }
+    struct proto_xlat_io io = {.in = b->in.p, .in_len = b->in.len, .in_used = b->in.scan,
+                               .out = b->xo, .out_cap = WORKER_XBUF_SIZE, .out_len = b->xo_len};
+    int rc = proto_xlat_walk(&b->xl, &io, xlat_packet, s);
+    b->in.scan = b->in.sent = (uint32_t)io.in_used;
+    b->xo_len = (uint32_t)io.out_len;
+    if (rc < 0 || (rc == PROTO_XLAT_DONE && b->in.scan < b->in.len)) {
+        struct log_ctx c;
+        log_warn("backend_protocol_error", "%s server_conn=%u error=\"%s\"", ctx(s, &c),
+                 b->server_conn_id,
+                 rc == -ENOENT ? "the server left out column definitions ringsql does not have"
+                 : rc < 0      ? strerror(-rc)
+                               : "data after the end of a response");
+        session_on_backend_failed(s);
+        return;
+    }
+    if (b->xo_len > b->xo_sent) {
+        forward_to_client(s);
+        return;
+    }
+    after_response_buffer(s);
 }
 
 /* ---------- completions ---------- */
@@ -1763,6 +1907,21 @@ void session_on_c2b_sent(struct session *s, int res)
     settle(s);
 }
 
+/* Counts res bytes of the response as sent; false while some of what was walked is left. */
+static bool b2c_sent_all(struct session *s, int res)
+{
+    struct backend *b = s->b;
+    if (!s->xlat) {
+        b->in.sent += (uint32_t)res;
+        return b->in.sent == b->in.scan;
+    }
+    b->xo_sent += (uint32_t)res;
+    if (b->xo_sent < b->xo_len)
+        return false;
+    b->xo_len = b->xo_sent = 0;
+    return true;
+}
+
 void session_on_b2c_sent(struct session *s, int res)
 {
     struct backend *b = s->b;
@@ -1771,15 +1930,25 @@ void session_on_b2c_sent(struct session *s, int res)
         close_session(s, false, "send to client failed");
         return;
     }
-    b->in.sent += (uint32_t)res;
     STAT_ADD(s->w->st.bytes_b2c, (uint64_t)res);
-    if (b->in.sent < b->in.scan) {
+    if (!b2c_sent_all(s, res)) {
         forward_to_client(s);
         return;
     }
     if (b->in.scan < b->in.len) {
         response_data(s); /* the buffer had more than the packets walked so far */
         return;
+    }
+    after_response_buffer(s);
+}
+
+/* The whole receive buffer reached the client: the backend is read again. */
+static void after_response_buffer(struct session *s)
+{
+    struct backend *b = s->b;
+    if (b->xo) {
+        worker_xbuf_put(s->w, b->xo);
+        b->xo = NULL;
     }
     worker_buf_release(s->w, &b->in);
     if (s->infile) {

@@ -166,6 +166,39 @@ void worker_buf_release(struct worker *w, struct rbuf *rb)
     }
 }
 
+/* Free output buffers, linked through their first bytes. */
+struct xbuf {
+    struct xbuf *next;
+};
+
+uint8_t *worker_xbuf_take(struct worker *w)
+{
+    struct xbuf *x = w->free_xbufs;
+    if (!x)
+        return malloc(WORKER_XBUF_SIZE);
+    w->free_xbufs = x->next;
+    w->nfree_xbufs--;
+    return (uint8_t *)x;
+}
+
+void worker_xbuf_put(struct worker *w, uint8_t *p)
+{
+    if (w->nfree_xbufs >= WORKER_XBUF_KEEP) {
+        free(p);
+        return;
+    }
+    struct xbuf *x = (struct xbuf *)p;
+    x->next = w->free_xbufs;
+    w->free_xbufs = x;
+    w->nfree_xbufs++;
+}
+
+static void xbufs_free(struct worker *w)
+{
+    while (w->free_xbufs)
+        free(worker_xbuf_take(w));
+}
+
 void worker_buf_wait(struct worker *w, struct buf_wait *bw)
 {
     if (bw->waiting)
@@ -612,6 +645,7 @@ static void *worker_main(void *arg)
     backend_bury(w);
     session_bury(w);
     session_free_all(w);
+    xbufs_free(w);
     return NULL;
 }
 

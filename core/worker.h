@@ -18,6 +18,7 @@
 #include "core/stats.h"
 #include "pool/pool.h"
 #include "protocol/auth.h"
+#include "protocol/xlat.h"
 #include "protocol/tracker.h"
 
 struct proxy;
@@ -30,6 +31,10 @@ enum {
     /* A backend keeps the first bytes of each response packet that straddles two receives:
      * every response packet but a row fits (rows only need their first bytes). */
     BACKEND_HEAD_CAP = 16 * 1024,
+    /* A translated response's output (protocol/xlat.h): one receive buffer's packets, a
+     * whole small packet, and the definitions stmt_meta may add back. */
+    WORKER_XBUF_SIZE = WORKER_BUF_SIZE + BACKEND_HEAD_CAP + 64 * 1024 + 1024,
+    WORKER_XBUF_KEEP = 64, /* free output buffers a worker keeps for the next responses */
     BACKEND_CMD_CAP = 1024, /* ringsql's own commands: COM_INIT_DB, SET ..., COM_RESET */
     BACKEND_DB_CAP = 64,    /* longer database names are not remembered (sent each time) */
 };
@@ -117,6 +122,11 @@ struct backend {
     struct proto_tracker tr;
     struct rbuf in;
     struct framer fr;
+    /* A session that reads another layout (session.c): the rewritten response on its way
+     * to the client, from a worker output buffer held only while a response streams. */
+    struct proto_xlat xl;
+    uint8_t *xo;
+    uint32_t xo_len, xo_sent;
     uint8_t cmd[BACKEND_CMD_CAP];
     uint32_t cmd_len;
     uint32_t cmd_sent;
@@ -190,6 +200,8 @@ struct worker {
     struct backend *grave_backends;
     struct session *grave_sessions;
     struct backend *backend_buf_waiters;
+    struct xbuf *free_xbufs; /* translated responses' output buffers (WORKER_XBUF_SIZE) */
+    unsigned nfree_xbufs;
     /* Transaction pooling: sessions whose command waits for a connection, oldest first. */
     struct deadline_list pool_waiters;
     bool pool_waking; /* session_pool_ready() runs: a nested call leaves it to the outer one */
@@ -251,6 +263,9 @@ void worker_cancel(struct worker *w, uint64_t tag);
 /* Takes the buffer named by a receive completion into rb; false if the completion had none. */
 bool worker_buf_take(struct worker *w, int res, unsigned cqe_flags, struct rbuf *rb);
 void worker_buf_release(struct worker *w, struct rbuf *rb);
+/* An output buffer of WORKER_XBUF_SIZE bytes for a translated response, or NULL. */
+uint8_t *worker_xbuf_take(struct worker *w);
+void worker_xbuf_put(struct worker *w, uint8_t *p);
 /* A receive found the buffer ring empty: retried when a buffer comes back. */
 struct buf_wait {
     struct buf_wait *next;

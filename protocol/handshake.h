@@ -39,14 +39,6 @@
      PROTO_CLIENT_DEPRECATE_EOF | PROTO_MARIADB_CLIENT_STMT_BULK_OPERATIONS |                      \
      PROTO_MARIADB_CLIENT_EXTENDED_METADATA)
 
-/* Capabilities that change the layout of responses. A client's negotiated set must agree with
- * its backend's on these bits for responses to be forwarded byte for byte. */
-#define PROTO_CAPS_RESPONSE_LAYOUT                                                                 \
-    (PROTO_CLIENT_PROTOCOL_41 | PROTO_CLIENT_TRANSACTIONS | PROTO_CLIENT_SESSION_TRACK |           \
-     PROTO_CLIENT_DEPRECATE_EOF | PROTO_CLIENT_OPTIONAL_RESULTSET_METADATA |                       \
-     PROTO_MARIADB_CLIENT_PROGRESS | PROTO_MARIADB_CLIENT_EXTENDED_METADATA |                      \
-     PROTO_MARIADB_CLIENT_CACHE_METADATA | PROTO_MARIADB_CLIENT_BULK_UNIT_RESULTS)
-
 /* The capabilities both sides use: the intersection, where the MariaDB extended half only
  * counts when both sides cleared CLIENT_MYSQL (otherwise those bytes were filler). */
 uint64_t proto_caps_negotiate(uint64_t client_caps, uint64_t server_caps);

@@ -257,6 +257,12 @@ static void wr_ok_body(struct proto_wr *w, uint64_t caps, const struct proto_ok 
     }
 }
 
+void proto_ok_payload(struct proto_wr *w, uint8_t header, uint64_t caps, const struct proto_ok *ok)
+{
+    proto_wr_u8(w, header);
+    wr_ok_body(w, caps, ok);
+}
+
 ssize_t proto_build_ok(uint8_t *buf, size_t cap, uint8_t seq, uint64_t caps,
                        const struct proto_ok *ok)
 {

@@ -84,6 +84,9 @@ int proto_local_infile_parse(const uint8_t *p, size_t len, struct proto_bytes *f
 
 /* Builders. caps decide the OK/ERR layout (PROTOCOL_41, SESSION_TRACK); pass the capabilities
  * the client announced, or PROTO_CLIENT_PROTOCOL_41 before it has answered the handshake. */
+/* An OK's payload (no packet header) with header PROTO_HDR_OK, or PROTO_HDR_EOF for the OK
+ * that ends rows under DEPRECATE_EOF. */
+void proto_ok_payload(struct proto_wr *w, uint8_t header, uint64_t caps, const struct proto_ok *ok);
 ssize_t proto_build_ok(uint8_t *buf, size_t cap, uint8_t seq, uint64_t caps,
                        const struct proto_ok *ok);
 /* msg need not be NUL-terminated; sqlstate is 5 characters (NULL: "HY000"). */

@@ -139,8 +139,11 @@ static int on_err(struct proto_tracker *t, const uint8_t *p, size_t len)
     int rc = proto_err_parse(p, len, t->caps, &err);
     if (rc < 0)
         return rc;
-    if (err.code == PROTO_ER_PROGRESS_REPORT && (t->caps & PROTO_MARIADB_CLIENT_PROGRESS))
+    if (err.code == PROTO_ER_PROGRESS_REPORT && (t->caps & PROTO_MARIADB_CLIENT_PROGRESS)) {
+        t->kind = PROTO_PKT_PROGRESS;
         return PROTO_TRACK_MORE;
+    }
+    t->kind = PROTO_PKT_ERR;
     /* An ERR carries no status flags: t->status keeps the last ones seen. */
     t->error = true;
     t->error_code = err.code;
@@ -154,6 +157,8 @@ static int on_ok(struct proto_tracker *t, const uint8_t *p, size_t len)
     int rc = proto_ok_parse(p, len, t->caps, &ok);
     if (rc < 0)
         return rc;
+    if (p[0] == PROTO_HDR_OK)
+        t->kind = PROTO_PKT_OK;
     t->status = ok.status;
     t->status_seen |= ok.status;
     t->warnings = ok.warnings;
@@ -190,6 +195,8 @@ static int on_terminator(struct proto_tracker *t, const uint8_t *p, size_t len)
     int rc = on_eof(t, p, len);
     if (rc < 0)
         return rc;
+    if (t->state == ST_ROWS)
+        t->kind = PROTO_PKT_EOF_END;
     t->results++;
     if (t->status & PROTO_SERVER_MORE_RESULTS_EXISTS) {
         t->state = ST_RESULT_FIRST;
@@ -222,6 +229,7 @@ static int on_result_first(struct proto_tracker *t, const uint8_t *p, size_t len
     int rc = proto_column_count_parse(p, len, t->caps, &count, &metadata);
     if (rc < 0)
         return rc;
+    t->kind = PROTO_PKT_COLCOUNT;
     t->rows = 0;
     if (metadata) {
         t->defs_left = count;
@@ -245,8 +253,10 @@ static int on_coldefs_eof(struct proto_tracker *t, const uint8_t *p, size_t len)
     int rc = on_eof(t, p, len);
     if (rc < 0)
         return rc;
+    t->kind = PROTO_PKT_EOF_MID;
     /* With a cursor open the rows stay on the server until COM_STMT_FETCH. */
     if (t->binary && (t->status & PROTO_SERVER_STATUS_CURSOR_EXISTS)) {
+        t->kind = PROTO_PKT_EOF_CURSOR;
         t->results++;
         return finish(t);
     }
@@ -283,6 +293,7 @@ static int on_prepare_ok(struct proto_tracker *t, const uint8_t *p, size_t len)
     int rc = proto_prepare_ok_parse(p, len, t->caps, &ok);
     if (rc < 0)
         return rc;
+    t->kind = PROTO_PKT_PREPARE_OK;
     t->prepare.stmt_id = ok.stmt_id;
     t->prepare.num_columns = ok.num_columns;
     t->prepare.num_params = ok.num_params;
@@ -307,6 +318,7 @@ static int on_prep_def(struct proto_tracker *t, const uint8_t *p, size_t len,
     int rc = expect_coldef(t, p, len);
     if (rc < 0)
         return rc;
+    t->kind = eof_state == ST_PREP_PARAMS_EOF ? PROTO_PKT_PARAMDEF : PROTO_PKT_PREP_COLDEF;
     if (--t->defs_left > 0)
         return PROTO_TRACK_MORE;
     if (!(t->caps & PROTO_CLIENT_DEPRECATE_EOF)) {
@@ -321,6 +333,7 @@ static int on_field_list(struct proto_tracker *t, const uint8_t *p, size_t len)
     if (proto_is_eof(p, len, t->caps))
         return on_terminator(t, p, len);
     int rc = expect_coldef(t, p, len);
+    t->kind = PROTO_PKT_FIELD;
     return rc < 0 ? rc : PROTO_TRACK_MORE;
 }
 
@@ -383,6 +396,7 @@ static int on_server(struct proto_tracker *t, const uint8_t *p, size_t len)
         int rc = expect_coldef(t, p, len);
         if (rc < 0)
             return rc;
+        t->kind = PROTO_PKT_COLDEF;
         return --t->defs_left > 0 ? PROTO_TRACK_MORE : after_coldefs(t);
     }
     case ST_COLDEFS_EOF:
@@ -401,12 +415,14 @@ static int on_server(struct proto_tracker *t, const uint8_t *p, size_t len)
         return on_prep_def(t, p, len, ST_PREP_PARAMS_EOF);
     case ST_PREP_PARAMS_EOF: {
         int rc = on_eof(t, p, len);
+        t->kind = PROTO_PKT_EOF_MID;
         return rc < 0 ? rc : prep_next_block(t);
     }
     case ST_PREP_COLS:
         return on_prep_def(t, p, len, ST_PREP_COLS_EOF);
     case ST_PREP_COLS_EOF: {
         int rc = on_eof(t, p, len);
+        t->kind = PROTO_PKT_EOF_MID;
         return rc < 0 ? rc : finish(t);
     }
     case ST_FIELD_LIST:
@@ -427,6 +443,7 @@ static int on_server(struct proto_tracker *t, const uint8_t *p, size_t len)
 
 int proto_tracker_feed(struct proto_tracker *t, const uint8_t *payload, size_t len)
 {
+    t->kind = PROTO_PKT_OTHER;
     if (t->server_cont) {
         /* The tail of a row larger than one packet: nothing in it to classify. */
         if (t->state != ST_ROWS)

@@ -34,6 +34,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* What the last server packet fed was, for code that rewrites responses (protocol/xlat.h). */
+enum proto_pkt_kind {
+    PROTO_PKT_OTHER,       /* a row, a LOCAL INFILE request, auth data, statistics text... */
+    PROTO_PKT_OK,          /* an OK packet with the 0x00 header */
+    PROTO_PKT_ERR,         /* an ERR that ends the response */
+    PROTO_PKT_PROGRESS,    /* a MariaDB progress report (ERR-shaped, code 0xffff) */
+    PROTO_PKT_COLCOUNT,    /* a result set's column count */
+    PROTO_PKT_COLDEF,      /* a result set's column definition */
+    PROTO_PKT_FIELD,       /* a COM_FIELD_LIST column definition */
+    PROTO_PKT_PREPARE_OK,  /* COM_STMT_PREPARE's first packet */
+    PROTO_PKT_PARAMDEF,    /* COM_STMT_PREPARE's parameter definition */
+    PROTO_PKT_PREP_COLDEF, /* COM_STMT_PREPARE's column definition */
+    PROTO_PKT_EOF_MID,     /* a classic EOF that ends definitions (rows or more follow) */
+    PROTO_PKT_EOF_CURSOR,  /* the EOF after a cursor's definitions, which ends the response */
+    PROTO_PKT_EOF_END,     /* a classic EOF that ends rows (the result set) */
+};
+
 enum proto_track_verdict {
     PROTO_TRACK_MORE = 0,
     PROTO_TRACK_DONE = 1,
@@ -52,6 +69,7 @@ struct proto_tracker {
     uint64_t last_insert_id;
     uint32_t results; /* OKs and result sets seen in this response (multi-results) */
     uint64_t rows;    /* rows in the current/last result set */
+    uint8_t kind;     /* enum proto_pkt_kind of the last server packet fed */
     struct {
         uint32_t stmt_id;
         uint16_t num_columns;
