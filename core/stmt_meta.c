@@ -118,6 +118,13 @@ int stmt_meta_observe(struct stmt_meta_cache *c, const struct proto_tracker *t,
                       uint32_t exec_stmt, const uint8_t *p, size_t len, bool skipped, bool done,
                       int (*put)(void *ctx, const uint8_t *p, size_t len), void *ctx)
 {
+    /* A result's definitions end at the first packet that is not one (an EOF, or a row
+     * under DEPRECATE_EOF). */
+    if (c->collecting && t->command == PROTO_COM_STMT_EXECUTE && t->kind != PROTO_PKT_COLDEF) {
+        int rc = stmt_meta_commit(c);
+        if (rc < 0)
+            return rc;
+    }
     switch ((enum proto_pkt_kind)t->kind) {
     case PROTO_PKT_PREPARE_OK:
         stmt_meta_begin(c, t->prepare.stmt_id);
@@ -136,11 +143,6 @@ int stmt_meta_observe(struct stmt_meta_cache *c, const struct proto_tracker *t,
         const struct stmt_meta *m = find(c, exec_stmt);
         return m ? stmt_meta_each(m, put, ctx) : -ENOENT;
     }
-    case PROTO_PKT_EOF_MID:
-    case PROTO_PKT_EOF_CURSOR:
-        if (t->command == PROTO_COM_STMT_EXECUTE)
-            return stmt_meta_commit(c);
-        break;
     default:
         break;
     }

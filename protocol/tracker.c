@@ -195,8 +195,7 @@ static int on_terminator(struct proto_tracker *t, const uint8_t *p, size_t len)
     int rc = on_eof(t, p, len);
     if (rc < 0)
         return rc;
-    if (t->state == ST_ROWS)
-        t->kind = PROTO_PKT_EOF_END;
+    t->kind = PROTO_PKT_EOF_END;
     t->results++;
     if (t->status & PROTO_SERVER_MORE_RESULTS_EXISTS) {
         t->state = ST_RESULT_FIRST;

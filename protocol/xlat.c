@@ -26,12 +26,18 @@ static int write_ok(uint8_t header, const struct proto_ok *ok, uint64_t to, uint
                     size_t cap, size_t *out_len)
 {
     struct proto_ok o = *ok;
-    if (!(to & PROTO_CLIENT_SESSION_TRACK)) {
-        o.status &= (uint16_t)~PROTO_SERVER_SESSION_STATE_CHANGED;
-        o.session_state.len = 0;
-    }
     struct proto_wr w = proto_wr_init(out, cap);
-    proto_ok_payload(&w, header, to, &o);
+    if (to & PROTO_CLIENT_SESSION_TRACK) {
+        proto_ok_payload(&w, header, to, &o);
+    } else {
+        /* As MariaDB writes it for such a client: the info, when there is one, still
+         * length-encoded; no session state. */
+        o.status &= (uint16_t)~PROTO_SERVER_SESSION_STATE_CHANGED;
+        o.info.len = 0;
+        proto_ok_payload(&w, header, to, &o);
+        if (ok->info.len > 0)
+            proto_wr_lenenc_str(&w, ok->info.ptr, ok->info.len);
+    }
     if (w.overflow)
         return -ENOSPC;
     *out_len = w.len;

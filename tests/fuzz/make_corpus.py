@@ -5,7 +5,8 @@
 
 Input layouts follow the targets: frame = raw packets; response = 8 bytes of capabilities
 (little-endian) + one payload; handshake = one payload; tracker = capabilities + the command
-packet + the packets that followed it, in order."""
+packet + the packets that followed it, in order; xlat = the backend's and the client's
+capabilities + a piece size + one command packet + the server's packets that answered it."""
 import hashlib
 import pathlib
 import shutil
@@ -47,6 +48,28 @@ def load(path):
     return caps, items
 
 
+# Layout bits xlat may drop for a client (SESSION_TRACK, MariaDB PROGRESS, EXTENDED_METADATA,
+# CACHE_METADATA) and the one it may add (DEPRECATE_EOF).
+XLAT_DOWN = (1 << 23) | (1 << 32) | (1 << 35) | (1 << 36)
+XLAT_UP = 1 << 24
+
+
+def xlat_seeds(caps, items, seen):
+    """One seed per command: its response rewritten for a client without the extensions."""
+    to = (caps & ~XLAT_DOWN) | (0 if caps & XLAT_UP else XLAT_UP)
+    head = struct.pack("<QQ", caps, to) + b"\x3f"
+    cmd, server = None, b""
+    for tag, data in items + [("cmd", b"")]:
+        if tag == "cmd":
+            if cmd is not None and server:
+                write("xlat", head + header(cmd, 0) + server, seen)
+            cmd, server = data, b""
+        elif tag == "S":
+            server += data
+        else:
+            cmd = None  # the client takes part: not a seed
+
+
 def write(target, data, seen):
     digest = hashlib.sha1(data).hexdigest()
     if digest in seen:
@@ -57,7 +80,7 @@ def write(target, data, seen):
 
 def main():
     shutil.rmtree(CORPUS, ignore_errors=True)
-    for t in ("frame", "response", "handshake", "tracker"):
+    for t in ("frame", "response", "handshake", "tracker", "xlat"):
         (CORPUS / t).mkdir(parents=True)
     seen = set()
     for path in sorted(FIXTURES.glob("*.fix")):
@@ -79,6 +102,7 @@ def main():
             if tag == "C" or (tag == "S" and data[4:5] in (b"\xfe", b"\x01")):
                 write("handshake", data[4:], seen)
         write("tracker", bytes(stream[:65536]), seen)
+        xlat_seeds(caps, items, seen)
     write("handshake", HANDSHAKE, seen)
     write("handshake", RESPONSE, seen)
     write("handshake", RESPONSE[:32], seen)
