@@ -18,6 +18,7 @@ struct lg_options {
     double seconds;       /* how long a timed workload runs */
     uint64_t max_ops;     /* upper bound on operations, whatever the time */
     pid_t pid;            /* process to measure (CPU, RSS); 0 = none */
+    const char *caps;     /* point-select-proto: the capability set (libmariadb, mysqlnd...) */
 };
 
 /* MySQL error codes seen, and how often (a small open-addressed table). */
@@ -45,3 +46,4 @@ struct st_mysql *lg_connect(const struct lg_options *o, unsigned *err);
 int lg_connect_storm(const struct lg_options *o);
 int lg_idle_scale(const struct lg_options *o);
 int lg_pool_exhausted(const struct lg_options *o);
+int lg_point_select_raw(const struct lg_options *o);

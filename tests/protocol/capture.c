@@ -22,7 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "netio.h"
+#include "bench/netio.h"
 #include "protocol/auth.h"
 #include "protocol/lenenc.h"
 #include "protocol/packet.h"

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "netio.h"
+#include "bench/netio.h"
 #include "protocol/auth.h"
 #include "protocol/packet.h"
 #include "protocol/response.h"

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "netio.h"
+#include "bench/netio.h"
 #include "protocol/packet.h"
 #include "protocol/response.h"
 #include "protocol/tracker.h"

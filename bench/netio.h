@@ -1,5 +1,6 @@
-/* netio: blocking socket helpers for the protocol tests and the capture tool (protocol/ does
- * no I/O itself). Packets are read and written whole, header included. */
+/* netio: blocking socket helpers (protocol/ does no I/O itself) for the load generator's
+ * protocol-level client, the protocol tests and the capture tool. Packets are read and
+ * written whole, header included. */
 #pragma once
 
 #include <stddef.h>

@@ -1,5 +1,5 @@
 /* netio: see netio.h. */
-#include "netio.h"
+#include "bench/netio.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
