@@ -29,6 +29,10 @@ SYSBENCH_WORKLOADS = {
                                         "--distinct-ranges=0", "--range-size=1000"]),
 }
 LOADGEN_WORKLOADS = ("connect-storm", "idle-scale", "pool-exhausted")
+# The point select from ringsql-loadgen's protocol-level client, per capability set: the
+# backend's own layout (forwarded as is) and the layouts ringsql rewrites responses into.
+PROTO_WORKLOADS = {"point-select-matched": "libmariadb", "point-select-mysqlnd": "mysqlnd",
+                   "point-select-deprecate-eof": "deprecate-eof"}
 # BENCHMARKING.md's rules, and --quick's shorter version of them (one thread count, one run).
 FULL = {"threads": "1,16,64", "seconds": 10, "runs": 3, "table_size": 100000,
         "idle_clients": 15000}
@@ -127,7 +131,8 @@ def errors_text(rows):
 
 
 def run_loadgen(args, target, workload, threads):
-    cmd = [args.loadgen, workload, "--host", target["host"], "--port", str(target["port"]),
+    caps = PROTO_WORKLOADS.get(workload)
+    cmd = [args.loadgen, "point-select-proto" if caps else workload, "--host", target["host"], "--port", str(target["port"]),
            "--user", args.user, "--password", args.password, "--target", target["name"],
            "--seconds", str(args.seconds)]
     if workload == "idle-scale":
@@ -136,6 +141,8 @@ def run_loadgen(args, target, workload, threads):
         cmd += ["--clients", str(args.exhaust_clients)]
     else:
         cmd += ["--clients", str(threads), "--database", args.database]
+    if caps:
+        cmd += ["--caps", caps]
     if target["pid"]:
         cmd += ["--pid", str(target["pid"])]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.seconds + 120)
@@ -145,6 +152,7 @@ def run_loadgen(args, target, workload, threads):
     except (IndexError, ValueError):
         row = {"workload": workload, "target": target["name"], "ok": False,
                "error": proc.stderr.strip().splitlines()[-3:]}
+    row["workload"] = workload
     row["threads"] = threads
     return row
 
@@ -183,6 +191,7 @@ FIGURES = {
     "read-only": ("qps", "cpu_us_per_query", "p95_ms"),
     "range-select": ("qps", "cpu_us_per_query", "p95_ms"),
     "connect-storm": ("sessions_per_s", "cpu_us_per_session", None),
+    **{w: ("qps", "cpu_us_per_query", None) for w in PROTO_WORKLOADS},
     "idle-scale": ("clients_served", "rss_bytes_per_client", "accept_per_s"),
     "pool-exhausted": ("admitted", "reject_p95_ms", "rejected"),
 }
@@ -261,7 +270,7 @@ def main():
     p.add_argument("--password", default="test_pass")
     p.add_argument("--database", default="ringsql_test")
     p.add_argument("--workloads", default="point-select,point-select-text,read-only,range-select,"
-                   "connect-storm,idle-scale,pool-exhausted")
+                   + ",".join(PROTO_WORKLOADS) + ",connect-storm,idle-scale,pool-exhausted")
     p.add_argument("--quick", action="store_true",
                    help="a fast look: " + ", ".join(f"--{k.replace('_', '-')} {v}"
                                                    for k, v in QUICK.items()))
@@ -283,7 +292,7 @@ def main():
     args.workloads = [w for w in args.workloads.split(",") if w]
     args.threads = [int(t) for t in args.threads.split(",")]
     for w in args.workloads:
-        if w not in SYSBENCH_WORKLOADS and w not in LOADGEN_WORKLOADS:
+        if w not in SYSBENCH_WORKLOADS and w not in LOADGEN_WORKLOADS and w not in PROTO_WORKLOADS:
             sys.exit(f"bench: unknown workload '{w}'")
 
     pids = dict(x.split("=", 1) for x in args.pid_of)
@@ -297,7 +306,7 @@ def main():
         targets.append({"name": name, "host": host, "port": port,
                         "pid": int(pids[name]) if name in pids else None})
     os.makedirs(args.out, exist_ok=True)
-    if any(w in SYSBENCH_WORKLOADS for w in args.workloads):
+    if any(w in SYSBENCH_WORKLOADS or w in PROTO_WORKLOADS for w in args.workloads):
         prepare(args, targets)
 
     rows = []

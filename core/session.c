@@ -822,7 +822,10 @@ static void authenticate(struct session *s, struct proto_bytes user, struct prot
         login_ok(s);
         return;
     }
-    if (bytes_eq(plugin, PROTO_PLUGIN_CACHING_SHA2) && (wu->has_sha2 || wu->empty)) {
+    /* An empty sha2 answer from a user with a password: the client kept its scramble for the
+     * plugin the greeting named (libmariadb does) and waits to be switched. */
+    if (bytes_eq(plugin, PROTO_PLUGIN_CACHING_SHA2) &&
+        (wu->empty || (wu->has_sha2 && auth.len > 0))) {
         if (!proto_sha2_verify(s->scramble, auth.ptr, auth.len, wu->empty ? NULL : wu->sha2)) {
             deny(s, s->user_name, with_pw);
             return;
@@ -831,7 +834,8 @@ static void authenticate(struct session *s, struct proto_bytes user, struct prot
         login_ok(s);
         return;
     }
-    /* Any other plugin (or sha2 when only a native hash is configured): switch to native. */
+    /* Any other plugin (client_ed25519, mysql_clear_password, ...; sha2 when only a native hash
+     * is configured): switch to native, as a server whose user has that plugin does. */
     ssize_t n = proto_build_auth_switch(s->out, sizeof s->out, s->seq, PROTO_PLUGIN_NATIVE,
                                         s->scramble, PROTO_SCRAMBLE_LEN);
     if (n < 0) {

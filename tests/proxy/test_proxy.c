@@ -221,6 +221,42 @@ static void test_wrong_password_gives_1045_and_keeps_the_pool(void)
     stop_proxy();
 }
 
+/* Whatever plugin a driver answers the greeting with, it gets in (ringsql asks it to switch
+ * to mysql_native_password where it cannot check the answer itself), and a wrong password is
+ * a clean 1045 with SQL state 28000, which drivers map to an authentication error. */
+static void test_every_first_auth_plugin_gets_in(void)
+{
+    static const char *const plugins[] = {"mysql_native_password", "caching_sha2_password",
+                                          "client_ed25519", "mysql_clear_password"};
+    if (!start_proxy(1, 2))
+        return;
+    for (size_t i = 0; i < sizeof plugins / sizeof plugins[0]; i++) {
+        for (int wrong = 0; wrong < 2; wrong++) {
+            MYSQL *m = mysql_init(NULL);
+            unsigned timeout = 5;
+            my_bool clear = 1;
+            mysql_optionsv(m, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+            mysql_optionsv(m, MYSQL_OPT_READ_TIMEOUT, &timeout);
+            mysql_optionsv(m, MYSQL_DEFAULT_AUTH, plugins[i]);
+            mysql_optionsv(m, MYSQL_ENABLE_CLEARTEXT_PLUGIN, &clear);
+            bool in = probe_connect(m, "app", wrong ? "nope" : "secret", NULL, false);
+            if (wrong) {
+                CHECK(!in);
+                CHECK_UINT(mysql_errno(m), 1045);
+                CHECK_STR(mysql_sqlstate(m), "28000");
+            } else if (!CHECK(in)) {
+                fprintf(stderr, "# %s: %u %s\n", plugins[i], mysql_errno(m), mysql_error(m));
+            } else {
+                char v[16];
+                CHECK(tdb_query_value(m, "SELECT 1", v, sizeof v));
+                CHECK_STR(v, "1");
+            }
+            mysql_close(m);
+        }
+    }
+    stop_proxy();
+}
+
 static void test_unknown_database_gives_the_backends_1049(void)
 {
     if (!start_proxy(1, 1))
@@ -774,6 +810,7 @@ int main(int argc, char **argv)
         CHECK_CASE(test_queries_return_the_right_rows),
         CHECK_CASE(test_pool_exhaustion_gives_1040),
         CHECK_CASE(test_wrong_password_gives_1045_and_keeps_the_pool),
+        CHECK_CASE(test_every_first_auth_plugin_gets_in),
         CHECK_CASE(test_unknown_database_gives_the_backends_1049),
         CHECK_CASE(test_no_state_leaks_between_clients),
         CHECK_CASE(test_large_result_streams),
