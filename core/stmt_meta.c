@@ -72,7 +72,8 @@ int stmt_meta_commit(struct stmt_meta_cache *c)
     uint8_t *data = malloc(c->len ? c->len : 1);
     if (!data)
         return -ENOMEM;
-    memcpy(data, c->buf, c->len);
+    if (c->len) /* an empty buffer may still be NULL */
+        memcpy(data, c->buf, c->len);
     c->v[c->n++] = (struct stmt_meta){.id = c->id, .len = c->len, .data = data};
     return 0;
 }
