@@ -1489,8 +1489,8 @@ static void settle(struct session *s)
         set_state(s, SS_IDLE);
     if (s->state == SS_FORWARD && s->expect_response)
         return; /* the response is on its way */
-    if (s->state == SS_IDLE)
-        release_if_free(s);
+    if (s->state == SS_IDLE && framer_between_packets(&s->fr))
+        release_if_free(s); /* not while a command is partly forwarded to its connection */
     if (s->in.held && s->in.scan < s->in.len) {
         client_data(s); /* more commands were in the same receive */
         return;

@@ -318,3 +318,9 @@ typedef int framer_fn(void *ctx, const uint8_t *head, size_t head_len, uint64_t 
                       uint8_t seq);
 int framer_walk(struct framer *fr, struct rbuf *rb, framer_fn *fn, void *ctx);
 void framer_reset(struct framer *fr);
+
+/* True between packets: no byte of the next one seen yet. */
+static inline bool framer_between_packets(const struct framer *fr)
+{
+    return !fr->in_logical && fr->hdr_len == 0;
+}

@@ -5,6 +5,7 @@
  * one connection, so "the connection is held" shows as ERR 1040 for another client's command. */
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
@@ -314,6 +315,45 @@ static void test_change_user_without_a_connection(void)
     stop_proxy();
 }
 
+/* A statement longer than one receive reaches the server whole, on one connection: between
+ * its receives the session is in the middle of a command and keeps the connection (giving it
+ * back there crashed ringsql). Filled with 0x0e (COM_PING's code), so that a chunk read as the
+ * start of a command looks like one that needs no connection. Text that spans receives is not
+ * read, so it pins: the other client is served by the second connection. */
+static void test_long_statement_keeps_its_connection(void)
+{
+    if (!start_txn_proxy(2))
+        return;
+    enum { FILL = 4 << 20 };
+    static const char head[] = "SELECT LENGTH('", tail[] = "')";
+    char *sql = malloc(sizeof head - 1 + FILL + sizeof tail);
+    MYSQL *a = client(NULL), *b = client(NULL);
+    if (CHECK(sql && a && b)) {
+        memcpy(sql, head, sizeof head - 1);
+        memset(sql + sizeof head - 1, 0x0e, FILL);
+        memcpy(sql + sizeof head - 1 + FILL, tail, sizeof tail);
+        char v[32], want[32];
+        snprintf(want, sizeof want, "%d", FILL);
+        for (int round = 0; round < 3; round++) {
+            /* Not tdb_query_value: its failure message would hold the whole statement. */
+            MYSQL_RES *res = NULL;
+            MYSQL_ROW row = NULL;
+            if (!CHECK(mysql_real_query(a, sql, strlen(sql)) == 0 &&
+                       (res = mysql_store_result(a)) && (row = mysql_fetch_row(res)))) {
+                printf("# long statement: %u %s\n", mysql_errno(a), mysql_error(a));
+                break;
+            }
+            CHECK_STR(row[0] ? row[0] : "NULL", want);
+            mysql_free_result(res);
+            if (CHECK(tdb_query_value(b, "SELECT 5", v, sizeof v)))
+                CHECK_STR(v, "5");
+        }
+    }
+    free(sql);
+    close_all((MYSQL *[]){a, b}, 2);
+    stop_proxy();
+}
+
 int main(int argc, char **argv)
 {
     static const struct check_case cases[] = {
@@ -325,6 +365,7 @@ int main(int argc, char **argv)
         CHECK_CASE(test_prepared_pins_ping_does_not_need_one),
         CHECK_CASE(test_charset_and_database_follow_the_client),
         CHECK_CASE(test_change_user_without_a_connection),
+        CHECK_CASE(test_long_statement_keeps_its_connection),
     };
     return check_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
 }
