@@ -1644,8 +1644,8 @@ static int put_def(void *ctx, const uint8_t *p, size_t len)
 
 /* proto_xlat_walk's callback: the tracker classifies the packet, xlat rewrites it, and
  * stmt_meta keeps or puts back prepared statements' definitions. */
-static int xlat_packet(void *ctx, struct proto_xlat *x, struct proto_xlat_io *io,
-                       const uint8_t *p, size_t len, bool whole)
+static int xlat_packet(void *ctx, struct proto_xlat *x, struct proto_xlat_io *io, const uint8_t *p,
+                       size_t len, bool whole)
 {
     struct session *s = ctx;
     struct backend *b = s->b;
@@ -1659,8 +1659,8 @@ static int xlat_packet(void *ctx, struct proto_xlat *x, struct proto_xlat_io *io
     int rc = proto_xlat_forward(x, io, b->tr.kind, p, len, b->caps, s->caps, &skipped, &sent);
     if (rc == 0 && s->keep_meta) {
         struct put_ctx pc = {x, io};
-        rc = stmt_meta_observe(&s->meta, &b->tr, s->exec_stmt, sent.ptr, sent.len, skipped,
-                               v == 1, put_def, &pc);
+        rc = stmt_meta_observe(&s->meta, &b->tr, s->exec_stmt, sent.ptr, sent.len, skipped, v == 1,
+                               put_def, &pc);
     }
     return rc < 0 ? rc : v;
 }
@@ -1674,8 +1674,12 @@ static void xlat_response_data(struct session *s)
         close_session(s, false, "no memory for a translated response");
         return;
     }
-    struct proto_xlat_io io = {.in = b->in.p, .in_len = b->in.len, .in_used = b->in.scan,
-                               .out = b->xo, .out_cap = WORKER_XBUF_SIZE, .out_len = b->xo_len};
+    struct proto_xlat_io io = {.in = b->in.p,
+                               .in_len = b->in.len,
+                               .in_used = b->in.scan,
+                               .out = b->xo,
+                               .out_cap = WORKER_XBUF_SIZE,
+                               .out_len = b->xo_len};
     int rc = proto_xlat_walk(&b->xl, &io, xlat_packet, s);
     b->in.scan = b->in.sent = (uint32_t)io.in_used;
     b->xo_len = (uint32_t)io.out_len;
