@@ -10,36 +10,13 @@ bin=$1
 host=${RINGSQL_TEST_MARIADB_HOST:?set by tests/mariadb.sh}
 port=${RINGSQL_TEST_MARIADB_PORT:?set by tests/mariadb.sh}
 dir=$(mktemp -d "${RINGSQL_TEST_TMPDIR:-/tmp}/ringsql-sysbench-XXXXXX")
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-# start_ringsql NAME MODE POOL_SIZE: sets port_NAME and pid_NAME.
-start_ringsql() {
-    local name=$1 port admin
-    port=$(free_port)
-    admin=$(free_port)
-    cat >"$dir/$name.yaml" <<YAML
-listen: "127.0.0.1:$port"
-workers: 2
-backends:
-  - name: primary
-    address: "$host:$port_db"
-users:
-  - name: app
+. "$(dirname "$0")/../lib/ringsql.sh"
+app_user='  - name: app
     password: "secret"
     backend_user: ringsql_test
-    backend_password: test_pass
-pool:
-  size: $3
-  mode: $2
-admin:
-  listen: "127.0.0.1:$admin"
-YAML
-    "$bin" -c "$dir/$name.yaml" 2>"$dir/$name.log" &
-    printf -v "pid_$name" %s $!
-    printf -v "port_$name" %s "$port"
-}
-port_db=$port
-start_ringsql main session 16
-start_ringsql txn transaction 3
+    backend_password: test_pass'
+ringsql_start "$bin" "$dir" main session 16 "$app_user"
+ringsql_start "$bin" "$dir" txn transaction 3 "$app_user"
 lport=$port_main
 pid=$pid_main
 trap 'kill -TERM $pid_main $pid_txn 2>/dev/null; wait $pid_main $pid_txn 2>/dev/null' EXIT
@@ -51,17 +28,7 @@ not_ok() { n=$((n + 1)); echo "not ok $n - $1"; failed=1; }
 failed=0
 
 for name in main txn; do
-    p_var=port_$name pid_var=pid_$name
-    deadline=$((SECONDS + 15))
-    until mariadb --no-defaults -h127.0.0.1 -P"${!p_var}" -uapp -psecret --connect-timeout=2 \
-        -e 'SELECT 1' >/dev/null 2>&1; do
-        if ! kill -0 "${!pid_var}" 2>/dev/null || ((SECONDS >= deadline)); then
-            echo "Bail out! ringsql ($name) did not serve within 15 s"
-            sed 's/^/# /' "$dir/$name.log"
-            exit 1
-        fi
-        sleep 0.1
-    done
+    ringsql_wait "$dir" "$name" 15
 done
 
 mariadb --no-defaults -h"$host" -P"$port" -uringsql_test -ptest_pass \
