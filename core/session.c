@@ -77,6 +77,9 @@ static const char *const state_names[] = {
 enum bind_step { BIND_RESET, BIND_DB, BIND_MULTI, BIND_CHARSET, BIND_TRACK, BIND_DONE };
 
 enum { SESSION_HEAD_CAP = 512, SESSION_OUT_CAP = 1024, SESSION_DB_CAP = 256 };
+/* The longest login read: connect attributes up to 64 KiB (libmysqlclient's limit; Java and
+ * Node drivers send hundreds of bytes routinely) plus user, auth data, database and plugin. */
+enum { SESSION_LOGIN_MAX = 128 << 10 };
 
 /* Capabilities ringsql handles itself whatever its backends negotiated; every other one is
  * offered to a client only when the backend connections have it. */
@@ -237,6 +240,35 @@ static void unlink_live(struct session *s)
     s->next_live = s->prev_live = NULL;
 }
 
+/* The framer's head while a login packet is read: grown on the heap (up to SESSION_LOGIN_MAX)
+ * as a login longer than the session's own head arrives. */
+static void login_head_grow(struct framer *fr, uint32_t need)
+{
+    struct session *s = (struct session *)((char *)fr - offsetof(struct session, fr));
+    if (need > SESSION_LOGIN_MAX)
+        return; /* the login is refused once it has arrived (login_packet) */
+    uint32_t cap = fr->head_cap * 2 > need ? fr->head_cap * 2 : need;
+    if (cap > SESSION_LOGIN_MAX)
+        cap = SESSION_LOGIN_MAX;
+    uint8_t *p = fr->head == s->head ? malloc(cap) : realloc(fr->head, cap);
+    if (!p)
+        return;
+    if (fr->head == s->head)
+        memcpy(p, s->head, fr->head_len);
+    fr->head = p;
+    fr->head_cap = cap;
+}
+
+/* Back to the session's own head, whole packets no longer wanted. */
+static void login_head_drop(struct session *s)
+{
+    if (s->fr.head != s->head)
+        free(s->fr.head);
+    s->fr.head = s->head;
+    s->fr.head_cap = SESSION_HEAD_CAP;
+    s->fr.grow = NULL;
+}
+
 static void maybe_free(struct session *s)
 {
     if (s->state != SS_CLOSED || s->inflight > 0 || s->buried)
@@ -244,6 +276,7 @@ static void maybe_free(struct session *s)
     struct worker *w = s->w;
     if (s->in.held)
         worker_buf_release(w, &s->in);
+    login_head_drop(s);
     stmt_meta_clear(&s->meta);
     if (s->bw.waiting) {
         struct buf_wait **pp = &w->buf_waiters;
@@ -649,6 +682,8 @@ static void greet(struct session *s)
         return;
     }
     s->out_len = (uint32_t)n;
+    s->seq = 1; /* the HandshakeResponse's */
+    s->fr.grow = login_head_grow;
     set_state(s, SS_LOGIN);
     send_own_then_recv(s);
 }
@@ -909,12 +944,19 @@ static void on_auth_switch_reply(struct session *s, const uint8_t *p, size_t len
 static int login_packet(void *ctx, const uint8_t *head, size_t head_len, uint64_t len, uint8_t seq)
 {
     struct session *s = ctx;
-    if (head_len != len)
-        return -EMSGSIZE;
-    if (s->state == SS_LOGIN)
+    if (seq != s->seq) {
+        s->seq = proto_seq_next(seq);
+        reject(s, PROTO_ER_NET_PACKETS_OUT_OF_ORDER, "08S01", "Got packets out of order");
+    } else if (head_len != len) {
+        s->seq = proto_seq_next(seq);
+        reject(s, PROTO_ER_NET_PACKET_TOO_LARGE, "08S01",
+               "Got a packet bigger than ringsql reads at login (128 KiB)");
+    } else if (s->state == SS_LOGIN) {
         on_handshake_response(s, head, head_len, seq);
-    else
+    } else {
         on_auth_switch_reply(s, head, head_len, seq);
+    }
+    login_head_drop(s);
     return 1;
 }
 
@@ -1417,8 +1459,14 @@ static int client_packet(void *ctx, const uint8_t *head, size_t head_len, uint64
     }
     if (len == 0)
         return -EPROTO;
-    /* Only whole packets still unsent may be answered here rather than forwarded. */
-    bool whole = head_len == len && s->in.scan - s->in.sent == len + PROTO_HEADER_LEN;
+    /* Only whole packets still unsent may be answered here rather than forwarded: one that
+     * lies in this receive, unsent, is read there when longer than the head (a COM_CHANGE_USER
+     * with connect attributes). */
+    bool whole = s->in.scan - s->in.sent == len + PROTO_HEADER_LEN;
+    if (whole && head_len < len) {
+        head = s->in.p + s->in.scan - len;
+        head_len = (size_t)len;
+    }
     switch (head[0]) {
     case PROTO_COM_QUIT:
         if (!whole)

@@ -263,7 +263,7 @@ int framer_walk(struct framer *fr, struct rbuf *rb, framer_fn *fn, void *ctx)
                 fr->left = 0;
                 fr->hdr_len = 0;
                 fr->in_logical = false;
-                size_t hl = plen < fr->head_cap ? plen : fr->head_cap;
+                size_t hl = plen < fr->head_cap || fr->grow ? plen : fr->head_cap;
                 int rc = fn(ctx, direct, hl, plen, seq);
                 if (rc != 0)
                     return rc;
@@ -273,6 +273,8 @@ int framer_walk(struct framer *fr, struct rbuf *rb, framer_fn *fn, void *ctx)
         uint32_t n = fr->left;
         if (n > rb->len - rb->scan)
             n = rb->len - rb->scan;
+        if (fr->grow && fr->head_len + n > fr->head_cap)
+            fr->grow(fr, fr->head_len + n);
         if (fr->head_len < fr->head_cap) {
             uint32_t m = fr->head_cap - fr->head_len;
             if (m > n)

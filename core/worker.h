@@ -34,7 +34,7 @@ enum {
     /* A translated response's output (protocol/xlat.h): one receive buffer's packets, a
      * whole small packet, and the definitions stmt_meta may add back. */
     WORKER_XBUF_SIZE = WORKER_BUF_SIZE + BACKEND_HEAD_CAP + 64 * 1024 + 1024,
-    WORKER_XBUF_KEEP = 64, /* free output buffers a worker keeps for the next responses */
+    WORKER_XBUF_KEEP = 64,  /* free output buffers a worker keeps for the next responses */
     BACKEND_CMD_CAP = 1024, /* ringsql's own commands: COM_INIT_DB, SET ..., COM_RESET */
     BACKEND_DB_CAP = 64,    /* longer database names are not remembered (sent each time) */
 };
@@ -82,6 +82,10 @@ struct framer {
     uint8_t *head; /* first bytes of the current logical packet */
     uint32_t head_cap;
     uint32_t head_len;
+    /* Set where whole packets are wanted (a login): a packet that lies whole in the receive
+     * buffer is handed over whole, and grow(fr, need) is called before the head would
+     * overflow; it may give the framer a head of at least need bytes, or leave it. */
+    void (*grow)(struct framer *fr, uint32_t need);
 };
 
 /* The backend connection's own life, apart from any session. */

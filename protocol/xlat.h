@@ -30,12 +30,13 @@
 #include "protocol/constants.h"
 #include "protocol/lenenc.h"
 
-/* Capabilities that change the layout of responses (and so ask for rewriting). */
+/* Capabilities that change the layout of responses (and so ask for rewriting). Not
+ * CLIENT_TRANSACTIONS: it only matters without PROTOCOL_41, which every login has. */
 #define PROTO_XLAT_LAYOUT                                                                          \
-    (PROTO_CLIENT_PROTOCOL_41 | PROTO_CLIENT_TRANSACTIONS | PROTO_CLIENT_SESSION_TRACK |           \
-     PROTO_CLIENT_DEPRECATE_EOF | PROTO_CLIENT_OPTIONAL_RESULTSET_METADATA |                       \
-     PROTO_MARIADB_CLIENT_PROGRESS | PROTO_MARIADB_CLIENT_EXTENDED_METADATA |                      \
-     PROTO_MARIADB_CLIENT_CACHE_METADATA | PROTO_MARIADB_CLIENT_BULK_UNIT_RESULTS)
+    (PROTO_CLIENT_PROTOCOL_41 | PROTO_CLIENT_SESSION_TRACK | PROTO_CLIENT_DEPRECATE_EOF |          \
+     PROTO_CLIENT_OPTIONAL_RESULTSET_METADATA | PROTO_MARIADB_CLIENT_PROGRESS |                    \
+     PROTO_MARIADB_CLIENT_EXTENDED_METADATA | PROTO_MARIADB_CLIENT_CACHE_METADATA |                \
+     PROTO_MARIADB_CLIENT_BULK_UNIT_RESULTS)
 
 /* Layout bits a client may lack although the backend has them, and the one it may have alone. */
 #define PROTO_XLAT_DOWN                                                                            \
@@ -77,12 +78,12 @@ struct proto_xlat {
     /* Internal. */
     uint8_t hdr[4];
     uint8_t hdr_len;
-    uint32_t plen;   /* payload length of the current physical packet */
-    uint32_t got;    /* payload bytes of it seen so far */
-    bool big;        /* larger than the stash: passed through as it comes */
-    bool big_seen;   /* ... and the callback has seen its first bytes */
-    bool cont_next;  /* the logical packet goes on in the next physical packet */
-    bool cont;       /* the current physical packet continues the previous one */
+    uint32_t plen;  /* payload length of the current physical packet */
+    uint32_t got;   /* payload bytes of it seen so far */
+    bool big;       /* larger than the stash: passed through as it comes */
+    bool big_seen;  /* ... and the callback has seen its first bytes */
+    bool cont_next; /* the logical packet goes on in the next physical packet */
+    bool cont;      /* the current physical packet continues the previous one */
 };
 
 /* Input consumed and output produced by one call of proto_xlat_walk. */
@@ -118,8 +119,8 @@ int proto_xlat_walk(struct proto_xlat *x, struct proto_xlat_io *io, proto_xlat_f
 /* Rewrites one whole packet of kind (proto_xlat_rewrite) and appends what the client gets;
  * *as_sent is that payload inside io->out (len 0 when dropped). Returns 0 or -errno. */
 int proto_xlat_forward(struct proto_xlat *x, struct proto_xlat_io *io, uint8_t kind,
-                       const uint8_t *p, size_t len, uint64_t from, uint64_t to,
-                       bool *meta_skipped, struct proto_bytes *as_sent);
+                       const uint8_t *p, size_t len, uint64_t from, uint64_t to, bool *meta_skipped,
+                       struct proto_bytes *as_sent);
 /* Appends one packet (payload smaller than 16 MiB - 1) with the next sequence id. */
 int proto_xlat_put(struct proto_xlat *x, struct proto_xlat_io *io, const uint8_t *payload,
                    size_t len);

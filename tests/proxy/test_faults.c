@@ -1,0 +1,163 @@
+/* Faults an adversarial test found (real MariaDB, real ringsql, libmariadb and protocol-level
+ * clients): each case fails on the build that had the fault and passes once it is fixed.
+ *   - a login longer than the session's 512-byte head (connect attributes) was dropped with
+ *     no ERR; a COM_CHANGE_USER as long closed the session
+ *   - the HandshakeResponse's sequence id was not checked */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench/netio.h"
+#include "check.h"
+#include "protocol/handshake.h"
+#include "protocol/lenenc.h"
+#include "protocol/packet.h"
+#include "protocol/response.h"
+#include "testdb.h"
+
+#define START_WAIT_MS 15000
+#define READ_WAIT_MS 5000
+
+static struct tdb_proxy proxy;
+
+static bool start_proxy(void)
+{
+    unsigned port = tdb_free_port(), admin = tdb_free_port();
+    char yaml[1024];
+    snprintf(yaml, sizeof yaml,
+             "listen: \"127.0.0.1:%u\"\n"
+             "workers: 1\n" TDB_YAML_PRIMARY_AND_APP "pool:\n"
+             "  size: 2\n"
+             "admin:\n"
+             "  listen: \"127.0.0.1:%u\"\n",
+             port, tdb_server_host(), tdb_server_port(), admin);
+    return CHECK(tdb_proxy_start(&proxy, port, yaml, START_WAIT_MS));
+}
+
+static void stop_proxy(void)
+{
+    CHECK_INT(tdb_proxy_stop(&proxy, SIGTERM), 0);
+}
+
+/* A connect-attribute block of one key whose value makes it len bytes long. */
+static uint8_t *attrs_of(size_t len)
+{
+    uint8_t *a = malloc(len);
+    if (!a)
+        return NULL;
+    size_t value = len - 2; /* "k" */
+    while (2 + proto_lenenc_size(value) + value > len)
+        value--;
+    struct proto_wr w = proto_wr_init(a, len);
+    proto_wr_lenenc_str(&w, "k", 1);
+    proto_wr_lenenc(&w, value);
+    memset(a + w.len, 'v', value);
+    return a;
+}
+
+/* Logs in over a raw socket with an attribute block of attrs_len bytes and the
+ * HandshakeResponse sent with sequence id seq. Returns the answer's first byte (0x00 OK, 0xff
+ * ERR) or -1, and the ERR's code in *code. */
+static int raw_login(size_t attrs_len, uint8_t seq, unsigned *code)
+{
+    *code = 0;
+    int fd = net_connect("127.0.0.1", proxy.port);
+    if (fd < 0)
+        return -1;
+    uint8_t in[4096];
+    size_t n;
+    struct proto_handshake hs;
+    int result = -1;
+    uint8_t *attrs = attrs_of(attrs_len);
+    size_t cap = attrs_len + 1024;
+    uint8_t *out = malloc(cap);
+    if (!attrs || !out || net_read_packet(fd, in, sizeof in, &n, READ_WAIT_MS) < 0 ||
+        proto_handshake_parse(in + PROTO_HEADER_LEN, n - PROTO_HEADER_LEN, &hs) < 0)
+        goto out;
+    struct proto_login l = {.user = "app",
+                            .password = "secret",
+                            .caps = PROTO_CLIENT_LONG_FLAG,
+                            .charset = PROTO_CHARSET_UTF8MB4_GENERAL_CI,
+                            .max_packet = 1 << 24,
+                            .attrs = attrs,
+                            .attrs_len = attrs_len};
+    ssize_t len = proto_client_build_login(out, cap, &l, &hs);
+    if (len < 0)
+        goto out;
+    out[3] = seq;
+    if (net_write_all(fd, out, (size_t)len) < 0 ||
+        net_read_packet(fd, in, sizeof in, &n, READ_WAIT_MS) < 0 || n <= PROTO_HEADER_LEN)
+        goto out;
+    result = in[PROTO_HEADER_LEN];
+    struct proto_err e;
+    if (result == PROTO_HDR_ERR && proto_err_parse(in + PROTO_HEADER_LEN, n - PROTO_HEADER_LEN,
+                                                   PROTO_CLIENT_PROTOCOL_41, &e) == 0)
+        *code = e.code;
+out:
+    free(attrs);
+    free(out);
+    close(fd);
+    return result;
+}
+
+/* Connect attributes as Java and Node drivers send them (hundreds of bytes), and up to 100 KB
+ * (more than one receive buffer): the login gets in; past ringsql's 128 KiB it gets ERR 1153.
+ * A COM_CHANGE_USER carrying the same attributes works too. */
+static void test_long_logins_get_in(void)
+{
+    if (!start_proxy())
+        return;
+    MYSQL *m = mysql_init(NULL);
+    char key[16], value[101];
+    memset(value, 'x', 100);
+    value[100] = '\0';
+    for (int i = 0; i < 10; i++) {
+        snprintf(key, sizeof key, "attr_%d", i);
+        mysql_optionsv(m, MYSQL_OPT_CONNECT_ATTR_ADD, key, value);
+    }
+    if (CHECK(mysql_real_connect(m, "127.0.0.1", "app", "secret", NULL, proxy.port, NULL, 0))) {
+        char v[16];
+        if (CHECK(tdb_query_value(m, "SELECT 1", v, sizeof v)))
+            CHECK_STR(v, "1");
+        if (!CHECK(mysql_change_user(m, "app", "secret", TDB_DATABASE) == 0))
+            printf("# change user: %u %s\n", mysql_errno(m), mysql_error(m));
+        else if (CHECK(tdb_query_value(m, "SELECT DATABASE()", v, sizeof v)))
+            CHECK_STR(v, TDB_DATABASE);
+    } else {
+        printf("# login with 1 KB of attributes: %u %s\n", mysql_errno(m), mysql_error(m));
+    }
+    mysql_close(m);
+    unsigned code;
+    CHECK_INT(raw_login(100 << 10, 1, &code), PROTO_HDR_OK);
+    CHECK_INT(raw_login(140 << 10, 1, &code), PROTO_HDR_ERR);
+    CHECK_UINT(code, 1153);
+    CHECK(tdb_proxy_log_contains(&proxy, "code=1153", READ_WAIT_MS));
+    stop_proxy();
+}
+
+/* A HandshakeResponse must have sequence id 1 (the greeting's + 1): others get ERR 1156, as
+ * from the server. */
+static void test_login_sequence_is_checked(void)
+{
+    if (!start_proxy())
+        return;
+    static const uint8_t bad[] = {0, 2, 5, 255};
+    unsigned code;
+    for (size_t i = 0; i < sizeof bad; i++) {
+        CHECK_INT(raw_login(16, bad[i], &code), PROTO_HDR_ERR);
+        CHECK_UINT(code, 1156);
+    }
+    CHECK_INT(raw_login(16, 1, &code), PROTO_HDR_OK);
+    stop_proxy();
+}
+
+int main(int argc, char **argv)
+{
+    static const struct check_case cases[] = {
+        CHECK_CASE(test_long_logins_get_in),
+        CHECK_CASE(test_login_sequence_is_checked),
+    };
+    return check_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
+}
