@@ -1025,7 +1025,10 @@ static void send_login_ok(struct session *s)
     log_debug("session_ready", "%s", ctx(s, &c));
     set_state(s, SS_IDLE);
     release_if_free(s);
-    send_own_then_recv(s);
+    if (s->in.held && s->in.scan < s->in.len)
+        send_own(s); /* commands pipelined behind a COM_CHANGE_USER: served once it is sent */
+    else
+        send_own_then_recv(s);
 }
 
 static void bind_next(struct session *s)
@@ -1564,8 +1567,9 @@ static void client_data(struct session *s)
     if (s->send_linked ||
         (s->state != SS_IDLE && s->state != SS_FORWARD && s->state != SS_INFILE)) {
         /* COM_CHANGE_USER: a login again, driven by its own sends and receives from here (its
-         * OK may be on its way already, the next receive linked behind it). */
-        if (s->in.held)
+         * OK may be on its way already, the next receive linked behind it). Commands
+         * pipelined behind it stay in the buffer until its OK is sent (send_login_ok). */
+        if (s->in.held && (s->send_linked || s->in.scan == s->in.len))
             worker_buf_release(s->w, &s->in);
         return;
     }

@@ -2,7 +2,8 @@
  * clients): each case fails on the build that had the fault and passes once it is fixed.
  *   - a login longer than the session's 512-byte head (connect attributes) was dropped with
  *     no ERR; a COM_CHANGE_USER as long closed the session
- *   - the HandshakeResponse's sequence id was not checked */
+ *   - the HandshakeResponse's sequence id was not checked
+ *   - a query pipelined behind a COM_CHANGE_USER was dropped */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,8 @@
 
 #include "bench/netio.h"
 #include "check.h"
+#include "protocol/auth.h"
+#include "protocol/change_user.h"
 #include "protocol/handshake.h"
 #include "protocol/lenenc.h"
 #include "protocol/packet.h"
@@ -22,7 +25,7 @@
 
 static struct tdb_proxy proxy;
 
-static bool start_proxy(void)
+static bool start_proxy_mode(const char *mode)
 {
     unsigned port = tdb_free_port(), admin = tdb_free_port();
     char yaml[1024];
@@ -30,10 +33,16 @@ static bool start_proxy(void)
              "listen: \"127.0.0.1:%u\"\n"
              "workers: 1\n" TDB_YAML_PRIMARY_AND_APP "pool:\n"
              "  size: 2\n"
+             "  mode: %s\n"
              "admin:\n"
              "  listen: \"127.0.0.1:%u\"\n",
-             port, tdb_server_host(), tdb_server_port(), admin);
+             port, tdb_server_host(), tdb_server_port(), mode, admin);
     return CHECK(tdb_proxy_start(&proxy, port, yaml, START_WAIT_MS));
+}
+
+static bool start_proxy(void)
+{
+    return start_proxy_mode("session");
 }
 
 static void stop_proxy(void)
@@ -57,24 +66,41 @@ static uint8_t *attrs_of(size_t len)
     return a;
 }
 
-/* Logs in over a raw socket with an attribute block of attrs_len bytes and the
- * HandshakeResponse sent with sequence id seq. Returns the answer's first byte (0x00 OK, 0xff
- * ERR) or -1, and the ERR's code in *code. */
-static int raw_login(size_t attrs_len, uint8_t seq, unsigned *code)
+/* A protocol-level client: its socket, the greeting it got and the capabilities it
+ * negotiated. */
+struct raw {
+    int fd;
+    uint8_t greeting[4096];
+    struct proto_handshake hs;
+    uint64_t caps;
+};
+
+/* Reads one packet's payload into buf: its first byte, or -1. */
+static int raw_read(struct raw *r, uint8_t *buf, size_t cap, size_t *len)
+{
+    size_t n;
+    if (net_read_packet(r->fd, buf, cap, &n, READ_WAIT_MS) < 0 || n <= PROTO_HEADER_LEN)
+        return -1;
+    *len = n - PROTO_HEADER_LEN;
+    memmove(buf, buf + PROTO_HEADER_LEN, *len);
+    return buf[0];
+}
+
+/* Connects and logs in as app with an attribute block of attrs_len bytes (none when 0), the
+ * HandshakeResponse sent with sequence id seq. Returns the answer's first byte (0x00 OK,
+ * 0xff ERR) or -1, and the ERR's code in *code; r->fd stays open (-1 when it never was). */
+static int raw_open(struct raw *r, size_t attrs_len, uint8_t seq, unsigned *code)
 {
     *code = 0;
-    int fd = net_connect("127.0.0.1", proxy.port);
-    if (fd < 0)
-        return -1;
-    uint8_t in[4096];
+    r->fd = net_connect("127.0.0.1", proxy.port);
     size_t n;
-    struct proto_handshake hs;
     int result = -1;
-    uint8_t *attrs = attrs_of(attrs_len);
+    uint8_t *attrs = attrs_len ? attrs_of(attrs_len) : NULL;
     size_t cap = attrs_len + 1024;
     uint8_t *out = malloc(cap);
-    if (!attrs || !out || net_read_packet(fd, in, sizeof in, &n, READ_WAIT_MS) < 0 ||
-        proto_handshake_parse(in + PROTO_HEADER_LEN, n - PROTO_HEADER_LEN, &hs) < 0)
+    if (r->fd < 0 || (attrs_len && !attrs) || !out ||
+        raw_read(r, r->greeting, sizeof r->greeting, &n) < 0 ||
+        proto_handshake_parse(r->greeting, n, &r->hs) < 0)
         goto out;
     struct proto_login l = {.user = "app",
                             .password = "secret",
@@ -83,22 +109,29 @@ static int raw_login(size_t attrs_len, uint8_t seq, unsigned *code)
                             .max_packet = 1 << 24,
                             .attrs = attrs,
                             .attrs_len = attrs_len};
-    ssize_t len = proto_client_build_login(out, cap, &l, &hs);
+    r->caps = proto_client_caps(&l, &r->hs);
+    ssize_t len = proto_client_build_login(out, cap, &l, &r->hs);
     if (len < 0)
         goto out;
     out[3] = seq;
-    if (net_write_all(fd, out, (size_t)len) < 0 ||
-        net_read_packet(fd, in, sizeof in, &n, READ_WAIT_MS) < 0 || n <= PROTO_HEADER_LEN)
+    uint8_t in[1024];
+    if (net_write_all(r->fd, out, (size_t)len) < 0 || (result = raw_read(r, in, sizeof in, &n)) < 0)
         goto out;
-    result = in[PROTO_HEADER_LEN];
     struct proto_err e;
-    if (result == PROTO_HDR_ERR && proto_err_parse(in + PROTO_HEADER_LEN, n - PROTO_HEADER_LEN,
-                                                   PROTO_CLIENT_PROTOCOL_41, &e) == 0)
+    if (result == PROTO_HDR_ERR && proto_err_parse(in, n, PROTO_CLIENT_PROTOCOL_41, &e) == 0)
         *code = e.code;
 out:
     free(attrs);
     free(out);
-    close(fd);
+    return result;
+}
+
+static int raw_login(size_t attrs_len, uint8_t seq, unsigned *code)
+{
+    struct raw r;
+    int result = raw_open(&r, attrs_len, seq, code);
+    if (r.fd >= 0)
+        close(r.fd);
     return result;
 }
 
@@ -153,11 +186,51 @@ static void test_login_sequence_is_checked(void)
     stop_proxy();
 }
 
+/* A query written in the same send as a COM_CHANGE_USER is answered after the change's OK,
+ * in both pool modes (it was dropped, and the client waited for ever). */
+static void test_query_behind_change_user(void)
+{
+    static const char *const modes[] = {"session", "transaction"};
+    for (size_t i = 0; i < 2; i++) {
+        if (!start_proxy_mode(modes[i]))
+            return;
+        struct raw r;
+        unsigned code;
+        if (CHECK_INT(raw_open(&r, 0, 1, &code), PROTO_HDR_OK)) {
+            uint8_t answer[PROTO_NATIVE_HASH_LEN], out[512], in[4096];
+            struct proto_change_user cu = {
+                .user = {(const uint8_t *)"app", 3},
+                .auth_response = {answer,
+                                  proto_native_scramble("secret", 6, r.hs.scramble, answer)},
+                .charset = PROTO_CHARSET_UTF8MB4_GENERAL_CI,
+                .auth_plugin = {(const uint8_t *)PROTO_PLUGIN_NATIVE, strlen(PROTO_PLUGIN_NATIVE)},
+            };
+            ssize_t n = proto_build_change_user(out, sizeof out, r.caps, &cu);
+            ssize_t q =
+                n < 0 ? n : proto_build_raw(out + n, sizeof out - (size_t)n, 0, "\x03SELECT 7", 9);
+            size_t len = 0;
+            if (CHECK(q > 0 && net_write_all(r.fd, out, (size_t)(n + q)) == 0)) {
+                CHECK_INT(raw_read(&r, in, sizeof in, &len), PROTO_HDR_OK);
+                /* Column count, definition, EOF, then the row: "7". */
+                bool row = false;
+                for (int k = 0; k < 4 && raw_read(&r, in, sizeof in, &len) >= 0; k++)
+                    row = row || (len == 2 && in[0] == 1 && in[1] == '7');
+                if (!CHECK(row))
+                    printf("# %s: no row 7 after the change of user\n", modes[i]);
+            }
+        }
+        if (r.fd >= 0)
+            close(r.fd);
+        stop_proxy();
+    }
+}
+
 int main(int argc, char **argv)
 {
     static const struct check_case cases[] = {
         CHECK_CASE(test_long_logins_get_in),
         CHECK_CASE(test_login_sequence_is_checked),
+        CHECK_CASE(test_query_behind_change_user),
     };
     return check_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
 }
