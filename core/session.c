@@ -2070,9 +2070,23 @@ void session_on_backend_failed(struct session *s)
     b->sess = NULL;
     backend_discard(b, "failed while bound to a session");
     STAT_INC(w->st.backend_errors);
-    /* Only this client is affected; it learns it in protocol where it can. */
-    switch (s->state) {
-    case SS_IDLE:
+    /* Only this client is affected; it learns it in protocol where it can: an ERR answers a
+     * command under way unless part of its response went out already. A command longer than
+     * one receive, partly forwarded, counts (the session is idle until its last byte: a
+     * server closes on one over its max_allowed_packet), and its rest has nowhere to go. */
+    bool partly_sent = s->state == SS_IDLE && (s->in.held || !framer_between_packets(&s->fr));
+    bool answerable = s->state == SS_FORWARD && !s->resp_started && !s->b2c_busy;
+    if (partly_sent)
+        s->seq = proto_seq_next(s->fr.hdr[0]);
+    else if (answerable)
+        s->seq = proto_seq_next(s->cmd_seq);
+    if (partly_sent || answerable || s->state == SS_BIND) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "Lost connection to backend '%.64s' during query", backend);
+        reject(s, PROTO_ER_CONNECTION_KILLED, "70100", msg);
+        return;
+    }
+    if (s->state == SS_IDLE) {
         snprintf(s->out_lost, sizeof s->out_lost,
                  "Lost connection to backend '%.64s' (server connection %u closed while this "
                  "client was idle); reconnect",
@@ -2080,19 +2094,6 @@ void session_on_backend_failed(struct session *s)
         set_state(s, SS_LOST);
         arm_client_recv(s);
         return;
-    case SS_FORWARD:
-        if (s->resp_started || s->b2c_busy)
-            break; /* part of the response went out: an ERR cannot follow it cleanly */
-        s->seq = proto_seq_next(s->cmd_seq);
-        /* fall through */
-    case SS_BIND: {
-        char msg[160];
-        snprintf(msg, sizeof msg, "Lost connection to backend '%.64s' during query", backend);
-        reject(s, PROTO_ER_CONNECTION_KILLED, "70100", msg);
-        return;
-    }
-    default:
-        break;
     }
     close_session(s, false, "backend connection failed");
 }

@@ -3,7 +3,8 @@
  *   - a login longer than the session's 512-byte head (connect attributes) was dropped with
  *     no ERR; a COM_CHANGE_USER as long closed the session
  *   - the HandshakeResponse's sequence id was not checked
- *   - a query pipelined behind a COM_CHANGE_USER was dropped */
+ *   - a query pipelined behind a COM_CHANGE_USER was dropped
+ *   - a command over the server's max_allowed_packet got no error and held its buffer */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -225,12 +226,79 @@ static void test_query_behind_change_user(void)
     }
 }
 
+/* A client of app with read and write timeouts of bound_s; a login refused with 1040 (the
+ * pool reopening connections the server closed) is retried for as long. */
+static MYSQL *connect_retry(unsigned bound_s)
+{
+    uint64_t deadline = tdb_now_ms() + bound_s * 1000u;
+    for (;;) {
+        MYSQL *m = mysql_init(NULL);
+        mysql_optionsv(m, MYSQL_OPT_READ_TIMEOUT, &bound_s);
+        mysql_optionsv(m, MYSQL_OPT_WRITE_TIMEOUT, &bound_s);
+        if (mysql_real_connect(m, "127.0.0.1", "app", "secret", NULL, proxy.port, NULL, 0))
+            return m;
+        unsigned err = mysql_errno(m);
+        mysql_close(m);
+        if (err != 1040 || tdb_now_ms() >= deadline)
+            return NULL;
+    }
+}
+
+/* Commands over the server's max_allowed_packet, more of them than a worker has receive
+ * buffers (512): the server closes on each while ringsql still forwards it; each client gets
+ * an error at once (it got none and waited for ever, its receive buffer held), and ringsql
+ * serves the next client. */
+static void test_oversized_commands_get_an_error(void)
+{
+    MYSQL *direct = tdb_connect_server();
+    if (!CHECK(direct != NULL))
+        return;
+    CHECK(tdb_exec(direct, "SET GLOBAL max_allowed_packet = 1048576"));
+    enum { ATTEMPTS = 600, LEN = (3 << 20) / 2, BOUND_S = 5 };
+    char *sql = malloc(LEN + 16);
+    if (CHECK(sql && start_proxy())) {
+        memcpy(sql, "SELECT '", 8);
+        memset(sql + 8, 'x', LEN);
+        memcpy(sql + 8 + LEN, "'", 2);
+        int answered = 0;
+        for (int i = 0; i < ATTEMPTS; i++) {
+            MYSQL *m = connect_retry(BOUND_S);
+            bool in = m != NULL;
+            uint64_t t0 = tdb_now_ms();
+            bool failed = in && mysql_real_query(m, sql, strlen(sql)) != 0;
+            uint64_t took = tdb_now_ms() - t0;
+            if (!in || !failed || took >= BOUND_S * 1000u) {
+                printf("# attempt %d: login %s, query %s after %llu ms: %u %s\n", i,
+                       in ? "ok" : "failed", failed ? "failed" : "succeeded",
+                       (unsigned long long)took, in ? mysql_errno(m) : 0, in ? mysql_error(m) : "");
+                if (m)
+                    mysql_close(m);
+                break;
+            }
+            answered++;
+            mysql_close(m);
+        }
+        CHECK_INT(answered, ATTEMPTS);
+        MYSQL *m = connect_retry(BOUND_S);
+        char v[16];
+        if (CHECK(m != NULL) && CHECK(tdb_query_value(m, "SELECT 1", v, sizeof v)))
+            CHECK_STR(v, "1");
+        if (m)
+            mysql_close(m);
+        stop_proxy();
+    }
+    free(sql);
+    CHECK(tdb_exec(direct, "SET GLOBAL max_allowed_packet = 268435456"));
+    mysql_close(direct);
+}
+
 int main(int argc, char **argv)
 {
     static const struct check_case cases[] = {
         CHECK_CASE(test_long_logins_get_in),
         CHECK_CASE(test_login_sequence_is_checked),
         CHECK_CASE(test_query_behind_change_user),
+        CHECK_CASE(test_oversized_commands_get_an_error),
     };
     return check_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
 }
