@@ -47,14 +47,16 @@ static uint64_t now_ms(void)
     return worker_now_ms();
 }
 
-/* Connects one backend connection and detaches its socket from libmariadb. */
-static int open_backend(const struct cfg *cfg, const struct cfg_backend *be,
-                        const struct cfg_user *u, struct msg *out, char *err, size_t errlen)
+/* A libmariadb connection to backend be as user u (timeouts.connect for every step), or
+ * NULL with err written. */
+static MYSQL *connect_backend(const struct cfg *cfg, const struct cfg_backend *be,
+                              const struct cfg_user *u, unsigned long flags, char *err,
+                              size_t errlen)
 {
     MYSQL *my = mysql_init(NULL);
     if (!my) {
         snprintf(err, errlen, "out of memory");
-        return -ENOMEM;
+        return NULL;
     }
     unsigned timeout_s = (unsigned)((cfg->timeouts.connect_ms + 999) / 1000);
     if (timeout_s == 0)
@@ -63,18 +65,31 @@ static int open_backend(const struct cfg *cfg, const struct cfg_backend *be,
     mysql_optionsv(my, MYSQL_OPT_READ_TIMEOUT, &timeout_s);
     mysql_optionsv(my, MYSQL_OPT_WRITE_TIMEOUT, &timeout_s);
     mysql_optionsv(my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-    unsigned int on = 1;
-    mysql_optionsv(my, MYSQL_OPT_LOCAL_INFILE, &on);
-    unsigned long flags = CLIENT_MULTI_STATEMENTS | CLIENT_MULTI_RESULTS | CLIENT_PS_MULTI_RESULTS |
-                          CLIENT_LOCAL_FILES;
+    if (flags & CLIENT_LOCAL_FILES) {
+        unsigned int on = 1;
+        mysql_optionsv(my, MYSQL_OPT_LOCAL_INFILE, &on);
+    }
     bool unix_socket = be->addr.unix_socket; /* libmariadb: host "localhost" and the path */
     if (!mysql_real_connect(my, unix_socket ? "localhost" : be->addr.host, u->backend_user,
                             u->backend_password, NULL, be->addr.port,
                             unix_socket ? be->addr.host : NULL, flags)) {
         snprintf(err, errlen, "%u %s", mysql_errno(my), mysql_error(my));
         mysql_close(my);
-        return -ECONNREFUSED;
+        return NULL;
     }
+    return my;
+}
+
+/* Connects one backend connection and detaches its socket from libmariadb. */
+static int open_backend(const struct cfg *cfg, const struct cfg_backend *be,
+                        const struct cfg_user *u, struct msg *out, char *err, size_t errlen)
+{
+    MYSQL *my = connect_backend(cfg, be, u,
+                                CLIENT_MULTI_STATEMENTS | CLIENT_MULTI_RESULTS |
+                                    CLIENT_PS_MULTI_RESULTS | CLIENT_LOCAL_FILES,
+                                err, errlen);
+    if (!my)
+        return -ECONNREFUSED;
     unsigned long client_caps = 0, server_caps = 0, ext_caps = 0;
     unsigned int status = 0;
     mariadb_get_infov(my, MARIADB_CONNECTION_CLIENT_CAPABILITIES, &client_caps);
@@ -190,6 +205,31 @@ static void ping_conn(struct maintenance *m, struct msg *msg)
     free(msg);
 }
 
+/* A client's KILL of a session whose command runs on backend connection server_conn_id: the
+ * server is told from a connection of the same backend user (who may kill its own threads),
+ * then the worker hears it is done. */
+static void kill_on_server(struct maintenance *m, struct msg *msg)
+{
+    const struct cfg *cfg = m->cfg;
+    const struct cfg_backend *be = &cfg->backends[msg->shard / cfg->nusers];
+    char err[160] = "", sql[64];
+    MYSQL *my = connect_backend(cfg, be, &cfg->users[msg->shard % cfg->nusers], 0, err, sizeof err);
+    int n = snprintf(sql, sizeof sql, "KILL %s%u", msg->query_only ? "QUERY " : "",
+                     msg->server_conn_id);
+    if (my && mysql_real_query(my, sql, (unsigned long)n) != 0)
+        snprintf(err, sizeof err, "%u %s", mysql_errno(my), mysql_error(my));
+    if (my)
+        mysql_close(my);
+    if (err[0])
+        log_warn("backend_kill_failed", "worker=%u backend=%s server_conn=%u error=\"%s\"",
+                 msg->worker, be->name, msg->server_conn_id, err);
+    else
+        log_info("backend_killed", "worker=%u backend=%s server_conn=%u query_only=%d", msg->worker,
+                 be->name, msg->server_conn_id, msg->query_only);
+    msg->kind = MSG_BACKEND_KILLED;
+    msgq_push(&m->p->workers[msg->worker].inbox, msg);
+}
+
 static void on_msg(struct maintenance *m, struct msg *msg)
 {
     /* A shard index means something only in the generation it was sent in. */
@@ -213,6 +253,12 @@ static void on_msg(struct maintenance *m, struct msg *msg)
         if (miss && msg->replace)
             (*miss)++;
         break;
+    case MSG_BACKEND_KILL:
+        if (valid) {
+            kill_on_server(m, msg);
+            return;
+        }
+        break; /* an earlier config's shard: not sent; the connection is discarded once let go */
     case MSG_CONN_PING:
         if (miss && !m->stop) {
             ping_conn(m, msg);

@@ -8,17 +8,21 @@
 #include <stdint.h>
 
 enum msg_kind {
-    MSG_BACKEND_NEW,   /* maintenance -> worker: a connected, authenticated backend socket */
-    MSG_BACKEND_LOST,  /* worker -> maintenance: a shard lost a connection; open a replacement */
-    MSG_BACKEND_GROW,  /* worker -> maintenance: a shard below pool.size wants one more */
-    MSG_HEALTH_CHECK,  /* maintenance -> worker: hand over stale and long-idle connections */
-    MSG_CONN_STALE,    /* worker -> maintenance: an idle connection past stale_after (fd) */
-    MSG_CONN_PING,     /* worker -> maintenance: a long-idle connection to ping (fd), back after */
-    MSG_BACKEND_STATE, /* maintenance -> worker: backend `backend` went up or down (error) */
-    MSG_LISTEN,        /* main -> worker: pools are filled, start accepting */
-    MSG_STOP,          /* main -> worker or maintenance: shut down */
-    MSG_DRAIN,         /* main -> worker: stop accepting, let the sessions finish */
-    MSG_RELOAD,        /* main -> worker or maintenance: switch to cfg, then acknowledge */
+    MSG_BACKEND_NEW,    /* maintenance -> worker: a connected, authenticated backend socket */
+    MSG_BACKEND_LOST,   /* worker -> maintenance: a shard lost a connection; open a replacement */
+    MSG_BACKEND_GROW,   /* worker -> maintenance: a shard below pool.size wants one more */
+    MSG_HEALTH_CHECK,   /* maintenance -> worker: hand over stale and long-idle connections */
+    MSG_CONN_STALE,     /* worker -> maintenance: an idle connection past stale_after (fd) */
+    MSG_CONN_PING,      /* worker -> maintenance: a long-idle connection to ping (fd), back after */
+    MSG_BACKEND_STATE,  /* maintenance -> worker: backend `backend` went up or down (error) */
+    MSG_LISTEN,         /* main -> worker: pools are filled, start accepting */
+    MSG_STOP,           /* main -> worker or maintenance: shut down */
+    MSG_DRAIN,          /* main -> worker: stop accepting, let the sessions finish */
+    MSG_RELOAD,         /* main -> worker or maintenance: switch to cfg, then acknowledge */
+    MSG_KILL,           /* worker -> worker: a client's KILL of session `session` (user, gen) */
+    MSG_KILL_DONE,      /* worker -> worker: its verdict (code) for session `killer` */
+    MSG_BACKEND_KILL,   /* worker -> maintenance: KILL [QUERY] server_conn_id of shard's user */
+    MSG_BACKEND_KILLED, /* maintenance -> worker: that KILL reached the server (or failed) */
 };
 
 struct cfg;
@@ -48,6 +52,14 @@ struct msg {
     char version[96];      /* the backend's version string */
     uint8_t scramble[20];  /* the server's handshake scramble (for COM_CHANGE_USER) */
     const struct cfg *cfg; /* MSG_RELOAD */
+    /* MSG_KILL, MSG_KILL_DONE, MSG_BACKEND_KILL(ED): `worker` is the killer's (KILL, DONE) or
+     * the killed session's (BACKEND_*), `session` the killed one's id, `killer` the killing
+     * session's id, `user` its user index (in gen); `code` 0 (OK) or the ERR to answer. */
+    uint64_t session;
+    uint64_t killer;
+    uint32_t user;
+    bool query_only;
+    uint16_t code;
 };
 
 struct msgq {

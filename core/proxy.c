@@ -50,7 +50,8 @@ void proxy_backend_grow(struct proxy *p, uint32_t worker, uint32_t shard)
 void proxy_hand_over(struct proxy *p, struct msg *m)
 {
     if (!p->maint || atomic_load(&p->stopping)) {
-        close(m->fd);
+        if (m->fd >= 0)
+            close(m->fd);
         free(m);
         return;
     }

@@ -39,7 +39,8 @@ void proxy_backend_lost(struct proxy *p, uint32_t worker, uint32_t shard);
 void proxy_reload_ack(struct proxy *p);
 /* The shard is below pool.size and a client found no free connection: open one more. */
 void proxy_backend_grow(struct proxy *p, uint32_t worker, uint32_t shard);
-/* An idle connection for the maintenance thread (MSG_CONN_STALE or MSG_CONN_PING, m->fd);
- * closed at once when ringsql is stopping. Takes m. */
+/* Work for the maintenance thread: an idle connection (MSG_CONN_STALE or MSG_CONN_PING,
+ * m->fd; closed at once when ringsql is stopping) or a KILL for the server (MSG_BACKEND_KILL).
+ * Takes m. */
 struct msg;
 void proxy_hand_over(struct proxy *p, struct msg *m);

@@ -41,6 +41,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/kill.h"
 #include "core/log.h"
 #include "core/proxy_int.h"
 #include "core/stmt_meta.h"
@@ -49,6 +50,7 @@
 #include "protocol/change_user.h"
 #include "protocol/constants.h"
 #include "protocol/handshake.h"
+#include "protocol/kill.h"
 #include "protocol/packet.h"
 #include "protocol/query_state.h"
 #include "protocol/response.h"
@@ -115,6 +117,9 @@ struct session {
     bool b2c_busy;     /* b->in bytes on their way to the client */
     bool quit;         /* COM_QUIT seen */
     bool expect_response;
+    bool kill_wait;    /* its KILL's verdict is on its way from another worker */
+    bool query_killed; /* KILL QUERY while its command waited for a connection */
+    uint32_t kill_id;  /* the session its KILL named */
     bool response_done;
     bool infile;
     bool sha2_fast;
@@ -346,7 +351,8 @@ static void unbind(struct session *s, bool clean)
         return;
     }
     s->b = NULL;
-    bool idle = clean && !s->c2b_busy && !s->b2c_busy && !s->expect_response && !s->infile &&
+    bool idle = clean && !b->kill_pending && !s->c2b_busy && !s->b2c_busy && !s->expect_response &&
+                !s->infile &&
                 !(s->fr.in_logical && s->state != SS_LOGIN && s->state != SS_AUTH_SWITCH);
     backend_release(b, idle);
 }
@@ -734,6 +740,8 @@ static void deny(struct session *s, const char *user, bool with_password)
 }
 
 static void bind_next(struct session *s);
+static void answer_held_command(struct session *s, uint16_t code, const char *state,
+                                const char *msg);
 
 /* Responses go to the client byte for byte when it reads the backend's layout, else through
  * xlat. A client can only have negotiated what xlat handles (offered_caps); a backend whose
@@ -1105,6 +1113,11 @@ static void bind_next(struct session *s)
             if (s->bind_for_cmd) {
                 s->bind_for_cmd = false;
                 set_state(s, SS_IDLE);
+                if (s->query_killed) { /* a KILL QUERY came while it waited for this */
+                    answer_held_command(s, PROTO_ER_QUERY_INTERRUPTED, "70100",
+                                        "Query execution was interrupted");
+                    return;
+                }
                 client_data(s);
                 return;
             }
@@ -1260,26 +1273,34 @@ static bool command_may_change_db(const struct session *s, const uint8_t *head, 
 /* Whether the next command in s->in needs a backend (not when its header is incomplete). */
 static bool needs_backend(const struct session *s)
 {
-    if (s->in.len - s->in.scan < PROTO_HEADER_LEN + 1)
+    const uint8_t *p = s->in.p + s->in.scan;
+    size_t avail = s->in.len - s->in.scan;
+    if (avail < PROTO_HEADER_LEN + 1)
         return true;
-    switch (s->in.p[s->in.scan + PROTO_HEADER_LEN]) {
+    struct proto_phys ph;
+    struct proto_kill k;
+    switch (p[PROTO_HEADER_LEN]) {
     case PROTO_COM_QUIT:
     case PROTO_COM_CHANGE_USER:
     case PROTO_COM_PING:
     case PROTO_COM_RESET_CONNECTION:
+    case PROTO_COM_PROCESS_KILL:
         return false;
+    case PROTO_COM_QUERY: /* a KILL, whole in the buffer, is answered by ringsql (on_kill) */
+        return proto_phys_read(p, avail, &ph, NULL) != 0 ||
+               proto_kill_parse(p + PROTO_HEADER_LEN + 1, ph.payload_len - 1, &k) ==
+                   PROTO_KILL_NONE;
     default:
         return true;
     }
 }
 
-/* No connection for the command at s->in.scan: it gets the ERR (1040, or 1429 when the
- * backend is down) and the session goes on, when the command lies whole in the buffer. */
-static void refuse_for_no_backend(struct session *s)
+/* The command at s->in.scan, not forwarded, gets an ERR and the session goes on, when the
+ * command lies whole in the buffer (else the session ends with the ERR). */
+static void answer_held_command(struct session *s, uint16_t code, const char *state,
+                                const char *msg)
 {
-    char msg[640];
-    const char *state;
-    uint16_t code = no_backend_error(s, s->user, msg, sizeof msg, &state);
+    s->query_killed = false; /* whatever the answer, the command is over */
     struct proto_phys ph;
     if (proto_phys_read(s->in.p + s->in.scan, s->in.len - s->in.scan, &ph, NULL) != 0 ||
         ph.payload_len >= PROTO_MAX_PAYLOAD) {
@@ -1289,6 +1310,15 @@ static void refuse_for_no_backend(struct session *s)
     s->in.scan += (uint32_t)ph.span;
     s->in.sent = s->in.scan;
     answer_command(s, ph.seq, code, state, msg);
+}
+
+/* No connection for the command at s->in.scan: ERR 1040, or 1429 when the backend is down. */
+static void refuse_for_no_backend(struct session *s)
+{
+    char msg[640];
+    const char *state;
+    uint16_t code = no_backend_error(s, s->user, msg, sizeof msg, &state);
+    answer_held_command(s, code, state, msg);
 }
 
 /* The command in s->in has a backend now: apply the client's database, character set and
@@ -1396,7 +1426,8 @@ void session_on_wait_timeout(struct session *s, int res)
 static void release_if_free(struct session *s)
 {
     struct backend *b = s->b;
-    if (!s->txn || s->pinned || !b || b->in.held || b->send_busy || !proto_tracker_idle(&b->tr))
+    if (!s->txn || s->pinned || !b || b->in.held || b->send_busy || b->kill_pending ||
+        !proto_tracker_idle(&b->tr))
         return;
     uint16_t st = proto_tracker_status(&b->tr);
     if ((st & (PROTO_SERVER_STATUS_IN_TRANS | PROTO_SERVER_MORE_RESULTS_EXISTS |
@@ -1404,6 +1435,103 @@ static void release_if_free(struct session *s)
         !(st & PROTO_SERVER_STATUS_AUTOCOMMIT))
         return;
     give_back_untouched(s);
+}
+
+/* ---------- KILL (core/kill.c carries it between workers) ---------- */
+
+static struct session *find_session(struct worker *w, uint64_t id)
+{
+    for (struct session *s = w->live_sessions; s; s = s->next_live)
+        if (s->id == id)
+            return s;
+    return NULL;
+}
+
+/* The command under way on t's connection is killed on the server, which is told from a
+ * connection of its own; meanwhile t's connection goes to no one else. */
+static void kill_running_command(struct session *t, bool query_only)
+{
+    struct backend *b = t->b;
+    if (!b || b->kill_pending || !(t->state == SS_FORWARD || t->state == SS_INFILE) ||
+        b->pc.shard->retired)
+        return;
+    b->kill_pending = true;
+    kill_backend(t->w, t->id, b->shard_idx, b->server_conn_id, query_only);
+}
+
+int session_kill(struct worker *w, uint64_t id, uint32_t user, uint32_t gen, bool query_only,
+                 uint64_t killer)
+{
+    struct session *t = find_session(w, id);
+    if (!t || t->state == SS_GREETING || t->state == SS_LOGIN || t->state == SS_AUTH_SWITCH ||
+        t->state == SS_REJECT || t->state == SS_CLOSED)
+        return PROTO_ER_NO_SUCH_THREAD;
+    if (gen != w->gen || t->user != user)
+        return PROTO_ER_KILL_DENIED; /* as the server: only one's own user's threads */
+    struct log_ctx c;
+    log_info("session_killed", "%s by_session=%llu query_only=%d", ctx(t, &c),
+             (unsigned long long)killer, query_only);
+    if ((t->state == SS_WAIT && !t->login_wait) || (t->state == SS_BIND && t->bind_for_cmd))
+        t->query_killed = true; /* not on the server yet: answered 1317 once bound */
+    kill_running_command(t, query_only);
+    if (!query_only && t->id != killer)
+        close_session(t, false, "KILL CONNECTION");
+    return 0;
+}
+
+static void answer_kill(struct session *s, uint8_t seq, uint64_t id, int code)
+{
+    char msg[64];
+    if (code == PROTO_ER_NO_SUCH_THREAD)
+        snprintf(msg, sizeof msg, "Unknown thread id: %llu", (unsigned long long)id);
+    else if (code == PROTO_ER_KILL_DENIED)
+        snprintf(msg, sizeof msg, "You are not owner of thread %llu", (unsigned long long)id);
+    else
+        snprintf(msg, sizeof msg, "KILL could not be sent");
+    answer_command(s, seq, (uint16_t)code, "HY000", code ? msg : NULL);
+}
+
+/* A client's KILL [QUERY] id (a ringsql session id): answered here once the verdict is known,
+ * never forwarded (the server would read id as one of its own threads). */
+static void on_kill(struct session *s, uint8_t seq, uint32_t id, bool query_only)
+{
+    s->in.sent = s->in.scan;
+    s->kill_id = id;
+    int code = kill_session_by_id(s->w, s->id, s->user, id, query_only);
+    if (code == KILL_PENDING) {
+        s->kill_wait = true;
+        s->cmd_seq = seq;
+        s->expect_response = true;
+        s->response_done = false;
+        s->resp_started = false;
+        set_state(s, SS_FORWARD); /* settles once session_kill_answered() answers */
+        return;
+    }
+    if (code == 0 && !query_only && id == s->id) {
+        close_session(s, true, "KILL of its own connection");
+        return;
+    }
+    answer_kill(s, seq, id, code);
+}
+
+void session_kill_answered(struct worker *w, uint64_t killer, uint16_t code)
+{
+    struct session *s = find_session(w, killer);
+    if (!s || !s->kill_wait || s->state != SS_FORWARD)
+        return;
+    s->kill_wait = false;
+    s->expect_response = false;
+    answer_kill(s, s->cmd_seq, s->kill_id, code);
+}
+
+void session_backend_killed(struct worker *w, uint64_t id, uint32_t server_conn)
+{
+    struct session *t = find_session(w, id);
+    if (!t || !t->b || t->b->server_conn_id != server_conn)
+        return; /* gone: its connection was discarded, not pooled */
+    t->b->kill_pending = false;
+    if (t->state == SS_IDLE)
+        release_if_free(t);
 }
 
 /* ---------- forwarding ---------- */
@@ -1483,6 +1611,32 @@ static int client_packet(void *ctx, const uint8_t *head, size_t head_len, uint64
         s->in.sent = s->in.scan;
         on_change_user(s, head, head_len, seq);
         return 1;
+    case PROTO_COM_PROCESS_KILL:
+        if (!whole || len != 5)
+            return -EPROTO;
+        on_kill(s, seq,
+                (uint32_t)head[1] | (uint32_t)head[2] << 8 | (uint32_t)head[3] << 16 |
+                    (uint32_t)head[4] << 24,
+                false);
+        return 1;
+    case PROTO_COM_QUERY: {
+        struct proto_kill k;
+        enum proto_kill_kind kind =
+            whole ? proto_kill_parse(head + 1, head_len - 1, &k) : PROTO_KILL_NONE;
+        if (kind == PROTO_KILL_ONE) {
+            on_kill(s, seq, k.id, k.query_only);
+            return 1;
+        }
+        if (kind == PROTO_KILL_OTHER) {
+            s->in.sent = s->in.scan;
+            answer_command(s, seq, PROTO_ER_NOT_SUPPORTED_YET, "42000",
+                           "ringsql answers KILL [QUERY | CONNECTION] <id> alone, with the id "
+                           "of one of its own sessions; KILL USER, KILL QUERY ID and KILL among "
+                           "other statements are not forwarded");
+            return 1;
+        }
+        break;
+    }
     default:
         break;
     }

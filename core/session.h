@@ -3,6 +3,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 
 struct worker;
 struct session;
@@ -36,6 +37,16 @@ void session_shutdown_all(struct worker *w);
 /* A reload replaced w->cfg (old is still valid): sessions re-index their user by name. One
  * still logging in as a user the new config removed is closed. */
 void session_remap_users(struct worker *w, const struct cfg *old);
+/* KILL (core/kill.c). On the killed session's worker: the verdict on session id killed by
+ * session killer of user (an index into gen's config): 0 when done (a command under way is
+ * killed on the server; KILL CONNECTION ends the session too), or the ERR code (1094 no such
+ * session, 1095 another user's). */
+int session_kill(struct worker *w, uint64_t id, uint32_t user, uint32_t gen, bool query_only,
+                 uint64_t killer);
+/* On the killer's worker: the verdict came; the killing session (if still there) answers. */
+void session_kill_answered(struct worker *w, uint64_t killer, uint16_t code);
+/* The server got the KILL for server_conn, which session id's connection may be. */
+void session_backend_killed(struct worker *w, uint64_t id, uint32_t server_conn);
 /* Closes and frees the sessions that finished (after a submit; see worker.h). */
 void session_bury(struct worker *w);
 /* Frees every session on the worker's free list (worker exit). */

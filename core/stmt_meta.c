@@ -115,8 +115,8 @@ void stmt_meta_clear(struct stmt_meta_cache *c)
     memset(c, 0, sizeof *c);
 }
 
-int stmt_meta_observe(struct stmt_meta_cache *c, const struct proto_tracker *t,
-                      uint32_t exec_stmt, const uint8_t *p, size_t len, bool skipped, bool done,
+int stmt_meta_observe(struct stmt_meta_cache *c, const struct proto_tracker *t, uint32_t exec_stmt,
+                      const uint8_t *p, size_t len, bool skipped, bool done,
                       int (*put)(void *ctx, const uint8_t *p, size_t len), void *ctx)
 {
     /* A result's definitions end at the first packet that is not one (an EOF, or a row

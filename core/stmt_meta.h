@@ -47,8 +47,8 @@ struct proto_tracker;
  * ended): definitions from COM_STMT_PREPARE and from COM_STMT_EXECUTE's first result are
  * kept, and a column count whose definitions the server skipped (skipped) gets them back
  * through put. Returns 0, -ENOENT when the skipped definitions are unknown, or -errno. */
-int stmt_meta_observe(struct stmt_meta_cache *c, const struct proto_tracker *t,
-                      uint32_t exec_stmt, const uint8_t *p, size_t len, bool skipped, bool done,
+int stmt_meta_observe(struct stmt_meta_cache *c, const struct proto_tracker *t, uint32_t exec_stmt,
+                      const uint8_t *p, size_t len, bool skipped, bool done,
                       int (*put)(void *ctx, const uint8_t *p, size_t len), void *ctx);
 /* Forgets every statement (COM_RESET_CONNECTION, COM_CHANGE_USER, the session's end). */
 void stmt_meta_clear(struct stmt_meta_cache *c);

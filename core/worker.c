@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "core/health.h"
+#include "core/kill.h"
 #include "core/log.h"
 #include "core/net.h"
 #include "core/proxy_int.h"
@@ -488,10 +489,16 @@ static void on_msg(struct worker *w, struct msg *m)
     case MSG_RELOAD:
         worker_apply_cfg(w, m->cfg, m->gen);
         break;
+    case MSG_KILL:
+    case MSG_KILL_DONE:
+    case MSG_BACKEND_KILLED:
+        kill_on_msg(w, m);
+        return;
     case MSG_BACKEND_LOST:
     case MSG_BACKEND_GROW:
     case MSG_CONN_STALE:
     case MSG_CONN_PING:
+    case MSG_BACKEND_KILL:
         break; /* for the maintenance thread only */
     }
     free(m);

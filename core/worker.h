@@ -106,6 +106,9 @@ struct backend {
     int fd;
     uint32_t shard_idx;
     uint32_t server_conn_id;
+    /* A client's KILL for its command is on its way to the server: given to no one else
+     * (discarded instead) until it is known to have arrived. */
+    bool kill_pending;
     uint64_t caps;
     uint8_t charset0; /* the login collation: COM_RESET_CONNECTION restores it */
     bool multi_stmts; /* server-side CLIENT_MULTI_STATEMENTS option as last set */

@@ -4,7 +4,8 @@
  *     no ERR; a COM_CHANGE_USER as long closed the session
  *   - the HandshakeResponse's sequence id was not checked
  *   - a query pipelined behind a COM_CHANGE_USER was dropped
- *   - a command over the server's max_allowed_packet got no error and held its buffer */
+ *   - a command over the server's max_allowed_packet got no error and held its buffer
+ *   - KILL with ringsql's thread id reached the server as one of its own thread ids */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,19 +27,30 @@
 
 static struct tdb_proxy proxy;
 
-static bool start_proxy_mode(const char *mode)
+/* workers workers, a pool of pool_size per worker and user; users app/secret and
+ * other/pw2, both logging in to the server as TDB_USER. */
+static bool start_proxy_with(const char *mode, unsigned workers, unsigned pool_size)
 {
     unsigned port = tdb_free_port(), admin = tdb_free_port();
     char yaml[1024];
     snprintf(yaml, sizeof yaml,
              "listen: \"127.0.0.1:%u\"\n"
-             "workers: 1\n" TDB_YAML_PRIMARY_AND_APP "pool:\n"
-             "  size: 2\n"
+             "workers: %u\n" TDB_YAML_PRIMARY_AND_APP "  - name: other\n"
+             "    password: \"pw2\"\n"
+             "    backend_user: " TDB_USER "\n"
+             "    backend_password: " TDB_PASSWORD "\n"
+             "pool:\n"
+             "  size: %u\n"
              "  mode: %s\n"
              "admin:\n"
              "  listen: \"127.0.0.1:%u\"\n",
-             port, tdb_server_host(), tdb_server_port(), mode, admin);
+             port, workers, tdb_server_host(), tdb_server_port(), pool_size, mode, admin);
     return CHECK(tdb_proxy_start(&proxy, port, yaml, START_WAIT_MS));
+}
+
+static bool start_proxy_mode(const char *mode)
+{
+    return start_proxy_with(mode, 1, 2);
 }
 
 static bool start_proxy(void)
@@ -292,6 +304,96 @@ static void test_oversized_commands_get_an_error(void)
     mysql_close(direct);
 }
 
+/* The worker a session lives on: the top byte of its id (the greeting's thread id). */
+static unsigned worker_of(MYSQL *m)
+{
+    return (unsigned)(mysql_thread_id(m) >> 24);
+}
+
+/* A client of user on the worker wanted (or on any other than it, when other is true):
+ * bounded tries, since SO_REUSEPORT picks the worker. */
+static MYSQL *client_on(const char *user, const char *pw, unsigned wanted, bool other)
+{
+    for (int i = 0; i < 64; i++) {
+        MYSQL *m = tdb_connect("127.0.0.1", proxy.port, user, pw, NULL, NULL);
+        if (!m)
+            return NULL;
+        if ((worker_of(m) == wanted) != other)
+            return m;
+        mysql_close(m);
+    }
+    return NULL;
+}
+
+/* KILL with ringsql's thread ids (what the CLI sends on Ctrl-C, and COM_PROCESS_KILL): the
+ * victim's query is interrupted, from the victim's worker and from another; a bystander's
+ * query runs to its end; another configured user gets 1095 (its KILL is not sent); KILL USER
+ * is refused. Both pool modes. The server once got the session id as a thread id of its own:
+ * another client's query was killed and the victim's ran on. */
+static void test_kill_acts_on_ringsql_sessions(void)
+{
+    static const char *const modes[] = {"session", "transaction"};
+    enum { LONG_S = 20, BOUND_MS = 10000 };
+    for (size_t mi = 0; mi < 2; mi++) {
+        if (!start_proxy_with(modes[mi], 2, 40))
+            return;
+        for (int cross = 0; cross < 2; cross++) {
+            MYSQL *v = tdb_connect("127.0.0.1", proxy.port, "app", "secret", NULL, NULL);
+            MYSQL *by = tdb_connect("127.0.0.1", proxy.port, "app", "secret", NULL, NULL);
+            MYSQL *k = v ? client_on("app", "secret", worker_of(v), cross) : NULL;
+            MYSQL *o = tdb_connect("127.0.0.1", proxy.port, "other", "pw2", NULL, NULL);
+            if (!CHECK(v && by && k && o))
+                goto next;
+            char sql[64];
+            uint64_t t0 = tdb_now_ms();
+            CHECK(mysql_send_query(v, "SELECT SLEEP(20)", 16) == 0);
+            CHECK(mysql_send_query(by, "SELECT SLEEP(1)", 15) == 0);
+            snprintf(sql, sizeof sql, "KILL QUERY %lu", mysql_thread_id(v));
+            CHECK(tdb_expect_error(o, sql, 1095));
+            CHECK(tdb_exec(k, sql));
+            /* SLEEP says 1 when interrupted (other statements end with ERR 1317). */
+            char got[16] = "ERR";
+            MYSQL_RES *res = NULL;
+            if (mysql_read_query_result(v) == 0 && (res = mysql_store_result(v))) {
+                MYSQL_ROW row = mysql_fetch_row(res);
+                snprintf(got, sizeof got, "%s", row && row[0] ? row[0] : "NULL");
+                mysql_free_result(res);
+            } else {
+                CHECK_UINT(mysql_errno(v), 1317);
+            }
+            if (strcmp(got, "ERR") != 0)
+                CHECK_STR(got, "1");
+            uint64_t took = tdb_now_ms() - t0;
+            if (!CHECK(took < BOUND_MS))
+                printf("# %s, %s worker: the victim's query ran %llu ms\n", modes[mi],
+                       cross ? "another" : "the same", (unsigned long long)took);
+            res = NULL;
+            if (CHECK(mysql_read_query_result(by) == 0 && (res = mysql_store_result(by)))) {
+                MYSQL_ROW row = mysql_fetch_row(res);
+                CHECK_STR(row && row[0] ? row[0] : "NULL", "0"); /* not interrupted */
+                mysql_free_result(res);
+            }
+            /* The victim's session goes on. */
+            if (CHECK(tdb_query_value(v, "SELECT 3", got, sizeof got)))
+                CHECK_STR(got, "3");
+            CHECK(tdb_expect_error(k, "KILL USER app", 1235));
+            CHECK(tdb_expect_error(k, "SELECT 1; KILL 5", 1235));
+            snprintf(sql, sizeof sql, "KILL QUERY %lu", (99ul << 24) | 1);
+            CHECK(tdb_expect_error(k, sql, 1094));
+            /* KILL CONNECTION by COM_PROCESS_KILL: the victim's session ends. */
+            CHECK_INT(mysql_kill(k, mysql_thread_id(v)), 0);
+            CHECK(mysql_query(v, "SELECT 4") != 0);
+        next:
+            for (size_t i = 0; i < 4; i++) {
+                MYSQL *m = (MYSQL *[]){v, by, k, o}[i];
+                if (m)
+                    mysql_close(m);
+            }
+        }
+        stop_proxy();
+    }
+}
+
 int main(int argc, char **argv)
 {
     static const struct check_case cases[] = {
@@ -299,6 +401,7 @@ int main(int argc, char **argv)
         CHECK_CASE(test_login_sequence_is_checked),
         CHECK_CASE(test_query_behind_change_user),
         CHECK_CASE(test_oversized_commands_get_an_error),
+        CHECK_CASE(test_kill_acts_on_ringsql_sessions),
     };
     return check_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
 }
