@@ -108,6 +108,9 @@ static void clients(struct prom_buf *b, struct proxy *p)
         SUM(p, clients_connected));
     one(b, "ringsql_clients_accepted_total", "counter", "Client connections accepted.",
         SUM(p, clients_accepted));
+    one(b, "ringsql_accept_errors_total", "counter",
+        "Accepts that failed (out of descriptors or memory); accepting pauses 100 ms after one.",
+        SUM(p, accept_errors));
     one(b, "ringsql_sessions_total", "counter", "Client sessions served and closed.",
         SUM(p, sessions_done));
     one(b, "ringsql_sessions_pinned_total", "counter",

@@ -34,6 +34,7 @@ enum { STAT_COMMANDS = 32 };
 
 struct worker_stats {
     stat_t clients_accepted;
+    stat_t accept_errors;     /* accept() failed (out of descriptors, memory) */
     stat_t clients_connected; /* gauge: sessions open now (accepted, not yet closed) */
     stat_t sessions_done;
     stat_t sessions_pinned; /* transaction pooling: kept their backend for the rest */

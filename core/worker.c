@@ -361,6 +361,28 @@ static void arm_accept(struct worker *w)
     io_uring_sqe_set_data64(sqe, op_tag(w, OP_ACCEPT));
 }
 
+/* An accept failed: counted, logged once a second with the count, and when the process or
+ * system is out of descriptors (or memory), accepting pauses instead of failing again at once
+ * (the client waits in the listen backlog). */
+static void accept_failed(struct worker *w, int res, bool more)
+{
+    STAT_INC(w->st.accept_errors);
+    w->accept_fails_unlogged++;
+    if (w->now_ms >= w->accept_log_ms) {
+        log_warn("accept_failed", "worker=%u error=\"%s\" count=%u", w->id, strerror(-res),
+                 w->accept_fails_unlogged);
+        w->accept_fails_unlogged = 0;
+        w->accept_log_ms = w->now_ms + 1000;
+    }
+    if (w->accept_paused ||
+        !(res == -EMFILE || res == -ENFILE || res == -ENOBUFS || res == -ENOMEM))
+        return;
+    w->accept_paused = true;
+    if (more)
+        worker_cancel(w, op_tag(w, OP_ACCEPT));
+    worker_timeout(w, &w->accept_pause_ts, WORKER_ACCEPT_PAUSE_MS, op_tag(w, OP_ACCEPT_RESUME));
+}
+
 static void arm_wake(struct worker *w)
 {
     struct io_uring_sqe *sqe = worker_sqe(w);
@@ -525,11 +547,16 @@ static void dispatch(struct worker *w, struct io_uring_cqe *cqe)
                 session_start(w, res);
             }
         } else if (res != -ECANCELED && !w->draining) {
-            log_warn("accept_failed", "worker=%u error=\"%s\"", w->id, strerror(-res));
+            accept_failed(w, res, more);
         }
         if (!more)
             w->accepting = false;
-        if (!more && !w->stopping && !w->draining)
+        if (!more && !w->stopping && !w->draining && !w->accept_paused)
+            arm_accept(w);
+        break;
+    case OP_ACCEPT_RESUME:
+        w->accept_paused = false;
+        if (!w->accepting && !w->stopping && !w->draining)
             arm_accept(w);
         break;
     case OP_WAKE: {

@@ -34,24 +34,26 @@ enum {
     /* A translated response's output (protocol/xlat.h): one receive buffer's packets, a
      * whole small packet, and the definitions stmt_meta may add back. */
     WORKER_XBUF_SIZE = WORKER_BUF_SIZE + BACKEND_HEAD_CAP + 64 * 1024 + 1024,
-    WORKER_XBUF_KEEP = 64,  /* free output buffers a worker keeps for the next responses */
-    BACKEND_CMD_CAP = 1024, /* ringsql's own commands: COM_INIT_DB, SET ..., COM_RESET */
-    BACKEND_DB_CAP = 64,    /* longer database names are not remembered (sent each time) */
+    WORKER_ACCEPT_PAUSE_MS = 100, /* accepting paused, out of descriptors */
+    WORKER_XBUF_KEEP = 64,        /* free output buffers a worker keeps for the next responses */
+    BACKEND_CMD_CAP = 1024,       /* ringsql's own commands: COM_INIT_DB, SET ..., COM_RESET */
+    BACKEND_DB_CAP = 64,          /* longer database names are not remembered (sent each time) */
 };
 
 enum op {
     OP_ACCEPT = 1,
-    OP_WAKE,         /* the inbox's eventfd became readable */
-    OP_CLIENT_RECV,  /* ptr: struct session */
-    OP_CLIENT_SEND,  /* ptr: struct session */
-    OP_BACKEND_RECV, /* ptr: struct backend */
-    OP_BACKEND_SEND, /* ptr: struct backend; ringsql's own command from b->cmd */
-    OP_C2B_SEND,     /* ptr: struct session; client bytes (s->in) to the backend */
-    OP_B2C_SEND,     /* ptr: struct backend; backend bytes (b->in) to the client */
-    OP_IGNORE,       /* cancellations, timer updates: nothing to do on completion */
-    OP_WAIT_TIMEOUT, /* ptr: struct session; timeouts.pool_wait for a connection passed */
-    OP_TIMER,        /* ptr: struct worker; the earliest client deadline came */
-    OP_CLIENT_HUP,   /* ptr: struct session; the client hung up (watched while results stream) */
+    OP_WAKE,          /* the inbox's eventfd became readable */
+    OP_CLIENT_RECV,   /* ptr: struct session */
+    OP_CLIENT_SEND,   /* ptr: struct session */
+    OP_BACKEND_RECV,  /* ptr: struct backend */
+    OP_BACKEND_SEND,  /* ptr: struct backend; ringsql's own command from b->cmd */
+    OP_C2B_SEND,      /* ptr: struct session; client bytes (s->in) to the backend */
+    OP_B2C_SEND,      /* ptr: struct backend; backend bytes (b->in) to the client */
+    OP_IGNORE,        /* cancellations, timer updates: nothing to do on completion */
+    OP_WAIT_TIMEOUT,  /* ptr: struct session; timeouts.pool_wait for a connection passed */
+    OP_TIMER,         /* ptr: struct worker; the earliest client deadline came */
+    OP_CLIENT_HUP,    /* ptr: struct session; the client hung up (watched while results stream) */
+    OP_ACCEPT_RESUME, /* ptr: struct worker; accepting was paused (out of descriptors) */
 };
 #define OP_MASK UINT64_C(0xf)
 
@@ -181,6 +183,12 @@ struct worker {
     size_t br_size;
     bool stopping;
     bool accepting;
+    /* Out of descriptors (EMFILE...): accepting pauses for WORKER_ACCEPT_PAUSE_MS instead of
+     * failing again at once; failures are logged once a second with their count. */
+    bool accept_paused;
+    struct __kernel_timespec accept_pause_ts;
+    uint64_t accept_log_ms;
+    uint32_t accept_fails_unlogged;
     bool draining;       /* SIGTERM: no new client; the sessions finish */
     bool drain_reported; /* told the main thread it has no session left */
     unsigned inflight;   /* every submission not completed yet, all kinds */
