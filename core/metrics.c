@@ -10,6 +10,9 @@
 #include "core/worker.h"
 #include "ringsql_version.h"
 
+/* /readyz fails once a worker's receives have waited this long for a buffer. */
+enum { METRICS_BUF_STARVED_MS = 1000 };
+
 /* Client command bytes by name; the last slot (STAT_COMMANDS - 1) gathers the rest. */
 static const char *const command_names[STAT_COMMANDS] = {
     "sleep",
@@ -111,6 +114,9 @@ static void clients(struct prom_buf *b, struct proxy *p)
     one(b, "ringsql_accept_errors_total", "counter",
         "Accepts that failed (out of descriptors or memory); accepting pauses 100 ms after one.",
         SUM(p, accept_errors));
+    one(b, "ringsql_receive_buffer_waits_total", "counter",
+        "Receives that found every receive buffer of their worker held, and waited.",
+        SUM(p, buf_waits));
     one(b, "ringsql_sessions_total", "counter", "Client sessions served and closed.",
         SUM(p, sessions_done));
     one(b, "ringsql_sessions_pinned_total", "counter",
@@ -246,6 +252,18 @@ bool metrics_ready(struct proxy *p, const struct cfg *cfg, unsigned gen, char *r
         if (cfg->pool.min_idle > 0 && shard_sums(p, gen, s, &avail, &busy) && avail + busy == 0) {
             snprintf(reason, len, "pool '%s/%s' has no backend connection",
                      cfg->backends[s / cfg->nusers].name, cfg->users[s % cfg->nusers].name);
+            return false;
+        }
+    }
+    /* A worker whose receives have all waited for a buffer for a while serves no one. */
+    uint64_t now = worker_now_ms();
+    for (uint32_t i = 0; i < p->nworkers; i++) {
+        uint64_t since = STAT_GET(p->workers[i].st.buf_starved_since_ms);
+        if (since && now > since && now - since > METRICS_BUF_STARVED_MS) {
+            snprintf(reason, len,
+                     "worker %u has had no free receive buffer for %llu ms (every one is held "
+                     "by a transfer that does not move)",
+                     i, (unsigned long long)(now - since));
             return false;
         }
     }

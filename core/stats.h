@@ -34,7 +34,10 @@ enum { STAT_COMMANDS = 32 };
 
 struct worker_stats {
     stat_t clients_accepted;
-    stat_t accept_errors;     /* accept() failed (out of descriptors, memory) */
+    stat_t accept_errors; /* accept() failed (out of descriptors, memory) */
+    stat_t buf_waits;     /* receives that found every receive buffer held */
+    /* gauge: since when (worker_now_ms) a receive has waited for a buffer; 0 while none waits */
+    stat_t buf_starved_since_ms;
     stat_t clients_connected; /* gauge: sessions open now (accepted, not yet closed) */
     stat_t sessions_done;
     stat_t sessions_pinned; /* transaction pooling: kept their backend for the rest */
@@ -85,3 +88,4 @@ struct maint_stats {
     atomic_store_explicit(&(field), atomic_load_explicit(&(field), memory_order_relaxed) - (n),    \
                           memory_order_relaxed)
 #define STAT_GET(field) atomic_load_explicit(&(field), memory_order_relaxed)
+#define STAT_SET(field, v) atomic_store_explicit(&(field), (v), memory_order_relaxed)

@@ -165,6 +165,16 @@ void worker_buf_release(struct worker *w, struct rbuf *rb)
         bw->waiting = false;
         session_buf_ready(bw->s);
     }
+    if (!w->backend_buf_waiters && !w->buf_waiters && STAT_GET(w->st.buf_starved_since_ms))
+        STAT_SET(w->st.buf_starved_since_ms, 0);
+}
+
+/* A receive found every buffer held: /readyz fails once that lasts (metrics_ready). */
+static void buf_starved(struct worker *w)
+{
+    STAT_INC(w->st.buf_waits);
+    if (!STAT_GET(w->st.buf_starved_since_ms))
+        STAT_SET(w->st.buf_starved_since_ms, w->now_ms ? w->now_ms : 1);
 }
 
 /* Free output buffers, linked through their first bytes. */
@@ -207,6 +217,7 @@ void worker_buf_wait(struct worker *w, struct buf_wait *bw)
     bw->waiting = true;
     bw->next = w->buf_waiters;
     w->buf_waiters = bw;
+    buf_starved(w);
 }
 
 void worker_backend_buf_wait(struct worker *w, struct backend *b)
@@ -216,6 +227,7 @@ void worker_backend_buf_wait(struct worker *w, struct backend *b)
     b->buf_waiting = true;
     b->buf_wait_next = w->backend_buf_waiters;
     w->backend_buf_waiters = b;
+    buf_starved(w);
 }
 
 /* ---------- framing ---------- */
