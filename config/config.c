@@ -101,6 +101,19 @@ static void set_uint(struct loader *ld, const yaml_node_t *node, const char *key
     *out = (uint32_t)n;
 }
 
+static void set_bool(struct loader *ld, const yaml_node_t *node, const char *key, bool *out)
+{
+    const char *v = scalar(ld, node, key, "true or false");
+    if (!v)
+        return;
+    if (strcmp(v, "true") == 0)
+        *out = true;
+    else if (strcmp(v, "false") == 0)
+        *out = false;
+    else
+        node_error(ld, node, "key '%s': expected true or false, got '%s'", key, v);
+}
+
 static void set_duration(struct loader *ld, const yaml_node_t *node, const char *key,
                          uint64_t *out_ms)
 {
@@ -280,6 +293,11 @@ static void set_user_password_env(struct loader *ld, const yaml_node_t *v, void 
 static void set_user_backend_user(struct loader *ld, const yaml_node_t *v, void *t)
 {
     set_string(ld, v, "backend_user", &((struct cfg_user *)t)->backend_user);
+}
+
+static void set_user_share_backend_user(struct loader *ld, const yaml_node_t *v, void *t)
+{
+    set_bool(ld, v, "share_backend_user", &((struct cfg_user *)t)->share_backend_user);
 }
 
 static void set_user_backend_password(struct loader *ld, const yaml_node_t *v, void *t)
@@ -497,6 +515,7 @@ static void set_users(struct loader *ld, const yaml_node_t *v, void *t)
         {"backend_user", false, set_user_backend_user},
         {"backend_password", false, set_user_backend_password},
         {"backend_password_env", false, set_user_backend_password_env},
+        {"share_backend_user", false, set_user_share_backend_user},
     };
     struct cfg *cfg = t;
     void *items = NULL;
@@ -563,6 +582,19 @@ static void check_users(struct loader *ld)
                            i, u->name);
             else
                 u->backend_password = strdup(u->password);
+        }
+        for (size_t j = 0; j < i; j++) {
+            const struct cfg_user *o = &cfg->users[j];
+            if (o->backend_user && strcmp(o->backend_user, u->backend_user) == 0 && o->password &&
+                strcmp(o->password, u->password) != 0 && !u->share_backend_user &&
+                !o->share_backend_user)
+                node_error(ld, at,
+                           "users[%zu]: users '%s' and '%s' log in to the backends as the same "
+                           "user '%s' with different passwords, so each could see the other's "
+                           "queries (PROCESSLIST) and kill its connections on the server; give "
+                           "each its own backend_user, or set 'share_backend_user: true' on one "
+                           "of them",
+                           i, o->name, u->name, u->backend_user);
         }
     }
 }

@@ -30,6 +30,9 @@ struct cfg_user {
     /* What ringsql logs in to the backends with; defaults to name / password. */
     char *backend_user;
     char *backend_password;
+    /* The operator allows this user to share backend_user with users of other passwords
+     * (they can see and kill each other's work on the server). */
+    bool share_backend_user;
 };
 
 struct cfg_pool {

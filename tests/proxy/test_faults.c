@@ -39,6 +39,7 @@ static bool start_proxy_with(const char *mode, unsigned workers, unsigned pool_s
              "    password: \"pw2\"\n"
              "    backend_user: " TDB_USER "\n"
              "    backend_password: " TDB_PASSWORD "\n"
+             "    share_backend_user: true\n"
              "pool:\n"
              "  size: %u\n"
              "  mode: %s\n"

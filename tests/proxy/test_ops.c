@@ -547,7 +547,8 @@ static void multi_yaml(char *out, size_t cap, unsigned admin, const char *const 
                       "  - name: reporting\n"
                       "    password: \"report\"\n"
                       "    backend_user: " TDB_USER "\n"
-                      "    backend_password: " TDB_PASSWORD "\n");
+                      "    backend_password: " TDB_PASSWORD "\n"
+                      "    share_backend_user: true\n");
     snprintf(out + n, cap - (size_t)n, "pool:\n  size: 2\nadmin:\n  listen: \"127.0.0.1:%u\"\n",
              admin);
 }

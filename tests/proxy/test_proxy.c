@@ -596,7 +596,8 @@ static void test_load_data_local_infile(void)
     DEFAULT_USERS "  - name: reporting\n"                                                          \
                   "    password: \"pw2\"\n"                                                        \
                   "    backend_user: " TDB_USER "\n"                                               \
-                  "    backend_password: " TDB_PASSWORD "\n"
+                  "    backend_password: " TDB_PASSWORD "\n"                                       \
+                  "    share_backend_user: true\n"
 
 static bool query_is(MYSQL *m, const char *sql, const char *want)
 {
@@ -763,7 +764,8 @@ static void test_each_user_has_its_own_pool(void)
                            DEFAULT_USERS "  - name: reporting\n"
                                          "    password: \"pw2\"\n"
                                          "    backend_user: " TDB_USER "\n"
-                                         "    backend_password: " TDB_PASSWORD "\n"))
+                                         "    backend_password: " TDB_PASSWORD "\n"
+                                         "    share_backend_user: true\n"))
         return;
     MYSQL *a = connect_app(NULL, NULL);
     CHECK(a != NULL);

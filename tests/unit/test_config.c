@@ -228,6 +228,38 @@ static void test_password_env(void)
                  "7:19", "give only one of them");
 }
 
+/* Two users of different passwords logging in to the backends as one user could see and kill
+ * each other's work there: refused unless one of them says share_backend_user: true. The same
+ * password (one owner) is fine. */
+static void test_shared_backend_user(void)
+{
+#define SHARED_BASE                                                                                \
+    "backends:\n"                                                                                  \
+    "  - name: primary\n"                                                                          \
+    "    address: \"127.0.0.1:3306\"\n"                                                            \
+    "users:\n"                                                                                     \
+    "  - name: app\n"                                                                              \
+    "    password: a\n"                                                                            \
+    "    backend_user: db\n"                                                                       \
+    "  - name: other\n"
+    expect_error(SHARED_BASE "    password: b\n"
+                             "    backend_user: db\n",
+                 "8:5", "users 'app' and 'other' log in to the backends as the same user 'db'");
+    struct cfg *cfg = load_ok(SHARED_BASE "    password: b\n"
+                                          "    backend_user: db\n"
+                                          "    share_backend_user: true\n");
+    CHECK(cfg && cfg->users[1].share_backend_user);
+    cfg_free(cfg);
+    cfg = load_ok(SHARED_BASE "    password: a\n"
+                              "    backend_user: db\n");
+    CHECK(cfg != NULL);
+    cfg_free(cfg);
+    expect_error(SHARED_BASE "    password: b\n"
+                             "    share_backend_user: yes\n",
+                 "10:25", "expected true or false");
+#undef SHARED_BASE
+}
+
 static void test_unknown_key(void)
 {
     expect_error("listne: \"127.0.0.1:6033\"\n" MINIMAL, "1:1",
@@ -389,6 +421,7 @@ int main(int argc, char **argv)
         CHECK_CASE(test_invalid_yaml),
         CHECK_CASE(test_collects_every_error),
         CHECK_CASE(test_file_errors),
+        CHECK_CASE(test_shared_backend_user),
     };
     return check_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
 }
