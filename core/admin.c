@@ -1,11 +1,11 @@
-/* admin: a non-blocking HTTP/1.x server with a fixed table of connections, driven by the
- * maintenance thread's poll(). Parsing and formatting are core/http.c's; the content is
- * core/metrics.c's. */
+/* admin: a non-blocking HTTP/1.x server with a fixed table of connections, on a thread of its
+ * own. Parsing and formatting are core/http.c's; the content is core/metrics.c's. */
 #include "core/admin.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +17,7 @@
 #include "core/http.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "core/msg.h"
 #include "core/net.h"
 #include "core/prom.h"
 #include "core/proxy_int.h"
@@ -35,11 +36,14 @@ struct admin_conn {
 
 struct admin {
     struct proxy *p;
-    const struct cfg *cfg; /* the maintenance thread's: see admin_set_cfg() */
+    const struct cfg *cfg; /* this thread's: switched by MSG_RELOAD */
     unsigned gen;
     int listen_fd;
     struct admin_conn conns[ADMIN_MAX_CONNS];
-    int slot_of[ADMIN_POLLFDS]; /* what admin_poll_fill() put at each index; -1: listener */
+    int slot_of[ADMIN_POLLFDS]; /* what poll_fill() put at each index; -1: listener */
+    struct msgq inbox;          /* MSG_RELOAD, MSG_STOP */
+    pthread_t thread;
+    bool started, stop;
 };
 
 static int listen_on(const struct cfg_addr *addr)
@@ -69,6 +73,11 @@ struct admin *admin_open(struct proxy *p, const struct cfg_addr *addr)
     a->p = p;
     a->cfg = p->cfg;
     a->listen_fd = fd;
+    if (msgq_init(&a->inbox) < 0) {
+        close(fd);
+        free(a);
+        return NULL;
+    }
     for (int i = 0; i < ADMIN_MAX_CONNS; i++)
         a->conns[i].fd = -1;
     /* The port the kernel chose, when the config said 0. */
@@ -92,18 +101,27 @@ static void conn_close(struct admin_conn *c)
     c->in_len = c->out_len = c->out_sent = 0;
 }
 
-void admin_set_cfg(struct admin *a, const struct cfg *cfg, unsigned gen)
-{
-    if (a) {
-        a->cfg = cfg;
-        a->gen = gen;
-    }
-}
-
 void admin_close(struct admin *a)
 {
     if (!a)
         return;
+    if (a->started) {
+        struct msg *m = calloc(1, sizeof *m);
+        if (m) {
+            m->kind = MSG_STOP;
+            m->fd = -1;
+            msgq_push(&a->inbox, m);
+            pthread_join(a->thread, NULL);
+        } else {
+            pthread_cancel(a->thread); /* out of memory at exit: poll() is a cancellation point */
+            pthread_join(a->thread, NULL);
+        }
+    }
+    for (struct msg *m = msgq_take_all(&a->inbox), *next; m; m = next) {
+        next = m->next;
+        free(m);
+    }
+    msgq_destroy(&a->inbox);
     for (int i = 0; i < ADMIN_MAX_CONNS; i++)
         if (a->conns[i].fd >= 0)
             conn_close(&a->conns[i]);
@@ -210,10 +228,8 @@ static void accept_all(struct admin *a)
     }
 }
 
-int admin_poll_fill(struct admin *a, struct pollfd *pfd)
+static int poll_fill(struct admin *a, struct pollfd *pfd)
 {
-    if (!a)
-        return 0;
     int n = 0;
     bool full = true;
     for (int i = 0; i < ADMIN_MAX_CONNS; i++) {
@@ -232,10 +248,8 @@ int admin_poll_fill(struct admin *a, struct pollfd *pfd)
     return n;
 }
 
-void admin_poll_done(struct admin *a, const struct pollfd *pfd, int n)
+static void poll_done(struct admin *a, const struct pollfd *pfd, int n)
 {
-    if (!a)
-        return;
     uint64_t now = worker_now_ms();
     for (int i = 0; i < n; i++) {
         if (a->slot_of[i] < 0) {
@@ -257,10 +271,10 @@ void admin_poll_done(struct admin *a, const struct pollfd *pfd, int n)
     }
 }
 
-int admin_timeout_ms(const struct admin *a, int timeout_ms)
+/* The poll timeout: the next connection deadline, -1 when none. */
+static int timeout_ms(const struct admin *a)
 {
-    if (!a)
-        return timeout_ms;
+    int timeout_ms = -1;
     uint64_t now = worker_now_ms();
     for (int i = 0; i < ADMIN_MAX_CONNS; i++) {
         const struct admin_conn *c = &a->conns[i];
@@ -271,4 +285,55 @@ int admin_timeout_ms(const struct admin *a, int timeout_ms)
             timeout_ms = left;
     }
     return timeout_ms;
+}
+
+/* MSG_RELOAD: report from the new config on (acknowledged: the old one may go); MSG_STOP. */
+static void drain_inbox(struct admin *a)
+{
+    uint64_t v;
+    ssize_t n = read(a->inbox.efd, &v, sizeof v);
+    (void)n;
+    for (struct msg *m = msgq_take_all(&a->inbox), *next; m; m = next) {
+        next = m->next;
+        if (m->kind == MSG_RELOAD) {
+            a->cfg = m->cfg;
+            a->gen = m->gen;
+            proxy_reload_ack(a->p);
+        } else if (m->kind == MSG_STOP) {
+            a->stop = true;
+        }
+        free(m);
+    }
+}
+
+/* Its own thread, so that /healthz answers in milliseconds while the maintenance thread waits
+ * on a slow backend (a connect, a ping, a KILL). */
+static void *admin_main(void *arg)
+{
+    struct admin *a = arg;
+    while (!a->stop) {
+        struct pollfd pfd[1 + ADMIN_POLLFDS] = {{.fd = a->inbox.efd, .events = POLLIN}};
+        int n = poll_fill(a, pfd + 1);
+        poll(pfd, 1 + (nfds_t)n, timeout_ms(a));
+        poll_done(a, pfd + 1, n);
+        if (pfd[0].revents & POLLIN)
+            drain_inbox(a);
+    }
+    return NULL;
+}
+
+int admin_start(struct admin *a)
+{
+    if (!a)
+        return 0;
+    int rc = pthread_create(&a->thread, NULL, admin_main, a);
+    if (rc != 0)
+        return -rc;
+    a->started = true;
+    return 0;
+}
+
+void admin_post(struct admin *a, struct msg *m)
+{
+    msgq_push(&a->inbox, m);
 }

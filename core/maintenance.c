@@ -10,7 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/admin.h"
 #include "core/liveness.h"
 #include "core/log.h"
 #include "core/proxy_int.h"
@@ -179,7 +178,6 @@ static bool reshape(struct maintenance *m, const struct cfg *cfg, uint32_t gen)
     m->nshards = nshards;
     m->cfg = cfg;
     m->gen = gen;
-    admin_set_cfg(m->p->admin, cfg, gen);
     return true;
 }
 
@@ -401,11 +399,8 @@ static void *maintenance_main(void *arg)
     (void)n;
     m->next_check_ms = now_ms() + cfg->pool.health_check_interval_ms;
     while (!m->stop) {
-        /* The inbox first, then the admin endpoint's descriptors (core/admin.c). */
-        struct pollfd pfd[1 + ADMIN_POLLFDS] = {{.fd = m->inbox.efd, .events = POLLIN}};
-        int nadmin = admin_poll_fill(m->p->admin, pfd + 1);
-        poll(pfd, 1 + (nfds_t)nadmin, admin_timeout_ms(m->p->admin, next_timeout(m)));
-        admin_poll_done(m->p->admin, pfd + 1, nadmin);
+        struct pollfd pfd = {.fd = m->inbox.efd, .events = POLLIN};
+        poll(&pfd, 1, next_timeout(m));
         drain(m);
         if (!m->stop)
             fill(m, NULL);

@@ -182,7 +182,7 @@ int proxy_run(struct cfg *cfg)
     for (size_t b = 0; b < cfg->nbackends; b++)
         atomic_store(&p.backend_up[b], 1); /* until the maintenance thread marks one down */
     p.admin = admin_open(&p, &cfg->admin_listen);
-    if (!p.admin) {
+    if (!p.admin || admin_start(p.admin) < 0) {
         rc = EXIT_RUNTIME;
         goto out;
     }

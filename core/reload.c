@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "core/admin.h"
 #include "core/log.h"
 #include "core/maintenance.h"
 #include "core/proxy_int.h"
@@ -109,12 +110,14 @@ void reload_start(struct proxy *p, struct reload *r)
     /* Published before the messages: the maintenance thread reads p->cfg on each pass and
      * acknowledges its message once no pass can still hold the old one. */
     r->old = (struct cfg *)cur;
-    r->pending = p->nworkers + 1;
+    r->pending = p->nworkers + 1 + (p->admin ? 1 : 0);
     atomic_store(&p->cfg, next);
     r->gen++;
     struct msg *m = reload_msg(next, r->gen);
     if (m)
         maintenance_post(p->maint, m);
+    if (p->admin && (m = reload_msg(next, r->gen)))
+        admin_post(p->admin, m);
     for (uint32_t i = 0; i < p->nworkers; i++) {
         m = reload_msg(next, r->gen);
         if (m)

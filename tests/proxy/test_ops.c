@@ -386,24 +386,37 @@ static bool mariadb_sh(const char *verb, const char *dir)
     return CHECK_INT(system(cmd), 0);
 }
 
-static void test_readyz_follows_backend(void)
+/* Reads the number in file name of dir (the private server's port, or its PID). */
+static bool read_number(const char *dir, const char *name, unsigned *out)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "r");
+    bool ok = f && fscanf(f, "%u", out) == 1;
+    if (f)
+        fclose(f);
+    return CHECK(ok);
+}
+
+/* A MariaDB of this test's own in dir (it is stopped, paused and restarted): its port. */
+static bool private_db(char *dir, size_t cap, unsigned *port)
 {
     const char *tmp = getenv("RINGSQL_TEST_TMPDIR");
-    char dir[512];
-    snprintf(dir, sizeof dir, "%s/ops-private-db-%d", tmp && *tmp ? tmp : "/tmp", (int)getpid());
+    snprintf(dir, cap, "%s/ops-private-db-%d", tmp && *tmp ? tmp : "/tmp", (int)getpid());
     if (!mariadb_sh("start", dir))
-        return;
-    char path[600];
-    snprintf(path, sizeof path, "%s/port", dir);
-    FILE *f = fopen(path, "r");
+        return false;
+    if (read_number(dir, "port", port))
+        return true;
+    mariadb_sh("stop", dir);
+    return false;
+}
+
+static void test_readyz_follows_backend(void)
+{
+    char dir[512];
     unsigned db_port = 0;
-    if (!CHECK(f && fscanf(f, "%u", &db_port) == 1)) {
-        if (f)
-            fclose(f);
-        mariadb_sh("stop", dir);
+    if (!private_db(dir, sizeof dir, &db_port))
         return;
-    }
-    fclose(f);
     if (start_on("127.0.0.1", db_port, 1, 2, "")) {
         CHECK(wait_ready_status(200, COND_WAIT_MS));
         mariadb_sh("stop", dir);
@@ -419,6 +432,41 @@ static void test_readyz_follows_backend(void)
         MYSQL *m = connect_app();
         if (CHECK(m != NULL))
             mysql_close(m);
+        CHECK_INT(tdb_proxy_stop(&proxy, SIGTERM), 0);
+    }
+    mariadb_sh("stop", dir);
+}
+
+/* The backend stalls (SIGSTOP): the maintenance thread's pings and connects wait on it for
+ * timeouts.connect (1 s here) each, and /healthz still answers at once (it answered after seconds,
+ * or timed out, when the endpoint ran on that thread: a liveness probe would restart ringsql). */
+static void test_healthz_answers_while_backend_stalls(void)
+{
+    char dir[512];
+    unsigned db_port = 0, db_pid = 0;
+    if (!private_db(dir, sizeof dir, &db_port))
+        return;
+    pool_keys = "  stale_after: 100ms\n  health_check_interval: 100ms\n";
+    if (read_number(dir, "mariadbd.pid", &db_pid) && start_on("127.0.0.1", db_port, 1, 2, "")) {
+        CHECK(wait_ready_status(200, COND_WAIT_MS));
+        CHECK_INT(kill((pid_t)db_pid, SIGSTOP), 0);
+        enum { WINDOW_MS = 4000, BOUND_MS = 500 };
+        uint64_t worst = 0;
+        int answered = 0, asked = 0;
+        for (uint64_t end = tdb_now_ms() + WINDOW_MS; tdb_now_ms() < end && asked < 400; asked++) {
+            char buf[512];
+            const char *body;
+            uint64_t t0 = tdb_now_ms();
+            answered += http_get("/healthz", buf, sizeof buf, &body) == 200;
+            uint64_t took = tdb_now_ms() - t0;
+            worst = took > worst ? took : worst;
+            pause_step();
+        }
+        CHECK_INT(kill((pid_t)db_pid, SIGCONT), 0);
+        CHECK_INT(answered, asked);
+        if (!CHECK(worst < BOUND_MS))
+            printf("# /healthz took up to %llu ms while the backend stalled\n",
+                   (unsigned long long)worst);
         CHECK_INT(tdb_proxy_stop(&proxy, SIGTERM), 0);
     }
     mariadb_sh("stop", dir);
@@ -780,6 +828,7 @@ int main(int argc, char **argv)
         CHECK_CASE(test_metrics_count_pinned_and_pool_waits),
         CHECK_CASE(test_strict_http),
         CHECK_CASE(test_readyz_follows_backend),
+        CHECK_CASE(test_healthz_answers_while_backend_stalls),
         CHECK_CASE(test_reload),
         CHECK_CASE(test_reload_adds_and_removes_backends_and_users),
         CHECK_CASE(test_drain_lets_a_query_finish),
