@@ -236,6 +236,8 @@ bool backend_db_is(const struct backend *b, const char *db, size_t len)
 
 void backend_session_reset(struct backend *b)
 {
+    b->insert_id_set = false;
+    b->diag_dirty = false;
     b->charset = b->charset0;
     b->charset_known = true;
     b->tracking = false;

@@ -76,7 +76,15 @@ static const char *const state_names[] = {
     "infile",   "wait",  "reject",      "lost", "closed",
 };
 
-enum bind_step { BIND_RESET, BIND_DB, BIND_MULTI, BIND_CHARSET, BIND_TRACK, BIND_DONE };
+enum bind_step {
+    BIND_RESET,
+    BIND_DB,
+    BIND_MULTI,
+    BIND_CHARSET,
+    BIND_TRACK,
+    BIND_INSERT_ID,
+    BIND_DONE
+};
 
 enum { SESSION_HEAD_CAP = 512, SESSION_OUT_CAP = 1024, SESSION_DB_CAP = 256 };
 /* The longest login read: connect attributes up to 64 KiB (libmysqlclient's limit; Java and
@@ -117,9 +125,15 @@ struct session {
     bool b2c_busy;     /* b->in bytes on their way to the client */
     bool quit;         /* COM_QUIT seen */
     bool expect_response;
-    bool kill_wait;    /* its KILL's verdict is on its way from another worker */
-    bool query_killed; /* KILL QUERY while its command waited for a connection */
-    uint32_t kill_id;  /* the session its KILL named */
+    /* Transaction pooling: its last statement left warnings or an error on its connection:
+     * the connection stays for its next statement (SHOW WARNINGS reads them there), and is
+     * reset before anyone else gets it. */
+    bool diag_held;
+    bool cmd_reads_diag;     /* the command under way is SHOW WARNINGS, GET DIAGNOSTICS... */
+    uint64_t last_insert_id; /* the last id one of its inserts generated (LAST_INSERT_ID()) */
+    bool kill_wait;          /* its KILL's verdict is on its way from another worker */
+    bool query_killed;       /* KILL QUERY while its command waited for a connection */
+    uint32_t kill_id;        /* the session its KILL named */
     bool response_done;
     bool infile;
     bool sha2_fast;
@@ -781,6 +795,8 @@ static void login_ok(struct session *s)
     if (s->txn) {
         /* A login, or a COM_CHANGE_USER (which resets the backend it keeps), starts clean. */
         s->pinned = false;
+        s->diag_held = false;
+        s->last_insert_id = 0;
         if (!s->b)
             s->reset_first = false;
         if (!s->b && s->db_len == 0) {
@@ -1039,6 +1055,21 @@ static void send_login_ok(struct session *s)
         send_own_then_recv(s);
 }
 
+/* Transaction pooling: the command held in s->in reads LAST_INSERT_ID(), and the connection's
+ * value is not this session's (another session's insert set it, or it is 0 and this
+ * session's is not). */
+static bool insert_id_is_another(const struct session *s)
+{
+    const struct backend *b = s->b;
+    if (b->insert_id_set ? b->insert_id_owner == s->id : s->last_insert_id == 0)
+        return false;
+    const uint8_t *p = s->in.p + s->in.scan;
+    struct proto_phys ph;
+    return proto_phys_read(p, s->in.len - s->in.scan, &ph, NULL) == 0 && ph.payload_len > 1 &&
+           p[PROTO_HEADER_LEN] == PROTO_COM_QUERY &&
+           proto_query_reads_insert_id(p + PROTO_HEADER_LEN + 1, ph.payload_len - 1);
+}
+
 static void bind_next(struct session *s)
 {
     struct backend *b = s->b;
@@ -1097,13 +1128,27 @@ static void bind_next(struct session *s)
             }
             break;
         case BIND_TRACK:
-            s->bind = BIND_DONE;
+            s->bind = BIND_INSERT_ID;
             if (s->txn && !b->tracking) {
                 /* The server then flags every OK that changed the session (SET, USE,
                  * temporary tables, PREPARE, ...): such a session keeps its backend. */
                 static const char q[] = "SET SESSION session_track_state_change=1";
                 b->tracking = true;
                 rc = backend_send_cmd(b, PROTO_COM_QUERY, q, sizeof q - 1);
+                goto sent;
+            }
+            break;
+        case BIND_INSERT_ID:
+            s->bind = BIND_DONE;
+            if (s->bind_for_cmd && insert_id_is_another(s)) {
+                /* The command reads LAST_INSERT_ID() on a connection whose value is someone
+                 * else's: it gets its own session's back (0 if it inserted nothing). */
+                char q[48];
+                int n = snprintf(q, sizeof q, "DO LAST_INSERT_ID(%llu)",
+                                 (unsigned long long)s->last_insert_id);
+                b->insert_id_set = true;
+                b->insert_id_owner = s->id;
+                rc = backend_send_cmd(b, PROTO_COM_QUERY, q, (size_t)n);
                 goto sent;
             }
             break;
@@ -1426,14 +1471,21 @@ void session_on_wait_timeout(struct session *s, int res)
 static void release_if_free(struct session *s)
 {
     struct backend *b = s->b;
-    if (!s->txn || s->pinned || !b || b->in.held || b->send_busy || b->kill_pending ||
-        !proto_tracker_idle(&b->tr))
+    if (!s->txn || s->pinned || s->diag_held || !b || b->in.held || b->send_busy ||
+        b->kill_pending || !proto_tracker_idle(&b->tr))
         return;
     uint16_t st = proto_tracker_status(&b->tr);
     if ((st & (PROTO_SERVER_STATUS_IN_TRANS | PROTO_SERVER_MORE_RESULTS_EXISTS |
                PROTO_SERVER_STATUS_CURSOR_EXISTS)) ||
         !(st & PROTO_SERVER_STATUS_AUTOCOMMIT))
         return;
+    if (b->diag_dirty) {
+        /* Its diagnostics area may still hold this session's warnings or errors (a statement
+         * that uses no table leaves it as it was): reset before another session reads it. */
+        s->b = NULL;
+        backend_release(b, true);
+        return;
+    }
     give_back_untouched(s);
 }
 
@@ -1663,6 +1715,8 @@ static int client_packet(void *ctx, const uint8_t *head, size_t head_len, uint64
     else if (head[0] == PROTO_COM_RESET_CONNECTION)
         backend_session_reset(b);
     xlat_command(s, head, head_len, seq);
+    s->cmd_reads_diag = s->txn && head[0] == PROTO_COM_QUERY &&
+                        proto_query_reads_diagnostics(head + 1, head_len - 1);
     if (s->txn && !s->pinned && command_pins(s, head, head_len, len))
         pin(s, "a statement that may leave state the server does not report");
     if (!s->txn && b->db_known && command_may_change_db(s, head, head_len, len))
@@ -1746,6 +1800,17 @@ static int track_response(struct session *s, const uint8_t *head, size_t head_le
     switch (v) {
     case PROTO_TRACK_DONE:
         s->response_done = true;
+        if (b->tr.last_insert_id) {
+            s->last_insert_id = b->tr.last_insert_id;
+            b->insert_id_set = true;
+            b->insert_id_owner = s->id;
+        }
+        if (s->txn && (b->tr.error || b->tr.warnings > 0)) {
+            b->diag_dirty = true;
+            s->diag_held = true;
+        } else if (s->txn && !s->cmd_reads_diag) {
+            s->diag_held = false; /* its next statement came: SHOW WARNINGS had its chance */
+        }
         if (s->txn && !s->pinned && (b->tr.status_seen & PROTO_SERVER_SESSION_STATE_CHANGED))
             pin(s, "the server reported a change of session state");
         return 1;

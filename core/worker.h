@@ -111,6 +111,11 @@ struct backend {
     /* A client's KILL for its command is on its way to the server: given to no one else
      * (discarded instead) until it is known to have arrived. */
     bool kill_pending;
+    /* LAST_INSERT_ID() on this connection was set by session insert_id_owner's insert (false:
+     * 0, as after a reset). Transaction pooling gives another session its own value back. */
+    bool diag_dirty; /* a statement left warnings or an error here (cleared by a reset) */
+    bool insert_id_set;
+    uint64_t insert_id_owner;
     uint64_t caps;
     uint8_t charset0; /* the login collation: COM_RESET_CONNECTION restores it */
     bool multi_stmts; /* server-side CLIENT_MULTI_STATEMENTS option as last set */

@@ -9,6 +9,7 @@ static bool stateful_word(const struct sql_tok *t)
     static const char *const words[] = {
         "LOCK",           "GET_LOCK", "FOUND_ROWS", "SQL_CALC_FOUND_ROWS",
         "LAST_INSERT_ID", "LASTVAL",  "ROW_COUNT",  "HANDLER",
+        "NEXTVAL",        "SETVAL", /* a sequence's last value, read back by LASTVAL */
     };
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
         if (sql_tok_is(t, words[i]))
@@ -39,7 +40,13 @@ static unsigned scan(const uint8_t *s, size_t len, unsigned want)
     /* The previous word, to tell SET [SESSION] TRANSACTION from START TRANSACTION. */
     struct sql_tok prev = {.kind = SQL_TOK_END};
     for (struct sql_tok t = sql_lex_next(&lx); t.kind != SQL_TOK_END; t = sql_lex_next(&lx)) {
-        if (t.kind == SQL_TOK_USER_VAR) {
+        if (t.kind == SQL_TOK_QUOTED && t.p[0] == '`' && t.len >= 2) {
+            /* A quoted function name still calls it: `GET_LOCK`('x', 0) takes a lock. (A
+             * quoted `use` is a column, not the statement.) */
+            struct sql_tok name = {.kind = SQL_TOK_WORD, .p = t.p + 1, .len = t.len - 2};
+            if (stateful_word(&name))
+                found |= LEAVES_STATE;
+        } else if (t.kind == SQL_TOK_USER_VAR) {
             found |= LEAVES_STATE; /* a user variable, maybe assigned (SET @@x is reported) */
         } else if (t.kind == SQL_TOK_WORD) {
             if (stateful_word(&t))
@@ -47,6 +54,10 @@ static unsigned scan(const uint8_t *s, size_t len, unsigned want)
             if (sql_tok_is(&t, "TRANSACTION") &&
                 (sql_tok_is(&prev, "SET") || sql_tok_is(&prev, "SESSION") ||
                  sql_tok_is(&prev, "LOCAL") || sql_tok_is(&prev, "GLOBAL")))
+                found |= LEAVES_STATE;
+            /* NEXT VALUE FOR s, PREVIOUS VALUE FOR s: NEXTVAL and LASTVAL in other words. */
+            if (sql_tok_is(&t, "VALUE") &&
+                (sql_tok_is(&prev, "NEXT") || sql_tok_is(&prev, "PREVIOUS")))
                 found |= LEAVES_STATE;
             if (db_word(&t))
                 found |= MAY_CHANGE_DB;
@@ -66,4 +77,23 @@ bool proto_query_leaves_state(const uint8_t *sql, size_t len)
 bool proto_query_may_change_db(const uint8_t *sql, size_t len)
 {
     return scan(sql, len, MAY_CHANGE_DB) & MAY_CHANGE_DB;
+}
+
+bool proto_query_reads_diagnostics(const uint8_t *sql, size_t len)
+{
+    struct sql_lex lx = sql_lex_init(sql, len);
+    struct sql_tok a = sql_lex_next(&lx), b = sql_lex_next(&lx);
+    if (sql_tok_is(&a, "SHOW"))
+        return sql_tok_is(&b, "WARNINGS") || sql_tok_is(&b, "ERRORS") || sql_tok_is(&b, "COUNT");
+    return sql_tok_is(&a, "GET") && (sql_tok_is(&b, "DIAGNOSTICS") || sql_tok_is(&b, "CURRENT") ||
+                                     sql_tok_is(&b, "STACKED"));
+}
+
+bool proto_query_reads_insert_id(const uint8_t *sql, size_t len)
+{
+    struct sql_lex lx = sql_lex_init(sql, len);
+    for (struct sql_tok t = sql_lex_next(&lx); t.kind != SQL_TOK_END; t = sql_lex_next(&lx))
+        if (sql_tok_is(&t, "LAST_INSERT_ID"))
+            return true;
+    return false;
 }

@@ -6,7 +6,8 @@
  * SET, temporary tables, PREPARE, session variables, USE, SET NAMES. It does not report what
  * this scanner looks for in the text: user variables assigned inside other statements
  * (SELECT @a := 1, SELECT ... INTO @a), named and table locks (GET_LOCK, LOCK TABLES),
- * values the next statement reads back (FOUND_ROWS, ROW_COUNT, LAST_INSERT_ID, LASTVAL),
+ * values the next statement reads back (FOUND_ROWS, ROW_COUNT, LAST_INSERT_ID, LASTVAL; NEXTVAL,
+ * SETVAL and NEXT VALUE FOR, whose value LASTVAL reads),
  * SET TRANSACTION (for the next transaction only) and HANDLER.
  *
  * It errs on the side of "yes": a false yes only keeps a session on its connection. Quoted
@@ -26,5 +27,12 @@ bool proto_query_leaves_state(const uint8_t *sql, size_t len);
  * the database a connection is known to be in across its reset, and skips the COM_INIT_DB of
  * the next session that wants the same). Same lexer, same side of caution. */
 bool proto_query_may_change_db(const uint8_t *sql, size_t len);
+
+/* Whether the statement reads the diagnostics area (SHOW WARNINGS / ERRORS / COUNT(*) ...,
+ * GET DIAGNOSTICS), which it leaves as it was: the previous statement's warnings and errors. */
+bool proto_query_reads_diagnostics(const uint8_t *sql, size_t len);
+
+/* Whether the statement mentions LAST_INSERT_ID (reads it, or sets it). */
+bool proto_query_reads_insert_id(const uint8_t *sql, size_t len);
 
 #endif

@@ -49,6 +49,11 @@ static void test_untracked_state_is_seen(void)
         "SELECT 'it''s' , @v",
         "SELECT \"a\\\"\" , @v",
         "SELECT 1 -- c\n, @v",
+        "SELECT `GET_LOCK`('a', 0)",
+        "SELECT NEXTVAL(s)",
+        "select next value for s",
+        "SELECT PREVIOUS VALUE FOR s",
+        "SELECT SETVAL(s, 5)",
     };
     expect_each(leaves, yes, sizeof yes / sizeof yes[0], true);
 }
@@ -114,9 +119,39 @@ static void test_unterminated_text_is_safe(void)
     (void)changes_db("@");
 }
 
+static bool reads_diag(const char *sql)
+{
+    return proto_query_reads_diagnostics((const uint8_t *)sql, strlen(sql));
+}
+
+static bool reads_insert_id(const char *sql)
+{
+    return proto_query_reads_insert_id((const uint8_t *)sql, strlen(sql));
+}
+
+/* Statements that read the previous statement's warnings (and leave them), and those that
+ * read LAST_INSERT_ID: transaction pooling keeps both with the client they belong to. */
+static void test_diagnostics_and_insert_id_readers(void)
+{
+    static const char *const diag[] = {"SHOW WARNINGS", "show errors limit 1",
+                                       "SHOW COUNT(*) WARNINGS", "GET DIAGNOSTICS @n = NUMBER",
+                                       "/* x */ SHOW WARNINGS"};
+    static const char *const not_diag[] = {"SELECT 1", "SHOW TABLES", "SELECT 'SHOW WARNINGS'",
+                                           "GET_LOCK"};
+    expect_each(reads_diag, diag, sizeof diag / sizeof diag[0], true);
+    expect_each(reads_diag, not_diag, sizeof not_diag / sizeof not_diag[0], false);
+    static const char *const ids[] = {"SELECT LAST_INSERT_ID()", "select last_insert_id() + 1",
+                                      "DO LAST_INSERT_ID(5)"};
+    static const char *const not_ids[] = {"SELECT 1", "SELECT 'LAST_INSERT_ID()'",
+                                          "SELECT 1 /* LAST_INSERT_ID */"};
+    expect_each(reads_insert_id, ids, sizeof ids / sizeof ids[0], true);
+    expect_each(reads_insert_id, not_ids, sizeof not_ids / sizeof not_ids[0], false);
+}
+
 int main(int argc, char **argv)
 {
     static const struct check_case cases[] = {
+        CHECK_CASE(test_diagnostics_and_insert_id_readers),
         CHECK_CASE(test_untracked_state_is_seen),
         CHECK_CASE(test_stateless_text_is_not_pinned),
         CHECK_CASE(test_database_changes_are_seen),

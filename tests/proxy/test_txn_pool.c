@@ -178,7 +178,19 @@ static void test_state_pins_and_does_not_leak(void)
         {"SELECT GET_LOCK('ringsql_txn', 0)", "SELECT IS_USED_LOCK('ringsql_txn') IS NOT NULL",
          "0"},
         {"SET SESSION sql_mode = 'ANSI'", "SELECT @@SESSION.sql_mode = 'ANSI'", "0"},
+        {"SELECT `GET_LOCK`('ringsql_bt', 0)", "SELECT IS_USED_LOCK('ringsql_bt') IS NOT NULL",
+         "0"},
+        {"SELECT NEXTVAL(ringsql_sq)", "SELECT LASTVAL(ringsql_sq)", "NULL"},
+        {"SELECT NEXT VALUE FOR ringsql_sq", "SELECT PREVIOUS VALUE FOR ringsql_sq", "NULL"},
     };
+    MYSQL *d = tdb_connect_server();
+    if (!CHECK(d != NULL) ||
+        !CHECK(tdb_exec(d, "CREATE OR REPLACE SEQUENCE " TDB_DATABASE ".ringsql_sq"))) {
+        if (d)
+            mysql_close(d);
+        return;
+    }
+    mysql_close(d);
     if (!start_txn_proxy(1))
         return;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -354,6 +366,61 @@ static void test_long_statement_keeps_its_connection(void)
     stop_proxy();
 }
 
+/* What a statement leaves for the next one of the same client stays with that client:
+ * warnings and errors keep the connection for the client's next statement (SHOW WARNINGS
+ * reads them there) and it is reset before anyone else gets it (SELECT 2 does not clear them);
+ * LAST_INSERT_ID() gives each client its own insert's id, on whichever connection.
+ * Both leaked to the next client of the connection before. */
+static void test_warnings_and_insert_ids_stay_with_their_client(void)
+{
+    MYSQL *d = tdb_connect_server();
+    if (!CHECK(d != NULL))
+        return;
+    CHECK(tdb_exec(d, "CREATE OR REPLACE TABLE " TDB_DATABASE
+                      ".ringsql_ai (id INT AUTO_INCREMENT PRIMARY KEY) AUTO_INCREMENT = 500"));
+    mysql_close(d);
+    if (!start_txn_proxy(1))
+        return;
+    MYSQL *a = client(TDB_DATABASE), *b = client(TDB_DATABASE);
+    char v[64];
+    if (CHECK(a && b)) {
+        CHECK(tdb_query_value(a, "SELECT 1/0", v, sizeof v)); /* a warning: division by 0 */
+        CHECK(tdb_expect_error(b, "SHOW WARNINGS", 1040));    /* a keeps its connection */
+        if (CHECK(tdb_query_value(a, "SHOW COUNT(*) WARNINGS", v, sizeof v)))
+            CHECK_STR(v, "1");
+        if (CHECK(tdb_query_value(a, "SHOW COUNT(*) WARNINGS", v, sizeof v)))
+            CHECK_STR(v, "1"); /* reading them leaves them */
+        CHECK(tdb_expect_error(a, "SELECT * FROM no_such_table_here", 1146));
+        CHECK(tdb_expect_error(b, "SELECT 1", 1040));       /* an error is kept too */
+        CHECK(tdb_query_value(a, "SELECT 2", v, sizeof v)); /* let go, through a reset */
+        if (CHECK(tdb_query_value(b, "SHOW COUNT(*) WARNINGS", v, sizeof v)) &&
+            !CHECK_STR(v, "0") && tdb_query_value(b, "SHOW WARNINGS", v, sizeof v))
+            printf("# b sees: %s\n", v);
+
+        CHECK(tdb_exec(a, "INSERT INTO ringsql_ai VALUES ()"));
+        unsigned long long id = mysql_insert_id(a);
+        CHECK(id >= 500);
+        /* b inserted nothing: 0, not a's id (the connection's). b then pins (it reads it). */
+        if (CHECK(tdb_query_value(b, "SELECT LAST_INSERT_ID()", v, sizeof v)))
+            CHECK_STR(v, "0");
+        mysql_close(b);
+        b = NULL;
+        /* a, on the connection b's reset gave back (its value 0 there): its own id. */
+        char want[32];
+        snprintf(want, sizeof want, "%llu", id);
+        bool got = false;
+        for (uint64_t end = tdb_now_ms() + 5000; !got && tdb_now_ms() < end;)
+            got = mysql_query(a, "SELECT LAST_INSERT_ID()") == 0;
+        MYSQL_RES *r = got ? mysql_store_result(a) : NULL;
+        MYSQL_ROW row = r ? mysql_fetch_row(r) : NULL;
+        if (CHECK(row && row[0]))
+            CHECK_STR(row[0], want);
+        mysql_free_result(r);
+    }
+    close_all((MYSQL *[]){a, b}, 2);
+    stop_proxy();
+}
+
 int main(int argc, char **argv)
 {
     static const struct check_case cases[] = {
@@ -366,6 +433,7 @@ int main(int argc, char **argv)
         CHECK_CASE(test_charset_and_database_follow_the_client),
         CHECK_CASE(test_change_user_without_a_connection),
         CHECK_CASE(test_long_statement_keeps_its_connection),
+        CHECK_CASE(test_warnings_and_insert_ids_stay_with_their_client),
     };
     return check_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
 }
