@@ -31,6 +31,27 @@ static inline void deadline_push(struct deadline_list *l, struct deadline *d, ui
     d->linked = true;
 }
 
+/* Like deadline_push for a deadline that may be earlier than the last ones (a login's, set at
+ * accept, once its bind starts): walks back from the tail to its place. */
+static inline void deadline_insert(struct deadline_list *l, struct deadline *d, uint64_t at_ms)
+{
+    struct deadline *after = l->tail;
+    while (after && after->at_ms > at_ms)
+        after = after->prev;
+    d->at_ms = at_ms;
+    d->prev = after;
+    d->next = after ? after->next : l->head;
+    if (d->next)
+        d->next->prev = d;
+    else
+        l->tail = d;
+    if (after)
+        after->next = d;
+    else
+        l->head = d;
+    d->linked = true;
+}
+
 static inline void deadline_unlink(struct deadline_list *l, struct deadline *d)
 {
     if (!d->linked)

@@ -824,6 +824,15 @@ static void bind_for_login(struct session *s)
 {
     if (!layout_known(s, s->b->caps))
         return;
+    struct worker *w = s->w;
+    if (w->cfg->timeouts.handshake_ms > 0) {
+        /* The login's deadline holds while a slow backend answers the bind, too. */
+        struct deadline_list *l = &w->deadlines[TIMEOUT_HANDSHAKE];
+        s->dl_kind = TIMEOUT_HANDSHAKE;
+        deadline_insert(l, &s->dl, s->login_deadline_ms);
+        if (l->head == &s->dl)
+            worker_timer_need(w, s->login_deadline_ms);
+    }
     set_state(s, SS_BIND);
     s->touched = true;
     s->bind = BIND_RESET;
@@ -1166,6 +1175,7 @@ static void bind_next(struct session *s)
                 client_data(s);
                 return;
             }
+            deadline_unlink(&s->w->deadlines[s->dl_kind], &s->dl);
             send_login_ok(s);
             return;
         }
@@ -1978,7 +1988,7 @@ static void xlat_response_data(struct session *s)
 static void on_client_timeout(struct session *s)
 {
     struct worker *w = s->w;
-    bool login = s->state == SS_LOGIN || s->state == SS_AUTH_SWITCH;
+    bool login = s->state == SS_LOGIN || s->state == SS_AUTH_SWITCH || s->state == SS_BIND;
     uint64_t ms = login ? w->cfg->timeouts.handshake_ms : w->cfg->timeouts.client_idle_ms;
     STAT_INC(w->st.timeouts[login ? TIMEOUT_HANDSHAKE : TIMEOUT_CLIENT_IDLE]);
     struct log_ctx c;
@@ -1990,6 +2000,8 @@ static void on_client_timeout(struct session *s)
         /* The client's next read is the answer to its HandshakeResponse (seq 2). */
         if (s->state == SS_LOGIN)
             s->seq = 2;
+        if (s->state == SS_BIND)
+            unbind(s, false); /* its command unanswered: the connection is discarded */
         snprintf(msg, sizeof msg, "login not finished within timeouts.handshake (%llu ms)",
                  (unsigned long long)ms);
         reject(s, PROTO_ER_HANDSHAKE_ERROR, "08S01", msg);
@@ -2027,6 +2039,10 @@ void session_deadlines_passed(struct worker *w)
         while (l->head && l->head->at_ms <= w->now_ms + 1) {
             struct session *s = (struct session *)((char *)l->head - offsetof(struct session, dl));
             deadline_unlink(l, &s->dl);
+            if (s->state == SS_BIND && !s->bind_for_cmd) {
+                on_client_timeout(s); /* a login bind: no receive to cancel */
+                continue;
+            }
             s->timed_out = true;
             worker_cancel(w, op_tag(s, OP_CLIENT_RECV));
         }

@@ -472,6 +472,44 @@ static void test_healthz_answers_while_backend_stalls(void)
     mariadb_sh("stop", dir);
 }
 
+/* A login whose bind waits on a stalled backend (SIGSTOP) still ends at timeouts.handshake,
+ * with ERR 1043 (it waited until the backend woke, 13 s in the adversarial test); the stalled
+ * connection is discarded, and once the backend is back logins work again. */
+static void test_login_times_out_on_a_stalled_backend(void)
+{
+    char dir[512];
+    unsigned db_port = 0, db_pid = 0;
+    if (!private_db(dir, sizeof dir, &db_port))
+        return;
+    if (read_number(dir, "mariadbd.pid", &db_pid) &&
+        start_on("127.0.0.1", db_port, 1, 2, "  handshake: 1s\n")) {
+        CHECK(wait_ready_status(200, COND_WAIT_MS));
+        CHECK_INT(kill((pid_t)db_pid, SIGSTOP), 0);
+        MYSQL *m = mysql_init(NULL);
+        unsigned bound_s = 10; /* the handshake's reads are bound by the connect timeout */
+        mysql_optionsv(m, MYSQL_OPT_CONNECT_TIMEOUT, &bound_s);
+        mysql_optionsv(m, MYSQL_OPT_READ_TIMEOUT, &bound_s);
+        uint64_t t0 = tdb_now_ms();
+        /* A database to apply: the bind sends the server COM_INIT_DB, which it never answers. */
+        bool in = mysql_real_connect(m, "127.0.0.1", "app", "secret", TDB_DATABASE, proxy.port,
+                                     NULL, 0) != NULL;
+        uint64_t took = tdb_now_ms() - t0;
+        CHECK(!in);
+        CHECK_UINT(mysql_errno(m), 1043);
+        if (!CHECK(took < 3000))
+            printf("# the login ended after %llu ms\n", (unsigned long long)took);
+        mysql_close(m);
+        CHECK_INT(kill((pid_t)db_pid, SIGCONT), 0);
+        m = NULL;
+        for (uint64_t end = tdb_now_ms() + COND_WAIT_MS; !m && tdb_now_ms() < end; pause_step())
+            m = tdb_connect("127.0.0.1", proxy.port, "app", "secret", TDB_DATABASE, NULL);
+        if (CHECK(m != NULL))
+            mysql_close(m);
+        CHECK_INT(tdb_proxy_stop(&proxy, SIGTERM), 0);
+    }
+    mariadb_sh("stop", dir);
+}
+
 /* ---------- reload ---------- */
 
 static bool write_config(const char *text)
@@ -829,6 +867,7 @@ int main(int argc, char **argv)
         CHECK_CASE(test_strict_http),
         CHECK_CASE(test_readyz_follows_backend),
         CHECK_CASE(test_healthz_answers_while_backend_stalls),
+        CHECK_CASE(test_login_times_out_on_a_stalled_backend),
         CHECK_CASE(test_reload),
         CHECK_CASE(test_reload_adds_and_removes_backends_and_users),
         CHECK_CASE(test_drain_lets_a_query_finish),
