@@ -14,6 +14,7 @@
 
 #include "config/config.h"
 #include "core/deadline.h"
+#include "core/framer.h"
 #include "core/msg.h"
 #include "core/stats.h"
 #include "pool/pool.h"
@@ -61,34 +62,6 @@ static inline uint64_t op_tag(const void *ptr, enum op op)
 {
     return (uint64_t)(uintptr_t)ptr | (uint64_t)op;
 }
-
-/* A received buffer from the provided-buffer ring, on its way to the other side. */
-struct rbuf {
-    uint8_t *p;
-    uint32_t len;  /* bytes received */
-    uint32_t scan; /* bytes the framer has looked at */
-    uint32_t sent; /* bytes already forwarded (or dropped) */
-    uint16_t bid;
-    bool held;
-};
-
-/* Where a stream of packets is: the physical packet being read and the logical packet
- * (several physical ones when 16 MiB - 1 long) it belongs to. */
-struct framer {
-    uint8_t hdr[4];
-    uint8_t hdr_len; /* header bytes seen of the current physical packet */
-    uint32_t left;   /* payload bytes of the current physical packet still to come */
-    bool cont;       /* the current logical packet goes on in the next physical one */
-    bool in_logical; /* inside a logical packet (some fragment seen) */
-    uint64_t logical_len;
-    uint8_t *head; /* first bytes of the current logical packet */
-    uint32_t head_cap;
-    uint32_t head_len;
-    /* Set where whole packets are wanted (a login): a packet that lies whole in the receive
-     * buffer is handed over whole, and grow(fr, need) is called before the head would
-     * overflow; it may give the framer a head of at least need bytes, or leave it. */
-    void (*grow)(struct framer *fr, uint32_t need);
-};
 
 /* The backend connection's own life, apart from any session. */
 enum backend_state {
@@ -329,18 +302,3 @@ int backend_send_auth_switch_reply(struct backend *b, const uint8_t *p, size_t l
  * and frees the grave's after the next submit. */
 void backend_maybe_free(struct backend *b);
 void backend_bury(struct worker *w);
-
-/* Walks the packets in rb from rb->scan. For each complete logical packet calls fn with its
- * head (at most head_cap bytes, the full payload when it fits) and logical length; fn
- * returns 0 to go on, 1 to stop after this packet (rb->scan then points just past it), or
- * a negative errno. Returns 0 when rb is exhausted, 1 when fn stopped, or fn's error. */
-typedef int framer_fn(void *ctx, const uint8_t *head, size_t head_len, uint64_t logical_len,
-                      uint8_t seq);
-int framer_walk(struct framer *fr, struct rbuf *rb, framer_fn *fn, void *ctx);
-void framer_reset(struct framer *fr);
-
-/* True between packets: no byte of the next one seen yet. */
-static inline bool framer_between_packets(const struct framer *fr)
-{
-    return !fr->in_logical && fr->hdr_len == 0;
-}

@@ -13,7 +13,7 @@
 # SO_LINGER, and log lines (one fwrite to stderr per event, see core/log.c).
 set -euo pipefail
 objdir=$1
-objs=(worker.c.o worker_reload.c.o session.c.o backend.c.o health.c.o msg.c.o kill.c.o)
+objs=(worker.c.o worker_reload.c.o session.c.o backend.c.o health.c.o msg.c.o kill.c.o framer.c.o)
 blocking='poll|ppoll|select|pselect|epoll_wait|sleep|usleep|nanosleep|clock_nanosleep|read|recv|recvfrom|recvmsg|send|sendto|sendmsg|connect|accept|accept4|fopen|fgets|fread|getaddrinfo|gethostbyname|pthread_mutex_lock|pthread_cond_wait|pthread_cond_timedwait|pthread_join|system|popen|waitpid|flock|fsync|fdatasync|mysql_[a-z_]+|mariadb_[a-z_]+'
 allowed_in='worker_start|worker_stop|listen_socket|report_init'
 echo "1..1"
