@@ -2,7 +2,6 @@
 #include "core/liveness.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -34,65 +33,63 @@ void liveness_quit(int fd)
     close(fd);
 }
 
-/* Reads exactly len bytes before deadline (monotonic ms). */
-static int read_full(int fd, uint8_t *buf, size_t len, uint64_t deadline)
+/* p is over: rc 0, or -errno with "what: reason" in err. */
+static void ping_done(struct liveness_ping *p, int rc, const char *what)
 {
-    size_t got = 0;
-    while (got < len) {
-        uint64_t now = worker_now_ms();
-        if (now >= deadline)
-            return -ETIMEDOUT;
-        struct pollfd pfd = {.fd = fd, .events = POLLIN};
-        int rc = poll(&pfd, 1, (int)(deadline - now));
-        if (rc < 0 && errno == EINTR)
-            continue;
-        if (rc < 0)
-            return -errno;
-        if (rc == 0)
-            return -ETIMEDOUT;
-        ssize_t n = recv(fd, buf + got, len - got, MSG_DONTWAIT);
-        if (n == 0)
-            return -ECONNRESET;
-        if (n < 0) {
-            if (errno == EAGAIN || errno == EINTR)
-                continue;
-            return -errno;
-        }
-        got += (size_t)n;
-    }
-    return 0;
+    p->done = true;
+    p->rc = rc;
+    if (rc < 0)
+        snprintf(p->err, sizeof p->err, "%s: %s", what, strerror(-rc));
 }
 
-int liveness_ping(int fd, uint64_t timeout_ms, char *err, size_t errlen)
+/* Reads what p's socket has of the answer: one OK packet (header, then a payload starting
+ * with 0x00). An ERR, or anything longer than an OK may be, means the connection is not
+ * usable. */
+void liveness_ping_read(struct liveness_ping *p)
 {
-    uint64_t deadline = worker_now_ms() + (timeout_ms > 0 ? timeout_ms : 1000);
-    int rc = send_command(fd, PROTO_COM_PING);
-    if (rc < 0) {
-        snprintf(err, errlen, "could not send COM_PING: %s", strerror(-rc));
-        return rc;
+    while (!p->done) {
+        ssize_t r = recv(p->fd, p->buf + p->got, p->want - p->got, MSG_DONTWAIT);
+        if (r == 0) {
+            ping_done(p, -ECONNRESET, "no answer to COM_PING");
+            return;
+        }
+        if (r < 0) {
+            if (errno != EAGAIN && errno != EINTR)
+                ping_done(p, -errno, "no answer to COM_PING");
+            return;
+        }
+        p->got += (size_t)r;
+        if (p->got < p->want)
+            continue;
+        if (p->want == PROTO_HEADER_LEN) {
+            size_t len = (size_t)p->buf[0] | (size_t)p->buf[1] << 8 | (size_t)p->buf[2] << 16;
+            if (len == 0 || len > sizeof p->buf - PROTO_HEADER_LEN || p->buf[3] != 1) {
+                ping_done(p, -EPROTO, "unexpected answer to COM_PING");
+                return;
+            }
+            p->want += len;
+            continue;
+        }
+        if (p->buf[PROTO_HEADER_LEN] != PROTO_HDR_OK)
+            ping_done(p, -EPROTO, "COM_PING not answered with OK");
+        else
+            ping_done(p, 0, NULL);
     }
-    /* The answer is one OK packet: header, then a payload that starts with 0x00. An ERR or
-     * anything longer than an OK may be means the connection is not usable. */
-    uint8_t hdr[PROTO_HEADER_LEN], payload[64];
-    rc = read_full(fd, hdr, sizeof hdr, deadline);
-    if (rc < 0) {
-        snprintf(err, errlen, "no answer to COM_PING: %s", strerror(-rc));
-        return rc;
-    }
-    size_t len = (size_t)hdr[0] | (size_t)hdr[1] << 8 | (size_t)hdr[2] << 16;
-    if (len == 0 || len > sizeof payload || hdr[3] != 1) {
-        snprintf(err, errlen, "unexpected answer to COM_PING (length %zu, sequence %u)", len,
-                 hdr[3]);
-        return -EPROTO;
-    }
-    rc = read_full(fd, payload, len, deadline);
-    if (rc < 0) {
-        snprintf(err, errlen, "truncated answer to COM_PING: %s", strerror(-rc));
-        return rc;
-    }
-    if (payload[0] != PROTO_HDR_OK) {
-        snprintf(err, errlen, "COM_PING answered with 0x%02x instead of OK", payload[0]);
-        return -EPROTO;
-    }
-    return 0;
+}
+
+void liveness_ping_start(struct liveness_ping *p, uint64_t timeout_ms)
+{
+    p->deadline_ms = worker_now_ms() + (timeout_ms > 0 ? timeout_ms : 1000);
+    p->got = 0;
+    p->want = PROTO_HEADER_LEN;
+    p->done = false;
+    int rc = send_command(p->fd, PROTO_COM_PING);
+    if (rc < 0)
+        ping_done(p, rc, "could not send COM_PING");
+}
+
+void liveness_ping_expire(struct liveness_ping *p, uint64_t now_ms)
+{
+    if (!p->done && now_ms >= p->deadline_ms)
+        ping_done(p, -ETIMEDOUT, "no answer to COM_PING");
 }

@@ -2,11 +2,29 @@
  * Blocking calls bounded by a timeout: never for a worker. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 /* Sends COM_QUIT (best effort) and closes fd. */
 void liveness_quit(int fd);
-/* Sends COM_PING and waits at most timeout_ms for its OK. Returns 0, or -errno with a
- * sentence in err. The socket is left open either way. */
-int liveness_ping(int fd, uint64_t timeout_ms, char *err, size_t errlen);
+/* A COM_PING under way on an idle backend socket, answered as the socket becomes readable:
+ * many are polled together, so a stalled backend costs each its own timeout, not the sum. */
+struct liveness_ping {
+    int fd;
+    int rc;               /* once done: 0 (its OK came) or -errno */
+    char err[160];        /* once done with rc < 0: why */
+    uint64_t deadline_ms; /* monotonic */
+    bool done;
+    /* Internal: the answer read so far. */
+    uint8_t buf[4 + 64];
+    size_t got, want;
+};
+
+/* Sends COM_PING on p->fd (set by the caller); its answer is due within timeout_ms. p may be
+ * done at once (the send failed). */
+void liveness_ping_start(struct liveness_ping *p, uint64_t timeout_ms);
+/* Reads what has come of the answer (the socket polled readable or in error). */
+void liveness_ping_read(struct liveness_ping *p);
+/* Done with -ETIMEDOUT when the deadline passed without the answer. */
+void liveness_ping_expire(struct liveness_ping *p, uint64_t now_ms);

@@ -33,12 +33,20 @@ struct maintenance {
     struct msgq inbox;
     int ready_fd;
     size_t nshards;
-    uint32_t *missing;      /* [worker * nshards + shard]: connections to open */
-    uint64_t *retry_at;     /* [backend]: no attempt before this (monotonic ms) */
-    uint64_t *backoff_ms;   /* [backend] */
-    int8_t *state;          /* [backend]: -1 not known yet, 0 down, 1 up (as last told workers) */
-    uint64_t next_check_ms; /* when to send the next MSG_HEALTH_CHECK */
+    uint32_t *missing;       /* [worker * nshards + shard]: connections to open */
+    uint64_t *retry_at;      /* [backend]: no attempt before this (monotonic ms) */
+    uint64_t *backoff_ms;    /* [backend] */
+    int8_t *state;           /* [backend]: -1 not known yet, 0 down, 1 up (as last told workers) */
+    uint64_t next_check_ms;  /* when to send the next MSG_HEALTH_CHECK */
+    struct pinging *pinging; /* COM_PINGs under way, polled with the inbox */
+    size_t npinging, pinging_cap;
     bool stop;
+};
+
+/* A long-idle connection a worker handed over, its COM_PING under way. */
+struct pinging {
+    struct liveness_ping lp;
+    struct msg *msg;
 };
 
 static uint64_t now_ms(void)
@@ -181,26 +189,79 @@ static bool reshape(struct maintenance *m, const struct cfg *cfg, uint32_t gen)
     return true;
 }
 
-/* A long-idle connection a worker handed over: pinged, then sent back, or replaced. */
-static void ping_conn(struct maintenance *m, struct msg *msg)
+/* A shard index means something only in the generation it was sent in. */
+static bool shard_valid(const struct maintenance *m, const struct msg *msg)
+{
+    return msg->gen == m->gen && msg->worker < m->p->nworkers && msg->shard < m->nshards;
+}
+
+/* A pinged connection's verdict: sent back to its worker, or closed and replaced. */
+static void ping_finished(struct maintenance *m, struct pinging *pg)
 {
     const struct cfg *cfg = m->cfg;
-    char err[160];
+    struct msg *msg = pg->msg;
+    const char *backend = cfg->backends[msg->shard / cfg->nusers].name;
     STAT_INC(m->p->mstats.pings);
-    if (liveness_ping(msg->fd, cfg->timeouts.connect_ms, err, sizeof err) == 0) {
-        log_debug("backend_pinged", "worker=%u backend=%s server_conn=%u", msg->worker,
-                  cfg->backends[msg->shard / cfg->nusers].name, msg->server_conn_id);
+    if (pg->lp.rc == 0 && shard_valid(m, msg) && !m->stop) {
+        log_debug("backend_pinged", "worker=%u backend=%s server_conn=%u", msg->worker, backend,
+                  msg->server_conn_id);
         msg->kind = MSG_BACKEND_NEW;
         msg->returning = true;
         msgq_push(&m->p->workers[msg->worker].inbox, msg);
         return;
     }
-    STAT_INC(m->p->mstats.pings_failed);
-    log_warn("backend_ping_failed", "worker=%u backend=%s server_conn=%u error=\"%s\"", msg->worker,
-             cfg->backends[msg->shard / cfg->nusers].name, msg->server_conn_id, err);
+    if (pg->lp.rc < 0) {
+        STAT_INC(m->p->mstats.pings_failed);
+        log_warn("backend_ping_failed", "worker=%u backend=%s server_conn=%u error=\"%s\"",
+                 msg->worker, backend, msg->server_conn_id, pg->lp.err);
+    }
     close(msg->fd);
-    m->missing[msg->worker * m->nshards + msg->shard]++;
+    if (shard_valid(m, msg) && !m->stop)
+        m->missing[msg->worker * m->nshards + msg->shard]++;
     free(msg);
+}
+
+/* Starts the COM_PING of a long-idle connection a worker handed over (MSG_CONN_PING). */
+static void ping_start(struct maintenance *m, struct msg *msg)
+{
+    if (m->npinging == m->pinging_cap) {
+        size_t cap = m->pinging_cap ? m->pinging_cap * 2 : 16;
+        struct pinging *grown = realloc(m->pinging, cap * sizeof *grown);
+        if (!grown) {
+            struct pinging lost = {.lp = {.rc = -ENOMEM, .done = true}, .msg = msg};
+            snprintf(lost.lp.err, sizeof lost.lp.err, "out of memory");
+            ping_finished(m, &lost);
+            return;
+        }
+        m->pinging = grown;
+        m->pinging_cap = cap;
+    }
+    struct pinging *pg = &m->pinging[m->npinging++];
+    *pg = (struct pinging){.lp = {.fd = msg->fd}, .msg = msg};
+    liveness_ping_start(&pg->lp, m->cfg->timeouts.connect_ms);
+    if (pg->lp.done) { /* the send failed */
+        ping_finished(m, pg);
+        m->npinging--;
+    }
+}
+
+/* Reads the answers the poll found, expires the late ones, and finishes every one done. */
+static void pings_step(struct maintenance *m, const struct pollfd *pfd)
+{
+    uint64_t now = now_ms();
+    size_t kept = 0;
+    for (size_t i = 0; i < m->npinging; i++) {
+        struct pinging *pg = &m->pinging[i];
+        if (pfd && pfd[i].revents)
+            liveness_ping_read(&pg->lp);
+        liveness_ping_expire(&pg->lp, now);
+        if (pg->lp.done || m->stop) {
+            ping_finished(m, pg);
+            continue;
+        }
+        m->pinging[kept++] = *pg;
+    }
+    m->npinging = kept;
 }
 
 /* A client's KILL of a session whose command runs on backend connection server_conn_id: the
@@ -230,8 +291,7 @@ static void kill_on_server(struct maintenance *m, struct msg *msg)
 
 static void on_msg(struct maintenance *m, struct msg *msg)
 {
-    /* A shard index means something only in the generation it was sent in. */
-    bool valid = msg->gen == m->gen && msg->worker < m->p->nworkers && msg->shard < m->nshards;
+    bool valid = shard_valid(m, msg);
     uint32_t *miss = valid ? &m->missing[msg->worker * m->nshards + msg->shard] : NULL;
     switch (msg->kind) {
     case MSG_STOP:
@@ -259,7 +319,7 @@ static void on_msg(struct maintenance *m, struct msg *msg)
         break; /* an earlier config's shard: not sent; the connection is discarded once let go */
     case MSG_CONN_PING:
         if (miss && !m->stop) {
-            ping_conn(m, msg);
+            ping_start(m, msg);
             return;
         }
         close(msg->fd); /* of an older generation: its worker asks again if it needs one */
@@ -377,6 +437,9 @@ static int next_timeout(const struct maintenance *m)
             }
     if (cfg->pool.health_check_interval_ms > 0 && m->next_check_ms < soonest)
         soonest = m->next_check_ms;
+    for (size_t i = 0; i < m->npinging; i++)
+        if (m->pinging[i].lp.deadline_ms < soonest)
+            soonest = m->pinging[i].lp.deadline_ms;
     if (soonest == UINT64_MAX)
         return -1;
     return soonest <= now ? 0 : (int)(soonest - now);
@@ -399,8 +462,16 @@ static void *maintenance_main(void *arg)
     (void)n;
     m->next_check_ms = now_ms() + cfg->pool.health_check_interval_ms;
     while (!m->stop) {
-        struct pollfd pfd = {.fd = m->inbox.efd, .events = POLLIN};
-        poll(&pfd, 1, next_timeout(m));
+        /* The inbox, then the sockets whose COM_PING is under way. */
+        struct pollfd *pfd = calloc(1 + m->npinging, sizeof *pfd);
+        if (pfd) {
+            pfd[0] = (struct pollfd){.fd = m->inbox.efd, .events = POLLIN};
+            for (size_t i = 0; i < m->npinging; i++)
+                pfd[1 + i] = (struct pollfd){.fd = m->pinging[i].lp.fd, .events = POLLIN};
+            poll(pfd, 1 + m->npinging, next_timeout(m));
+        }
+        pings_step(m, pfd ? pfd + 1 : NULL);
+        free(pfd);
         drain(m);
         if (!m->stop)
             fill(m, NULL);
@@ -412,6 +483,8 @@ static void *maintenance_main(void *arg)
                 worker_post(&m->p->workers[w], MSG_HEALTH_CHECK);
         }
     }
+    pings_step(m, NULL); /* stopping: the pinged connections are closed */
+    free(m->pinging);
     mysql_thread_end();
     return NULL;
 }

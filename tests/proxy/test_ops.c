@@ -510,6 +510,56 @@ static void test_login_times_out_on_a_stalled_backend(void)
     mariadb_sh("stop", dir);
 }
 
+/* Milliseconds of the day of each line of the proxy log holding needle (at most cap). */
+static size_t log_times(const char *needle, uint64_t *ms, size_t cap)
+{
+    FILE *f = fopen(proxy.log_path, "r");
+    size_t n = 0;
+    char line[2048];
+    while (f && n < cap && fgets(line, sizeof line, f)) {
+        unsigned h, mi, sec, milli;
+        const char *t = strstr(line, "T");
+        if (strstr(line, needle) && t && sscanf(t, "T%u:%u:%u.%uZ", &h, &mi, &sec, &milli) == 4)
+            ms[n++] = ((h * 60ull + mi) * 60 + sec) * 1000 + milli;
+    }
+    if (f)
+        fclose(f);
+    return n;
+}
+
+/* Idle connections pinged while the backend stalls: the pings go out together and fail
+ * together, one timeouts.connect (1 s) for all, not one after another (4 s for 4). */
+static void test_pings_do_not_wait_for_each_other(void)
+{
+    char dir[512];
+    unsigned db_port = 0, db_pid = 0;
+    if (!private_db(dir, sizeof dir, &db_port))
+        return;
+    pool_keys = "  health_check_interval: 300ms\n";
+    if (read_number(dir, "mariadbd.pid", &db_pid) && start_on("127.0.0.1", db_port, 1, 4, "")) {
+        CHECK(wait_ready_status(200, COND_WAIT_MS));
+        CHECK_INT(kill((pid_t)db_pid, SIGSTOP), 0);
+        enum { PINGS = 4 };
+        uint64_t at[PINGS] = {0};
+        bool all = false;
+        for (uint64_t end = tdb_now_ms() + COND_WAIT_MS; !all && tdb_now_ms() < end; pause_step())
+            all = log_times("event=backend_ping_failed", at, PINGS) == PINGS;
+        CHECK_INT(kill((pid_t)db_pid, SIGCONT), 0);
+        if (CHECK(all)) {
+            uint64_t lo = at[0], hi = at[0];
+            for (size_t i = 1; i < PINGS; i++) {
+                lo = at[i] < lo ? at[i] : lo;
+                hi = at[i] > hi ? at[i] : hi;
+            }
+            if (!CHECK(hi - lo < 1500))
+                printf("# the %d failed pings spread over %llu ms\n", PINGS,
+                       (unsigned long long)(hi - lo));
+        }
+        CHECK_INT(tdb_proxy_stop(&proxy, SIGTERM), 0);
+    }
+    mariadb_sh("stop", dir);
+}
+
 /* ---------- reload ---------- */
 
 static bool write_config(const char *text)
@@ -868,6 +918,7 @@ int main(int argc, char **argv)
         CHECK_CASE(test_readyz_follows_backend),
         CHECK_CASE(test_healthz_answers_while_backend_stalls),
         CHECK_CASE(test_login_times_out_on_a_stalled_backend),
+        CHECK_CASE(test_pings_do_not_wait_for_each_other),
         CHECK_CASE(test_reload),
         CHECK_CASE(test_reload_adds_and_removes_backends_and_users),
         CHECK_CASE(test_drain_lets_a_query_finish),
