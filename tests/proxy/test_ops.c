@@ -437,19 +437,53 @@ static void test_readyz_follows_backend(void)
     mariadb_sh("stop", dir);
 }
 
-/* The backend stalls (SIGSTOP): the maintenance thread's pings and connects wait on it for
- * timeouts.connect (1 s here) each, and /healthz still answers at once (it answered after seconds,
- * or timed out, when the endpoint ran on that thread: a liveness probe would restart ringsql). */
+/* A MariaDB of the test's own with a ringsql in front (pool of pool_size, pool_keys and extra
+ * as for start_on), ready; then the server is stopped with SIGSTOP. stall_resume() lets it go
+ * on; stall_end() does too, stops ringsql (exit 0 checked) and the server. */
+struct stall {
+    char dir[512];
+    unsigned pid;
+    bool started, stopped;
+};
+
+static bool stall_begin(struct stall *st, unsigned pool_size, const char *extra)
+{
+    unsigned db_port = 0;
+    *st = (struct stall){0};
+    if (!private_db(st->dir, sizeof st->dir, &db_port))
+        return false;
+    st->started = read_number(st->dir, "mariadbd.pid", &st->pid) &&
+                  start_on("127.0.0.1", db_port, 1, pool_size, extra);
+    if (!st->started || !CHECK(wait_ready_status(200, COND_WAIT_MS)))
+        return false;
+    st->stopped = CHECK_INT(kill((pid_t)st->pid, SIGSTOP), 0);
+    return st->stopped;
+}
+
+static void stall_resume(struct stall *st)
+{
+    if (st->stopped)
+        CHECK_INT(kill((pid_t)st->pid, SIGCONT), 0);
+    st->stopped = false;
+}
+
+static void stall_end(struct stall *st)
+{
+    stall_resume(st);
+    if (st->started)
+        CHECK_INT(tdb_proxy_stop(&proxy, SIGTERM), 0);
+    if (st->dir[0])
+        mariadb_sh("stop", st->dir);
+}
+
+/* The backend stalls: the maintenance thread's connects wait on it for timeouts.connect (1 s
+ * here) each, and /healthz still answers at once (it answered after up to a second, or timed
+ * out, when the endpoint ran on that thread: a liveness probe would restart ringsql). */
 static void test_healthz_answers_while_backend_stalls(void)
 {
-    char dir[512];
-    unsigned db_port = 0, db_pid = 0;
-    if (!private_db(dir, sizeof dir, &db_port))
-        return;
+    struct stall st;
     pool_keys = "  stale_after: 100ms\n  health_check_interval: 100ms\n";
-    if (read_number(dir, "mariadbd.pid", &db_pid) && start_on("127.0.0.1", db_port, 1, 2, "")) {
-        CHECK(wait_ready_status(200, COND_WAIT_MS));
-        CHECK_INT(kill((pid_t)db_pid, SIGSTOP), 0);
+    if (stall_begin(&st, 2, "")) {
         enum { WINDOW_MS = 4000, BOUND_MS = 500 };
         uint64_t worst = 0;
         int answered = 0, asked = 0;
@@ -462,29 +496,21 @@ static void test_healthz_answers_while_backend_stalls(void)
             worst = took > worst ? took : worst;
             pause_step();
         }
-        CHECK_INT(kill((pid_t)db_pid, SIGCONT), 0);
         CHECK_INT(answered, asked);
         if (!CHECK(worst < BOUND_MS))
             printf("# /healthz took up to %llu ms while the backend stalled\n",
                    (unsigned long long)worst);
-        CHECK_INT(tdb_proxy_stop(&proxy, SIGTERM), 0);
     }
-    mariadb_sh("stop", dir);
+    stall_end(&st);
 }
 
-/* A login whose bind waits on a stalled backend (SIGSTOP) still ends at timeouts.handshake,
- * with ERR 1043 (it waited until the backend woke, 13 s in the adversarial test); the stalled
+/* A login whose bind waits on a stalled backend still ends at timeouts.handshake, with ERR
+ * 1043 (it waited until the backend woke, 13 s in the adversarial test); the stalled
  * connection is discarded, and once the backend is back logins work again. */
 static void test_login_times_out_on_a_stalled_backend(void)
 {
-    char dir[512];
-    unsigned db_port = 0, db_pid = 0;
-    if (!private_db(dir, sizeof dir, &db_port))
-        return;
-    if (read_number(dir, "mariadbd.pid", &db_pid) &&
-        start_on("127.0.0.1", db_port, 1, 2, "  handshake: 1s\n")) {
-        CHECK(wait_ready_status(200, COND_WAIT_MS));
-        CHECK_INT(kill((pid_t)db_pid, SIGSTOP), 0);
+    struct stall st;
+    if (stall_begin(&st, 2, "  handshake: 1s\n")) {
         MYSQL *m = mysql_init(NULL);
         unsigned bound_s = 10; /* the handshake's reads are bound by the connect timeout */
         mysql_optionsv(m, MYSQL_OPT_CONNECT_TIMEOUT, &bound_s);
@@ -499,15 +525,14 @@ static void test_login_times_out_on_a_stalled_backend(void)
         if (!CHECK(took < 3000))
             printf("# the login ended after %llu ms\n", (unsigned long long)took);
         mysql_close(m);
-        CHECK_INT(kill((pid_t)db_pid, SIGCONT), 0);
+        stall_resume(&st);
         m = NULL;
         for (uint64_t end = tdb_now_ms() + COND_WAIT_MS; !m && tdb_now_ms() < end; pause_step())
             m = tdb_connect("127.0.0.1", proxy.port, "app", "secret", TDB_DATABASE, NULL);
         if (CHECK(m != NULL))
             mysql_close(m);
-        CHECK_INT(tdb_proxy_stop(&proxy, SIGTERM), 0);
     }
-    mariadb_sh("stop", dir);
+    stall_end(&st);
 }
 
 /* Milliseconds of the day of each line of the proxy log holding needle (at most cap). */
@@ -531,20 +556,14 @@ static size_t log_times(const char *needle, uint64_t *ms, size_t cap)
  * together, one timeouts.connect (1 s) for all, not one after another (4 s for 4). */
 static void test_pings_do_not_wait_for_each_other(void)
 {
-    char dir[512];
-    unsigned db_port = 0, db_pid = 0;
-    if (!private_db(dir, sizeof dir, &db_port))
-        return;
+    struct stall st;
     pool_keys = "  health_check_interval: 300ms\n";
-    if (read_number(dir, "mariadbd.pid", &db_pid) && start_on("127.0.0.1", db_port, 1, 4, "")) {
-        CHECK(wait_ready_status(200, COND_WAIT_MS));
-        CHECK_INT(kill((pid_t)db_pid, SIGSTOP), 0);
+    if (stall_begin(&st, 4, "")) {
         enum { PINGS = 4 };
         uint64_t at[PINGS] = {0};
         bool all = false;
         for (uint64_t end = tdb_now_ms() + COND_WAIT_MS; !all && tdb_now_ms() < end; pause_step())
             all = log_times("event=backend_ping_failed", at, PINGS) == PINGS;
-        CHECK_INT(kill((pid_t)db_pid, SIGCONT), 0);
         if (CHECK(all)) {
             uint64_t lo = at[0], hi = at[0];
             for (size_t i = 1; i < PINGS; i++) {
@@ -555,9 +574,8 @@ static void test_pings_do_not_wait_for_each_other(void)
                 printf("# the %d failed pings spread over %llu ms\n", PINGS,
                        (unsigned long long)(hi - lo));
         }
-        CHECK_INT(tdb_proxy_stop(&proxy, SIGTERM), 0);
     }
-    mariadb_sh("stop", dir);
+    stall_end(&st);
 }
 
 /* ---------- reload ---------- */
