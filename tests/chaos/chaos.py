@@ -22,6 +22,9 @@ import threading
 import time
 import urllib.request
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from taplib import Tap, free_port, wait_until  # noqa: E402
+
 import MySQLdb
 
 THREADS = 6
@@ -37,31 +40,13 @@ OP_TIMEOUT_S = 10
 ALLOWED = {1040, 1043, 1153, 1317, 1429, 1927, 2003, 2006, 2013, 2026}
 
 ringsql_bin, mariadb_sh = sys.argv[1], sys.argv[2]
-n = 0
-failed = False
+tap = Tap()
 
 
-def tap(ok, what, detail=""):
-    global n, failed
-    n += 1
-    print(("ok" if ok else "not ok") + f" {n} - {what}" + (f" ({detail})" if detail and not ok else ""),
-          flush=True)
-    failed |= not ok
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
-def wait_until(cond, bound_s):
-    deadline = time.monotonic() + bound_s
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.1)
-    return cond()
 
 
 work = tempfile.mkdtemp(prefix="ringsql-chaos-", dir=os.environ.get("RINGSQL_TEST_TMPDIR"))
@@ -376,5 +361,5 @@ try:
             run.stop()
 finally:
     subprocess.run([mariadb_sh, "stop", db_dir], stdout=subprocess.DEVNULL)
-    print(f"1..{n}")
-sys.exit(1 if failed else 0)
+    tap.plan()
+sys.exit(1 if tap.failed else 0)

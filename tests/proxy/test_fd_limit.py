@@ -12,6 +12,9 @@ import tempfile
 import time
 import urllib.request
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from taplib import Tap, free_port, wait_until  # noqa: E402
+
 LIMIT = 64
 CLIENTS = 120
 WINDOW_S = 2.0
@@ -22,21 +25,11 @@ port = os.environ.get("RINGSQL_TEST_MARIADB_PORT")
 if not port:
     print("Bail out! RINGSQL_TEST_MARIADB_PORT is not set (run through scripts/test.sh)")
     sys.exit(1)
-n = 0
-failed = False
+tap = Tap()
 
 
-def tap(ok, what, detail=""):
-    global n, failed
-    n += 1
-    print(("ok" if ok else "not ok") + f" {n} - {what}" + (f" ({detail})" if detail and not ok else ""))
-    failed |= not ok
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def cpu_s(pid):
@@ -45,13 +38,6 @@ def cpu_s(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def wait_until(cond, bound_s):
-    deadline = time.monotonic() + bound_s
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.05)
-    return cond()
 
 
 def serves(listen):
@@ -121,8 +107,8 @@ finally:
         proc.kill()
         rc = -9
     tap(rc == 0, "SIGTERM: clean exit", f"status {rc}")
-    if failed:
+    if tap.failed:
         for line in open(log_path).read().splitlines()[-15:]:
             print("# " + line)
-    print(f"1..{n}")
-sys.exit(1 if failed else 0)
+    tap.plan()
+sys.exit(1 if tap.failed else 0)

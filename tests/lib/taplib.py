@@ -1,0 +1,36 @@
+"""Helpers for the Python tests that print TAP: numbered results, a free port, a bounded wait."""
+import socket
+import time
+
+
+class Tap:
+    """Numbered TAP lines; failed is true once any was not ok."""
+
+    def __init__(self):
+        self.n = 0
+        self.failed = False
+
+    def __call__(self, ok, what, detail=""):
+        self.n += 1
+        suffix = f" ({detail})" if detail and not ok else ""
+        print(("ok" if ok else "not ok") + f" {self.n} - {what}{suffix}", flush=True)
+        self.failed |= not ok
+
+    def plan(self):
+        print(f"1..{self.n}")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(cond, bound_s, step_s=0.05):
+    """Polls cond until it holds or bound_s passed; its last answer."""
+    deadline = time.monotonic() + bound_s
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(step_s)
+    return cond()
