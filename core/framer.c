@@ -39,7 +39,7 @@ int framer_walk(struct framer *fr, struct rbuf *rb, framer_fn *fn, void *ctx)
                 fr->in_logical = true;
                 fr->logical_len = 0;
                 fr->head_len = 0;
-                fr->hdr[0] = seq; /* keep the first fragment's seq */
+                fr->seq0 = seq;
                 if (plen < PROTO_MAX_PAYLOAD && plen <= rb->len - rb->scan)
                     direct = rb->p + rb->scan;
             }
@@ -79,7 +79,7 @@ int framer_walk(struct framer *fr, struct rbuf *rb, framer_fn *fn, void *ctx)
         fr->in_logical = false;
         uint64_t len = fr->logical_len;
         size_t hl = fr->head_len;
-        int rc = fn(ctx, fr->head, hl, len, fr->hdr[0]);
+        int rc = fn(ctx, fr->head, hl, len, fr->seq0);
         if (rc != 0)
             return rc;
     }

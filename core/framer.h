@@ -26,6 +26,7 @@ struct framer {
     uint32_t left;   /* payload bytes of the current physical packet still to come */
     bool cont;       /* the current logical packet goes on in the next physical one */
     bool in_logical; /* inside a logical packet (some fragment seen) */
+    uint8_t seq0;    /* the sequence id of its first fragment */
     uint64_t logical_len;
     uint8_t *head; /* first bytes of the current logical packet */
     uint32_t head_cap;

@@ -1631,6 +1631,16 @@ static void forward_to_client(struct session *s)
 
 static void xlat_command(struct session *s, const uint8_t *head, size_t head_len, uint8_t seq);
 
+/* A command whose first packet's sequence id is not 0: never forwarded (the server would
+ * answer the ERR and close, and a command it expects no answer to would leave that ERR for
+ * the connection's next session). ERR 1156 and the end, as from the server. */
+static void command_out_of_order(struct session *s, uint8_t seq)
+{
+    s->in.sent = s->in.scan;
+    s->seq = proto_seq_next(seq);
+    reject(s, PROTO_ER_NET_PACKETS_OUT_OF_ORDER, "08S01", "Got packets out of order");
+}
+
 /* One logical packet from the client, seen once it is complete. */
 static int client_packet(void *ctx, const uint8_t *head, size_t head_len, uint64_t len, uint8_t seq)
 {
@@ -1652,6 +1662,10 @@ static int client_packet(void *ctx, const uint8_t *head, size_t head_len, uint64
     }
     if (len == 0)
         return -EPROTO;
+    if (seq != 0) {
+        command_out_of_order(s, seq);
+        return 1;
+    }
     /* Only whole packets still unsent may be answered here rather than forwarded: one that
      * lies in this receive, unsent, is read there when longer than the head (a COM_CHANGE_USER
      * with connect attributes). */
@@ -1780,6 +1794,11 @@ static void client_data(struct session *s)
         struct log_ctx c;
         log_info("client_protocol_error", "%s error=\"%s\"", ctx(s, &c), strerror(-rc));
         close_session(s, false, "client protocol error");
+        return;
+    }
+    if (s->state != SS_INFILE && s->fr.in_logical && s->fr.seq0 != 0 &&
+        (s->state == SS_IDLE || s->state == SS_FORWARD)) {
+        command_out_of_order(s, s->fr.seq0); /* before any of it is forwarded */
         return;
     }
     if (s->send_linked ||
@@ -2312,7 +2331,7 @@ void session_on_backend_failed(struct session *s)
     bool partly_sent = s->state == SS_IDLE && (s->in.held || !framer_between_packets(&s->fr));
     bool answerable = s->state == SS_FORWARD && !s->resp_started && !s->b2c_busy;
     if (partly_sent)
-        s->seq = proto_seq_next(s->fr.hdr[0]);
+        s->seq = proto_seq_next(s->fr.seq0);
     else if (answerable)
         s->seq = proto_seq_next(s->cmd_seq);
     if (partly_sent || answerable || s->state == SS_BIND) {

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """A bounded chaos run against ringsql, in both pool modes, on a MariaDB of its own: clients
 query, abandon their queries, pipeline, change user, kill each other's queries (their own
-user's), send commands over max_allowed_packet, while the backend is restarted once. Every
+user's), send commands over max_allowed_packet and random bytes, while the backend is
+restarted once. Every
 client operation has a timeout, so a hang shows as a failure, never as a stuck run. Then:
 no session is left, the pool is back to its size, descriptors and RSS are back within a bound
 of where they were after the warm-up, a new client is served, and SIGTERM gives exit 0 with no
@@ -276,10 +277,34 @@ admin:
             self.note("oversized", e)
         s.close()
 
+    def act_garbage(self, c, rnd):
+        # Random bytes where a login or commands should be: the session ends or answers with an
+        # ERR, and ringsql serves everyone else (checked by the others, and at the end).
+        try:
+            if rnd.random() < 0.5:
+                sock = socket.create_connection(("127.0.0.1", self.port), timeout=OP_TIMEOUT_S)
+                sock.recv(4096)  # the greeting
+                sock.sendall(rnd.randbytes(rnd.randint(1, 300)))
+                sock.close()
+                return
+            with RawClient(self.port, "app", "secret") as r:
+                for _ in range(rnd.randint(1, 6)):
+                    body = bytes([rnd.choice([0x01, 0x02, 0x03, 0x0e, 0x11, 0x16, 0x17, 0x19,
+                                              0x1a, 0x1f, rnd.randint(0, 255)])])
+                    body += rnd.randbytes(rnd.randint(0, 64))
+                    r.send(body, rnd.randint(0, 3))
+                r.sock.settimeout(0.2)
+                try:
+                    r.sock.recv(65536)
+                except OSError:
+                    pass
+        except (OSError, MySQLdb.Error):
+            pass  # refused or cut off: what garbage earns
+
     def worker(self, seed):
         rnd = random.Random(seed)
         actions = [self.act_query] * 6 + [self.act_abandon, self.act_change_user, self.act_kill,
-                                          self.act_oversized, self.act_pipeline]
+                                          self.act_oversized, self.act_pipeline, self.act_garbage]
         c = None
         for _ in range(ROUNDS):
             if time.monotonic() > self.deadline:

@@ -5,7 +5,8 @@
  *   - the HandshakeResponse's sequence id was not checked
  *   - a query pipelined behind a COM_CHANGE_USER was dropped
  *   - a command over the server's max_allowed_packet got no error and held its buffer
- *   - KILL with ringsql's thread id reached the server as one of its own thread ids */
+ *   - KILL with ringsql's thread id reached the server as one of its own thread ids
+ *   - a command out of sequence reached the server, whose ERR went to the next client */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -395,6 +396,40 @@ static void test_kill_acts_on_ringsql_sessions(void)
     }
 }
 
+/* A command whose first packet has a sequence id other than 0 is refused (ERR 1156, the
+ * session ends) and never reaches the server: forwarded, it made the server answer 1156 and
+ * close, and a command expecting no answer (COM_STMT_CLOSE) left that ERR to the connection's
+ * next client. Transaction mode, one connection: the next client is served cleanly. */
+static void test_command_out_of_sequence_is_refused(void)
+{
+    if (!start_proxy_with("transaction", 1, 1))
+        return;
+    struct raw r;
+    unsigned code;
+    if (CHECK_INT(raw_open(&r, 0, 1, &code), PROTO_HDR_OK)) {
+        uint8_t out[64], in[512];
+        static const uint8_t close_stmt[] = {PROTO_COM_STMT_CLOSE, 1, 0, 0, 0};
+        ssize_t n = proto_build_raw(out, sizeof out, 2, close_stmt, sizeof close_stmt);
+        size_t len = 0;
+        struct proto_err e;
+        if (CHECK(n > 0 && net_write_all(r.fd, out, (size_t)n) == 0) &&
+            CHECK_INT(raw_read(&r, in, sizeof in, &len), PROTO_HDR_ERR) &&
+            CHECK(proto_err_parse(in, len, r.caps, &e) == 0))
+            CHECK_UINT(e.code, 1156);
+    }
+    if (r.fd >= 0)
+        close(r.fd);
+    for (int i = 0; i < 3; i++) {
+        MYSQL *m = connect_retry(5);
+        char v[16];
+        if (CHECK(m != NULL) && CHECK(tdb_query_value(m, "SELECT 5", v, sizeof v)))
+            CHECK_STR(v, "5");
+        if (m)
+            mysql_close(m);
+    }
+    stop_proxy();
+}
+
 int main(int argc, char **argv)
 {
     static const struct check_case cases[] = {
@@ -403,6 +438,7 @@ int main(int argc, char **argv)
         CHECK_CASE(test_query_behind_change_user),
         CHECK_CASE(test_oversized_commands_get_an_error),
         CHECK_CASE(test_kill_acts_on_ringsql_sessions),
+        CHECK_CASE(test_command_out_of_sequence_is_refused),
     };
     return check_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
 }
