@@ -12,7 +12,7 @@
 int kill_session_by_id(struct worker *w, uint64_t killer, uint32_t user, uint32_t id,
                        bool query_only)
 {
-    uint32_t owner = id >> 24;
+    uint32_t owner = session_id_worker(id);
     if (owner == w->id)
         return session_kill(w, id, user, w->gen, query_only, killer);
     struct proxy *p = w->proxy;

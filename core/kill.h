@@ -1,6 +1,6 @@
 /* kill: a client's KILL, in a pooled mode, names a ringsql session (the thread id of
  * ringsql's greeting), never a backend thread. This carries it to the worker that owns the
- * session (the id's top byte), brings that worker's verdict back to the killer, and has the
+ * session (session_id_worker()), brings that worker's verdict back to the killer, and has the
  * maintenance thread send the server a KILL [QUERY] for the backend connection that runs the
  * killed session's command. The session side of each step is in session.c. */
 #pragma once

@@ -716,7 +716,8 @@ void session_start(struct worker *w, int fd)
         return;
     }
     s->fd = fd;
-    s->id = ((uint64_t)w->id << 24) | (w->next_session_id++ & 0xffffff);
+    s->id = ((uint64_t)(w->id + 1) << SESSION_ID_SHIFT) |
+            (w->next_session_id++ & ((1u << SESSION_ID_SHIFT) - 1));
     s->state = SS_GREETING;
     s->peer[0] = '\0';
     s->login_deadline_ms = w->now_ms + w->cfg->timeouts.handshake_ms;

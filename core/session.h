@@ -9,6 +9,17 @@ struct worker;
 struct session;
 struct cfg;
 
+/* A session's id, the thread id its client sees: the worker's index + 1 above bit 21, a
+ * per-worker counter below (wrapping after 2^21 sessions). Never under 2^21, so a backend
+ * thread id of a young server (what CONNECTION_ID() shows) is not taken for a session's. */
+enum { SESSION_ID_SHIFT = 21 };
+
+/* The worker index a session id names, or UINT32_MAX when it names none. */
+static inline uint32_t session_id_worker(uint64_t id)
+{
+    return id >> SESSION_ID_SHIFT ? (uint32_t)(id >> SESSION_ID_SHIFT) - 1 : UINT32_MAX;
+}
+
 /* A new client socket: bind, greet, and go. */
 void session_start(struct worker *w, int fd);
 

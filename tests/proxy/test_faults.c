@@ -306,10 +306,10 @@ static void test_oversized_commands_get_an_error(void)
     mysql_close(direct);
 }
 
-/* The worker a session lives on: the top byte of its id (the greeting's thread id). */
+/* The worker a session lives on: above bit 21 of its id (the greeting's thread id), + 1. */
 static unsigned worker_of(MYSQL *m)
 {
-    return (unsigned)(mysql_thread_id(m) >> 24);
+    return (unsigned)(mysql_thread_id(m) >> 21) - 1;
 }
 
 /* A client of user on the worker wanted (or on any other than it, when other is true):
@@ -380,8 +380,9 @@ static void test_kill_acts_on_ringsql_sessions(void)
                 CHECK_STR(got, "3");
             CHECK(tdb_expect_error(k, "KILL USER app", 1235));
             CHECK(tdb_expect_error(k, "SELECT 1; KILL 5", 1235));
-            snprintf(sql, sizeof sql, "KILL QUERY %lu", (99ul << 24) | 1);
+            snprintf(sql, sizeof sql, "KILL QUERY %lu", (99ul << 21) | 1); /* worker 98 */
             CHECK(tdb_expect_error(k, sql, 1094));
+            CHECK(tdb_expect_error(k, "KILL QUERY 57", 1094)); /* a backend thread id */
             /* KILL CONNECTION by COM_PROCESS_KILL: the victim's session ends. */
             CHECK_INT(mysql_kill(k, mysql_thread_id(v)), 0);
             CHECK(mysql_query(v, "SELECT 4") != 0);

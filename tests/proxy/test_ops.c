@@ -773,15 +773,17 @@ static void test_reload_adds_and_removes_backends_and_users(void)
     CHECK(denied == NULL && err == 1045);
     if (denied)
         mysql_close(denied);
+    const char *discarded = "ringsql_backend_connections_discarded_total";
+    const char *reset = "ringsql_backend_connections_reset_total";
+    double r_before = metric(reset);
     MYSQL *m2 = connect_app();
     if (CHECK(m2 != NULL)) {
         CHECK_INT(metric(POOL_KEY("second", "app", "busy")), 1);
         mysql_close(m2);
+        CHECK(wait_metric(reset, r_before + 1)); /* m2's connection, reset and pooled again */
     }
     /* The removed backend's connection closes once its client leaves (not reset and pooled
      * again): one more discarded, none more reset. */
-    const char *discarded = "ringsql_backend_connections_discarded_total";
-    const char *reset = "ringsql_backend_connections_reset_total";
     double d0 = metric(discarded), r0 = metric(reset);
     mysql_close(m);
     CHECK(wait_metric(discarded, d0 + 1));
