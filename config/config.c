@@ -230,6 +230,14 @@ static void set_workers(struct loader *ld, const yaml_node_t *v, void *t)
     set_uint(ld, v, "workers", 0, CFG_MAX_WORKERS, &((struct cfg *)t)->workers);
 }
 
+static void set_receive_buffers(struct loader *ld, const yaml_node_t *v, void *t)
+{
+    uint32_t *n = &((struct cfg *)t)->receive_buffers;
+    set_uint(ld, v, "receive_buffers", 16, 32768, n);
+    if (*n & (*n - 1))
+        node_error(ld, v, "key 'receive_buffers': expected a power of two, got %u", *n);
+}
+
 static void set_backend_name(struct loader *ld, const yaml_node_t *v, void *t)
 {
     set_string(ld, v, "name", &((struct cfg_backend *)t)->name);
@@ -528,7 +536,7 @@ static const struct key_spec top_specs[] = {
     {"backends", true, set_backends}, {"users", true, set_users},
     {"pool", false, set_pool},        {"timeouts", false, set_timeouts},
     {"admin", false, set_admin},      {"shutdown", false, set_shutdown},
-    {"log", false, set_log},
+    {"log", false, set_log},          {"receive_buffers", false, set_receive_buffers},
 };
 
 /* ---- checks across keys ----------------------------------------------------------------- */
@@ -615,6 +623,7 @@ static void set_defaults(struct cfg *cfg)
 {
     cfg_parse_addr("127.0.0.1:6033", &cfg->listen);
     cfg_parse_addr("127.0.0.1:9033", &cfg->admin_listen);
+    cfg->receive_buffers = 512;
     cfg->pool.size = 32;
     cfg->pool.min_idle = UINT32_MAX; /* "not given": becomes size */
     cfg->pool.stale_after_ms = 300 * 1000;

@@ -58,6 +58,7 @@ struct cfg {
     char *path;
     struct cfg_addr listen;
     uint32_t workers; /* resolved: never 0 after cfg_load() */
+    uint32_t receive_buffers; /* per worker, 64 KiB each, a power of two */
     struct cfg_backend *backends;
     size_t nbackends;
     struct cfg_user *users;

@@ -46,6 +46,11 @@ void reload_keep_restart_keys(const struct cfg *cur, struct cfg *next)
                  next->workers);
         next->workers = cur->workers;
     }
+    if (cur->receive_buffers != next->receive_buffers) {
+        log_warn("reload_needs_restart", "key=receive_buffers running=%u configured=%u",
+                 cur->receive_buffers, next->receive_buffers);
+        next->receive_buffers = cur->receive_buffers;
+    }
 }
 
 void reload_log_changes(const struct cfg *cur, const struct cfg *next)

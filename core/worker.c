@@ -106,25 +106,25 @@ void worker_timeout(struct worker *w, struct __kernel_timespec *ts, uint64_t ms,
 
 static int buffers_init(struct worker *w)
 {
-    w->br_size = WORKER_BUF_COUNT * sizeof(struct io_uring_buf);
+    w->nbufs = w->cfg->receive_buffers;
+    w->br_size = w->nbufs * sizeof(struct io_uring_buf);
     void *ring = mmap(NULL, w->br_size, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
     if (ring == MAP_FAILED)
         return -errno;
     w->br = ring;
-    w->bufs = aligned_alloc(4096, (size_t)WORKER_BUF_COUNT * WORKER_BUF_SIZE);
+    w->bufs = aligned_alloc(4096, (size_t)w->nbufs * WORKER_BUF_SIZE);
     if (!w->bufs)
         return -ENOMEM;
-    struct io_uring_buf_reg reg = {.ring_addr = (uint64_t)(uintptr_t)ring,
-                                   .ring_entries = WORKER_BUF_COUNT,
-                                   .bgid = WORKER_BUF_GROUP};
+    struct io_uring_buf_reg reg = {
+        .ring_addr = (uint64_t)(uintptr_t)ring, .ring_entries = w->nbufs, .bgid = WORKER_BUF_GROUP};
     int rc = io_uring_register_buf_ring(&w->ring, &reg, 0);
     if (rc < 0)
         return rc;
     io_uring_buf_ring_init(w->br);
-    for (unsigned i = 0; i < WORKER_BUF_COUNT; i++)
+    for (unsigned i = 0; i < w->nbufs; i++)
         io_uring_buf_ring_add(w->br, w->bufs + (size_t)i * WORKER_BUF_SIZE, WORKER_BUF_SIZE,
-                              (unsigned short)i, io_uring_buf_ring_mask(WORKER_BUF_COUNT), (int)i);
-    io_uring_buf_ring_advance(w->br, WORKER_BUF_COUNT);
+                              (unsigned short)i, io_uring_buf_ring_mask(w->nbufs), (int)i);
+    io_uring_buf_ring_advance(w->br, w->nbufs);
     return 0;
 }
 
@@ -147,8 +147,8 @@ void worker_buf_release(struct worker *w, struct rbuf *rb)
 {
     if (!rb->held)
         return;
-    io_uring_buf_ring_add(w->br, rb->p, WORKER_BUF_SIZE, rb->bid,
-                          io_uring_buf_ring_mask(WORKER_BUF_COUNT), 0);
+    io_uring_buf_ring_add(w->br, rb->p, WORKER_BUF_SIZE, rb->bid, io_uring_buf_ring_mask(w->nbufs),
+                          0);
     io_uring_buf_ring_advance(w->br, 1);
     rb->held = false;
     rb->p = NULL;

@@ -27,7 +27,6 @@ struct session;
 
 enum {
     WORKER_BUF_SIZE = 64 * 1024, /* one provided receive buffer */
-    WORKER_BUF_COUNT = 512,      /* per worker (power of two): 32 MiB of receive buffers */
     WORKER_BUF_GROUP = 1,
     /* A backend keeps the first bytes of each response packet that straddles two receives:
      * every response packet but a row fits (rows only need their first bytes). */
@@ -159,6 +158,7 @@ struct worker {
     struct io_uring_buf_ring *br;
     uint8_t *bufs;
     size_t br_size;
+    uint32_t nbufs; /* receive buffers (cfg receive_buffers, fixed at start) */
     bool stopping;
     bool accepting;
     /* Out of descriptors (EMFILE...): accepting pauses for WORKER_ACCEPT_PAUSE_MS instead of

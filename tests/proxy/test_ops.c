@@ -578,6 +578,42 @@ static void test_pings_do_not_wait_for_each_other(void)
     stall_end(&st);
 }
 
+/* Every receive buffer of the worker held (receive_buffers: 16, clients that never read an
+ * 8 MB result, so each response holds buffers, until no login gets one either): /readyz
+ * answers 503 naming the worker, the waits are counted, and once the clients go it is ready
+ * again. */
+static void test_readyz_fails_when_buffers_run_out(void)
+{
+    if (!start(1, 24, "receive_buffers: 16\n"))
+        return;
+    enum { CLIENTS = 20 };
+    MYSQL *c[CLIENTS] = {0};
+    int sent = 0;
+    for (int i = 0; i < CLIENTS; i++) {
+        c[i] = connect_app();
+        if (!c[i])
+            break;
+        int small = 4096; /* the client's window stays small: ringsql's send stays stuck */
+        setsockopt(mysql_get_socket(c[i]), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+        sent += mysql_send_query(c[i], "SELECT REPEAT('x', 8388608)", 27) == 0;
+    }
+    /* Logins need a buffer too: once they are all held, the next client cannot get in. */
+    CHECK(sent >= 8);
+    char buf[1024];
+    const char *body = "";
+    CHECK(wait_ready_status(503, COND_WAIT_MS));
+    if (CHECK_INT(http_get("/readyz", buf, sizeof buf, &body), 503))
+        CHECK(strstr(body, "no free receive buffer") != NULL);
+    CHECK(metric("ringsql_receive_buffer_waits_total") > 0);
+    for (int i = 0; i < CLIENTS; i++)
+        if (c[i]) {
+            shutdown(mysql_get_socket(c[i]), SHUT_RDWR); /* gone without reading */
+            mysql_close(c[i]);
+        }
+    CHECK(wait_ready_status(200, COND_WAIT_MS));
+    CHECK_INT(tdb_proxy_stop(&proxy, SIGTERM), 0);
+}
+
 /* ---------- reload ---------- */
 
 static bool write_config(const char *text)
@@ -939,6 +975,7 @@ int main(int argc, char **argv)
         CHECK_CASE(test_healthz_answers_while_backend_stalls),
         CHECK_CASE(test_login_times_out_on_a_stalled_backend),
         CHECK_CASE(test_pings_do_not_wait_for_each_other),
+        CHECK_CASE(test_readyz_fails_when_buffers_run_out),
         CHECK_CASE(test_reload),
         CHECK_CASE(test_reload_adds_and_removes_backends_and_users),
         CHECK_CASE(test_drain_lets_a_query_finish),

@@ -260,6 +260,21 @@ static void test_shared_backend_user(void)
 #undef SHARED_BASE
 }
 
+/* receive_buffers: 512 by default, a power of two from 16 to 32768. */
+static void test_receive_buffers(void)
+{
+    struct cfg *cfg = load_ok(MINIMAL);
+    if (CHECK(cfg != NULL))
+        CHECK_UINT(cfg->receive_buffers, 512);
+    cfg_free(cfg);
+    cfg = load_ok(MINIMAL "receive_buffers: 64\n");
+    if (CHECK(cfg != NULL))
+        CHECK_UINT(cfg->receive_buffers, 64);
+    cfg_free(cfg);
+    expect_error(MINIMAL "receive_buffers: 100\n", "7:18", "expected a power of two");
+    expect_error(MINIMAL "receive_buffers: 8\n", "7:18", "expected an integer from 16 to 32768");
+}
+
 static void test_unknown_key(void)
 {
     expect_error("listne: \"127.0.0.1:6033\"\n" MINIMAL, "1:1",
@@ -422,6 +437,7 @@ int main(int argc, char **argv)
         CHECK_CASE(test_collects_every_error),
         CHECK_CASE(test_file_errors),
         CHECK_CASE(test_shared_backend_user),
+        CHECK_CASE(test_receive_buffers),
     };
     return check_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
 }
