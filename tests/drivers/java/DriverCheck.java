@@ -284,6 +284,38 @@ public class DriverCheck {
         }
     }
 
+    /**
+     * Statement.cancel() from another thread: Connector/J opens a connection and sends KILL
+     * QUERY with the thread id of the handshake (through ringsql: its session id). The long
+     * query ends at once, and the connection goes on.
+     */
+    static void cancel() throws Exception {
+        try (Connection c = connect(); Statement st = c.createStatement()) {
+            Thread canceller = new Thread(() -> {
+                try {
+                    Thread.sleep(500); // the query is running by then; a cancel before is a no-op
+                    st.cancel();
+                } catch (Exception e) {
+                    // the query then runs its 10 s and the check fails on its duration
+                }
+            });
+            long t0 = System.nanoTime();
+            canceller.start();
+            Object got;
+            try (ResultSet rs = st.executeQuery("SELECT SLEEP(10)")) {
+                got = rs.next() ? rs.getObject(1) : null; // SLEEP says 1 when interrupted
+            } catch (SQLException e) {
+                got = "ERR " + e.getErrorCode(); // 1317 for other statements
+            }
+            canceller.join();
+            long ms = (System.nanoTime() - t0) / 1_000_000;
+            if (ms > 5000) {
+                throw new CheckFailed("the cancelled query ran " + ms + " ms (got " + got + ")");
+            }
+            expect("SELECT 1 after the cancel", scalarLong(c, "SELECT 1"), 1L);
+        }
+    }
+
     static void run(String name, Check check) {
         String verdict;
         try {
@@ -319,6 +351,7 @@ public class DriverCheck {
         run("use_db", DriverCheck::useDb);
         run("change_db", DriverCheck::changeDb);
         skip("change_user", "JDBC has no COM_CHANGE_USER API");
+        run("cancel", DriverCheck::cancel);
         run("close", DriverCheck::close);
         System.out.flush();
     }
