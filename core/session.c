@@ -1343,7 +1343,8 @@ static bool needs_backend(const struct session *s)
     case PROTO_COM_PROCESS_KILL:
         return false;
     case PROTO_COM_QUERY: /* a KILL, whole in the buffer, is answered by ringsql (on_kill) */
-        return proto_phys_read(p, avail, &ph, NULL) != 0 ||
+        /* (An empty packet's "command" byte is the next packet's: it has none.) */
+        return proto_phys_read(p, avail, &ph, NULL) != 0 || ph.payload_len == 0 ||
                proto_kill_parse(p + PROTO_HEADER_LEN + 1, ph.payload_len - 1, &k) ==
                    PROTO_KILL_NONE;
     default:

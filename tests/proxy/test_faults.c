@@ -431,6 +431,34 @@ static void test_command_out_of_sequence_is_refused(void)
     stop_proxy();
 }
 
+/* Transaction mode, no connection bound: an empty packet followed by what looks like a
+ * COM_QUERY's first byte (a header of zeros, then 0x03). The empty packet ends the session
+ * (a protocol error), and ringsql serves the next client (its KILL check once read the empty
+ * packet as a query of 4 GiB). */
+static void test_empty_packet_before_a_command(void)
+{
+    if (!start_proxy_with("transaction", 1, 1))
+        return;
+    struct raw r;
+    unsigned code;
+    if (CHECK_INT(raw_open(&r, 0, 1, &code), PROTO_HDR_OK)) {
+        static const uint8_t bytes[] = {0, 0, 0, 0, 0x03, 0, 0, 0};
+        uint8_t in[512];
+        size_t len;
+        CHECK(net_write_all(r.fd, bytes, sizeof bytes) == 0);
+        CHECK(raw_read(&r, in, sizeof in, &len) < 0 || in[0] == PROTO_HDR_ERR); /* ends */
+    }
+    if (r.fd >= 0)
+        close(r.fd);
+    MYSQL *m = connect_retry(5);
+    char v[16];
+    if (CHECK(m != NULL) && CHECK(tdb_query_value(m, "SELECT 6", v, sizeof v)))
+        CHECK_STR(v, "6");
+    if (m)
+        mysql_close(m);
+    stop_proxy();
+}
+
 int main(int argc, char **argv)
 {
     static const struct check_case cases[] = {
@@ -440,6 +468,7 @@ int main(int argc, char **argv)
         CHECK_CASE(test_oversized_commands_get_an_error),
         CHECK_CASE(test_kill_acts_on_ringsql_sessions),
         CHECK_CASE(test_command_out_of_sequence_is_refused),
+        CHECK_CASE(test_empty_packet_before_a_command),
     };
     return check_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
 }
