@@ -13,10 +13,12 @@
 #include "core/liveness.h"
 #include "core/log.h"
 #include "core/proxy_int.h"
+#include "core/routines.h"
 #include "core/worker.h"
 #include "protocol/constants.h"
+#include "protocol/name_set.h"
 
-enum { BACKOFF_MIN_MS = 100, BACKOFF_MAX_MS = 5000 };
+enum { BACKOFF_MIN_MS = 100, BACKOFF_MAX_MS = 5000, ROUTINES_REFRESH_MS = 10 * 1000 };
 
 /* backend_up arrays of earlier configs, freed at stop: another thread may still read one. */
 struct old_up {
@@ -40,6 +42,8 @@ struct maintenance {
     uint64_t next_check_ms;  /* when to send the next MSG_HEALTH_CHECK */
     struct pinging *pinging; /* COM_PINGs under way, polled with the inbox */
     size_t npinging, pinging_cap;
+    struct name_set *routines; /* the stored functions last told workers (transaction pooling) */
+    uint64_t next_routines_ms; /* when to fetch them again */
     bool stop;
 };
 
@@ -289,6 +293,56 @@ static void kill_on_server(struct maintenance *m, struct msg *msg)
     msgq_push(&m->p->workers[msg->worker].inbox, msg);
 }
 
+/* Transaction pooling: the stored functions' names, fetched from the first backend up as each
+ * distinct backend user, told to every worker. A fetch that fails keeps the names known before
+ * (a name too many only pins). */
+static void refresh_routines(struct maintenance *m)
+{
+    const struct cfg *cfg = m->cfg;
+    m->next_routines_ms = now_ms() + ROUTINES_REFRESH_MS;
+    size_t bi = 0;
+    while (bi < cfg->nbackends && m->state[bi] != 1)
+        bi++;
+    if (cfg->pool.mode != CFG_POOL_TRANSACTION || bi == cfg->nbackends)
+        return;
+    struct name_set *set = name_set_new();
+    bool complete = set != NULL;
+    for (size_t ui = 0; set && ui < cfg->nusers; ui++) {
+        const struct cfg_user *u = &cfg->users[ui];
+        size_t same = 0;
+        while (same < ui && strcmp(cfg->users[same].backend_user, u->backend_user) != 0)
+            same++;
+        if (same < ui)
+            continue; /* that backend user's functions are in already */
+        char err[256];
+        MYSQL *my = connect_backend(cfg, &cfg->backends[bi], u, 0, err, sizeof err);
+        if (!my || !routines_fetch(my, set, err, sizeof err)) {
+            complete = false;
+            log_warn("routines_fetch_failed", "backend=%s user=%s error=\"%s\"",
+                     cfg->backends[bi].name, u->backend_user, err);
+        }
+        if (my)
+            mysql_close(my);
+    }
+    if (!set || (!complete && !name_set_add_all(set, m->routines))) {
+        name_set_unref(set);
+        return;
+    }
+    if (name_set_count(set) != name_set_count(m->routines))
+        log_info("routines_known", "functions=%zu", name_set_count(set));
+    name_set_unref(m->routines);
+    m->routines = set;
+    for (uint32_t w = 0; w < m->p->nworkers; w++) {
+        struct msg *msg = calloc(1, sizeof *msg);
+        if (!msg)
+            continue;
+        msg->kind = MSG_ROUTINES;
+        msg->fd = -1;
+        msg->names = name_set_ref(set);
+        msgq_push(&m->p->workers[w].inbox, msg);
+    }
+}
+
 static void on_msg(struct maintenance *m, struct msg *msg)
 {
     bool valid = shard_valid(m, msg);
@@ -298,8 +352,10 @@ static void on_msg(struct maintenance *m, struct msg *msg)
         m->stop = true;
         break;
     case MSG_RELOAD:
-        if (reshape(m, msg->cfg, msg->gen))
+        if (reshape(m, msg->cfg, msg->gen)) {
             proxy_reload_ack(m->p);
+            m->next_routines_ms = 0; /* pool.mode may be transaction now */
+        }
         break;
     case MSG_BACKEND_LOST:
     case MSG_BACKEND_GROW:
@@ -437,6 +493,8 @@ static int next_timeout(const struct maintenance *m)
             }
     if (cfg->pool.health_check_interval_ms > 0 && m->next_check_ms < soonest)
         soonest = m->next_check_ms;
+    if (cfg->pool.mode == CFG_POOL_TRANSACTION && m->next_routines_ms < soonest)
+        soonest = m->next_routines_ms;
     for (size_t i = 0; i < m->npinging; i++)
         if (m->pinging[i].lp.deadline_ms < soonest)
             soonest = m->pinging[i].lp.deadline_ms;
@@ -457,6 +515,7 @@ static void *maintenance_main(void *arg)
                  cfg->backends[s / cfg->nusers].name, cfg->users[s % cfg->nusers].name, first[s],
                  cfg->pool.size, m->p->nworkers);
     free(first);
+    refresh_routines(m); /* before the first client */
     uint64_t verdict = opened > 0 ? 1 : 2;
     ssize_t n = write(m->ready_fd, &verdict, sizeof verdict);
     (void)n;
@@ -475,6 +534,8 @@ static void *maintenance_main(void *arg)
         drain(m);
         if (!m->stop)
             fill(m, NULL);
+        if (!m->stop && now_ms() >= m->next_routines_ms)
+            refresh_routines(m);
         /* The seed's health check (core/health.c), on this thread's current config. */
         uint64_t every = m->cfg->pool.health_check_interval_ms;
         if (!m->stop && every > 0 && now_ms() >= m->next_check_ms) {
@@ -485,6 +546,7 @@ static void *maintenance_main(void *arg)
     }
     pings_step(m, NULL); /* stopping: the pinged connections are closed */
     free(m->pinging);
+    name_set_unref(m->routines);
     mysql_thread_end();
     return NULL;
 }

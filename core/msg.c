@@ -5,6 +5,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "protocol/name_set.h"
+
 int msgq_init(struct msgq *q)
 {
     atomic_init(&q->head, NULL);
@@ -21,6 +23,8 @@ void msgq_destroy(struct msgq *q)
             m->kind == MSG_BACKEND_NEW || m->kind == MSG_CONN_STALE || m->kind == MSG_CONN_PING;
         if (has_fd && m->fd >= 0)
             close(m->fd);
+        if (m->kind == MSG_ROUTINES)
+            name_set_unref(m->names);
         free(m);
         m = next;
     }

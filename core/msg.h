@@ -23,9 +23,11 @@ enum msg_kind {
     MSG_KILL_DONE,      /* worker -> worker: its verdict (code) for session `killer` */
     MSG_BACKEND_KILL,   /* worker -> maintenance: KILL [QUERY] server_conn_id of shard's user */
     MSG_BACKEND_KILLED, /* maintenance -> worker: that KILL reached the server (or failed) */
+    MSG_ROUTINES,       /* maintenance -> worker: the stored functions the backends know now */
 };
 
 struct cfg;
+struct name_set;
 
 struct msg {
     struct msg *next;
@@ -60,6 +62,7 @@ struct msg {
     uint32_t user;
     bool query_only;
     uint16_t code;
+    struct name_set *names; /* MSG_ROUTINES: one reference, the receiver's */
 };
 
 struct msgq {

@@ -1276,34 +1276,37 @@ static void pin(struct session *s, const char *why)
     log_debug("session_pinned", "%s reason=\"%s\"", ctx(s, &c), why);
 }
 
-/* Commands whose effect outlives them on the connection, unreported by the server. */
-/* What question says of a COM_QUERY's or COM_STMT_PREPARE's text, from the packet whose first
- * head_len bytes are head (len in all). Where only the head was kept, the text is read in the
- * receive buffer when it lies whole there (it ends there: the framer stopped just past it);
- * text that cannot be read is taken for a yes. */
-static bool text_says(const struct session *s, const uint8_t *head, size_t head_len, uint64_t len,
-                      bool (*question)(const uint8_t *, size_t))
+/* The text of a COM_QUERY or COM_STMT_PREPARE (after its command byte), from the packet whose
+ * first head_len bytes are head (len in all), its length in *text_len. Where only the head was
+ * kept, the text is read in the receive buffer when it lies whole there (it ends there: the
+ * framer stopped just past it); NULL where it cannot be read, which callers take for a yes. */
+static const uint8_t *command_text(const struct session *s, const uint8_t *head, size_t head_len,
+                                   uint64_t len, size_t *text_len)
 {
     if (head_len < len) {
         if (len >= PROTO_MAX_PAYLOAD || s->in.scan < len)
-            return true;
+            return NULL;
         head = s->in.p + s->in.scan - len;
         head_len = (size_t)len;
     }
-    return question(head + 1, head_len - 1);
+    *text_len = head_len - 1;
+    return head + 1;
 }
 
 /* Transaction pooling: whether this command may leave state the server does not report. */
 static bool command_pins(const struct session *s, const uint8_t *head, size_t head_len,
                          uint64_t len)
 {
+    const uint8_t *text;
+    size_t n;
     switch (head[0]) {
     case PROTO_COM_STMT_PREPARE:
     case PROTO_COM_SET_OPTION:
     case PROTO_COM_INIT_DB: /* reported too, but the database is what binds check first */
         return true;
     case PROTO_COM_QUERY:
-        return text_says(s, head, head_len, len, proto_query_leaves_state);
+        text = command_text(s, head, head_len, len, &n);
+        return !text || proto_query_leaves_state(text, n, s->w->routines);
     default:
         return false;
     }
@@ -1315,12 +1318,15 @@ static bool command_pins(const struct session *s, const uint8_t *head, size_t he
 static bool command_may_change_db(const struct session *s, const uint8_t *head, size_t head_len,
                                   uint64_t len)
 {
+    const uint8_t *text;
+    size_t n;
     switch (head[0]) {
     case PROTO_COM_INIT_DB:
         return true;
     case PROTO_COM_QUERY:
     case PROTO_COM_STMT_PREPARE:
-        return text_says(s, head, head_len, len, proto_query_may_change_db);
+        text = command_text(s, head, head_len, len, &n);
+        return !text || proto_query_may_change_db(text, n);
     default:
         return false;
     }

@@ -22,6 +22,7 @@
 #include "core/proxy_int.h"
 #include "core/session.h"
 #include "protocol/lenenc.h"
+#include "protocol/name_set.h"
 
 enum { RING_ENTRIES = 1024, RING_CQ_ENTRIES = 8192, LISTEN_BACKLOG = 1024 };
 
@@ -441,6 +442,10 @@ static void on_msg(struct worker *w, struct msg *m)
     case MSG_RELOAD:
         worker_apply_cfg(w, m->cfg, m->gen);
         break;
+    case MSG_ROUTINES:
+        name_set_unref(w->routines);
+        w->routines = m->names;
+        break;
     case MSG_KILL:
     case MSG_KILL_DONE:
     case MSG_BACKEND_KILLED:
@@ -706,6 +711,8 @@ void worker_destroy(struct worker *w)
     free(w->shards);
     free(w->users);
     free(w->binfo);
+    name_set_unref(w->routines);
+    w->routines = NULL;
     for (struct shard_gauges *g = w->gauges, *older; g; g = older) {
         older = g->older;
         free(g);

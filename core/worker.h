@@ -197,6 +197,9 @@ struct worker {
     unsigned nfree_xbufs;
     /* Transaction pooling: sessions whose command waits for a connection, oldest first. */
     struct deadline_list pool_waiters;
+    /* The stored functions the backends know (a call of one pins), from the maintenance thread;
+     * NULL until it told. */
+    struct name_set *routines;
     bool pool_waking; /* session_pool_ready() runs: a nested call leaves it to the outer one */
     /* Client receives waiting under timeouts.handshake / timeouts.client_idle (indexed by
      * enum stat_timeout), and the one timer that fires for the earliest of them. */

@@ -1,6 +1,7 @@
 /* What a statement's words say of the state it leaves (see query_state.h). */
 #include "protocol/query_state.h"
 
+#include "protocol/name_set.h"
 #include "protocol/sql_lex.h"
 
 /* Words whose mere presence means state the server does not report. */
@@ -10,6 +11,7 @@ static bool stateful_word(const struct sql_tok *t)
         "LOCK",           "GET_LOCK", "FOUND_ROWS", "SQL_CALC_FOUND_ROWS",
         "LAST_INSERT_ID", "LASTVAL",  "ROW_COUNT",  "HANDLER",
         "NEXTVAL",        "SETVAL", /* a sequence's last value, read back by LASTVAL */
+        "CALL", /* a procedure may do any of these where no scanner sees it */
     };
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
         if (sql_tok_is(t, words[i]))
@@ -33,19 +35,25 @@ static bool db_word(const struct sql_tok *t)
 enum { LEAVES_STATE = 1, MAY_CHANGE_DB = 2 };
 
 /* The findings of both questions, stopping once `want` are all found. */
-static unsigned scan(const uint8_t *s, size_t len, unsigned want)
+static unsigned scan(const uint8_t *s, size_t len, unsigned want, const struct name_set *routines)
 {
     unsigned found = 0;
     struct sql_lex lx = sql_lex_init(s, len);
     /* The previous word, to tell SET [SESSION] TRANSACTION from START TRANSACTION. */
     struct sql_tok prev = {.kind = SQL_TOK_END};
+    bool routine_named = false; /* the previous token names a stored function */
     for (struct sql_tok t = sql_lex_next(&lx); t.kind != SQL_TOK_END; t = sql_lex_next(&lx)) {
+        /* name(: a stored function's call, whose body no scanner sees. */
+        if (routine_named && t.kind == SQL_TOK_PUNCT && t.p[0] == '(')
+            found |= LEAVES_STATE;
+        routine_named = false;
         if (t.kind == SQL_TOK_QUOTED && t.p[0] == '`' && t.len >= 2) {
             /* A quoted function name still calls it: `GET_LOCK`('x', 0) takes a lock. (A
              * quoted `use` is a column, not the statement.) */
             struct sql_tok name = {.kind = SQL_TOK_WORD, .p = t.p + 1, .len = t.len - 2};
             if (stateful_word(&name))
                 found |= LEAVES_STATE;
+            routine_named = name_set_has(routines, name.p, name.len);
         } else if (t.kind == SQL_TOK_USER_VAR) {
             found |= LEAVES_STATE; /* a user variable, maybe assigned (SET @@x is reported) */
         } else if (t.kind == SQL_TOK_WORD) {
@@ -61,6 +69,7 @@ static unsigned scan(const uint8_t *s, size_t len, unsigned want)
                 found |= LEAVES_STATE;
             if (db_word(&t))
                 found |= MAY_CHANGE_DB;
+            routine_named = name_set_has(routines, t.p, t.len);
             prev = t;
         }
         if ((found & want) == want)
@@ -69,14 +78,14 @@ static unsigned scan(const uint8_t *s, size_t len, unsigned want)
     return found;
 }
 
-bool proto_query_leaves_state(const uint8_t *sql, size_t len)
+bool proto_query_leaves_state(const uint8_t *sql, size_t len, const struct name_set *routines)
 {
-    return scan(sql, len, LEAVES_STATE) & LEAVES_STATE;
+    return scan(sql, len, LEAVES_STATE, routines) & LEAVES_STATE;
 }
 
 bool proto_query_may_change_db(const uint8_t *sql, size_t len)
 {
-    return scan(sql, len, MAY_CHANGE_DB) & MAY_CHANGE_DB;
+    return scan(sql, len, MAY_CHANGE_DB, NULL) & MAY_CHANGE_DB;
 }
 
 bool proto_query_reads_diagnostics(const uint8_t *sql, size_t len)

@@ -8,7 +8,8 @@
  * (SELECT @a := 1, SELECT ... INTO @a), named and table locks (GET_LOCK, LOCK TABLES),
  * values the next statement reads back (FOUND_ROWS, ROW_COUNT, LAST_INSERT_ID, LASTVAL; NEXTVAL,
  * SETVAL and NEXT VALUE FOR, whose value LASTVAL reads),
- * SET TRANSACTION (for the next transaction only) and HANDLER.
+ * SET TRANSACTION (for the next transaction only) and HANDLER; nor what stored routines do
+ * (CALL, and a call of a stored function: a name of `routines` followed by '(').
  *
  * It errs on the side of "yes": a false yes only keeps a session on its connection. Quoted
  * strings, quoted identifiers and comments are skipped; executable comments (slash-star-bang,
@@ -20,8 +21,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* sql: a COM_QUERY's text (without the command byte). */
-bool proto_query_leaves_state(const uint8_t *sql, size_t len);
+struct name_set;
+
+/* sql: a COM_QUERY's text (without the command byte); routines: the stored functions' names
+ * (may be NULL). */
+bool proto_query_leaves_state(const uint8_t *sql, size_t len, const struct name_set *routines);
 
 /* Whether the statement may change the connection's current database (session pooling keeps
  * the database a connection is known to be in across its reset, and skips the COM_INIT_DB of

@@ -15,7 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     /* The same bytes as a statement's text for transaction pooling's scanner. */
-    (void)proto_query_leaves_state(data, size);
+    (void)proto_query_leaves_state(data, size, NULL);
     (void)proto_query_may_change_db(data, size);
     if (size < 8)
         return 0;

@@ -5,11 +5,15 @@
 #include <string.h>
 
 #include "check.h"
+#include "protocol/name_set.h"
 #include "protocol/query_state.h"
+
+/* The stored functions the backend knows, for leaves(). */
+static struct name_set *routines;
 
 static bool leaves(const char *sql)
 {
-    return proto_query_leaves_state((const uint8_t *)sql, strlen(sql));
+    return proto_query_leaves_state((const uint8_t *)sql, strlen(sql), routines);
 }
 
 static bool changes_db(const char *sql)
@@ -54,6 +58,14 @@ static void test_untracked_state_is_seen(void)
         "select next value for s",
         "SELECT PREVIOUS VALUE FOR s",
         "SELECT SETVAL(s, 5)",
+        "CALL p()",
+        "call db.p",
+        "SELECT gl()",
+        "SELECT GL ( 1 )",
+        "SELECT shop.gl()",
+        "SELECT `gl`()",
+        "SELECT 1 FROM t WHERE a = `shop`.`gl`(2)",
+        "SELECT `lock me`(1)",
     };
     expect_each(leaves, yes, sizeof yes / sizeof yes[0], true);
 }
@@ -75,6 +87,9 @@ static void test_stateless_text_is_not_pinned(void)
         "UPDATE blocks SET n = n + 1 WHERE id = 'lock'",
         "SELECT c FROM sbtest1 WHERE id=5",
         "INSERT INTO t VALUES ('\\'@')",
+        "SELECT gl FROM t",
+        "SELECT t.gl, 'gl()' FROM t",
+        "SELECT glx(1), `gl `(1)",
         "",
     };
     expect_each(leaves, no, sizeof no / sizeof no[0], false);
@@ -148,14 +163,42 @@ static void test_diagnostics_and_insert_id_readers(void)
     expect_each(reads_insert_id, not_ids, sizeof not_ids / sizeof not_ids[0], false);
 }
 
+/* The set itself: case-insensitive, exact length, shared and let go. */
+static void test_name_set(void)
+{
+    CHECK(name_set_has(routines, (const uint8_t *)"GL", 2));
+    CHECK(!name_set_has(routines, (const uint8_t *)"g", 1));
+    CHECK(!name_set_has(NULL, (const uint8_t *)"gl", 2));
+    CHECK(name_set_count(routines) == 2);
+    struct name_set *copy = name_set_new();
+    CHECK(copy && name_set_add_all(copy, routines));
+    char name[16];
+    for (int i = 0; copy && i < 1000; i++) /* past several growths */
+        CHECK(name_set_add(copy, (const uint8_t *)name, (size_t)snprintf(name, sizeof name, "f%d", i)));
+    CHECK(name_set_count(copy) == 1002);
+    CHECK(name_set_has(copy, (const uint8_t *)"F999", 4) && name_set_has(copy, (const uint8_t *)"Lock me", 7));
+    CHECK(name_set_ref(copy) == copy);
+    name_set_unref(copy);
+    CHECK(name_set_has(copy, (const uint8_t *)"f0", 2));
+    name_set_unref(copy);
+}
+
 int main(int argc, char **argv)
 {
+    routines = name_set_new();
+    if (!routines || !name_set_add(routines, (const uint8_t *)"gl", 2) ||
+        !name_set_add(routines, (const uint8_t *)"Lock Me", 7) ||
+        !name_set_add(routines, (const uint8_t *)"gL", 2))
+        return 1;
     static const struct check_case cases[] = {
         CHECK_CASE(test_diagnostics_and_insert_id_readers),
         CHECK_CASE(test_untracked_state_is_seen),
         CHECK_CASE(test_stateless_text_is_not_pinned),
         CHECK_CASE(test_database_changes_are_seen),
         CHECK_CASE(test_unterminated_text_is_safe),
+        CHECK_CASE(test_name_set),
     };
-    return check_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
+    int rc = check_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
+    name_set_unref(routines);
+    return rc;
 }
