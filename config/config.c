@@ -387,7 +387,7 @@ static void set_log_level(struct loader *ld, const yaml_node_t *v, void *t)
     node_error(ld, v, "key 'log.level': expected one of error, warn, info, debug, got '%s'", s);
 }
 
-/* A scalar that must be one of names (2 or 3 of them): its index in *out. */
+/* A scalar that must be one of names: its index in *out. */
 static void set_choice(struct loader *ld, const yaml_node_t *v, const char *key,
                        const char *const *names, size_t n, int *out)
 {
@@ -400,7 +400,36 @@ static void set_choice(struct loader *ld, const yaml_node_t *v, const char *key,
             return;
         }
     }
-    node_error(ld, v, "key '%s': expected %s or %s, got '%s'", key, names[0], names[n - 1], s);
+    char list[128] = "";
+    for (size_t i = 0, at = 0; i < n && at < sizeof list; i++)
+        at += (size_t)snprintf(list + at, sizeof list - at, "%s%s", names[i],
+                               i + 2 < n ? ", " : i + 2 == n ? " or " : "");
+    node_error(ld, v, "key '%s': expected %s, got '%s'", key, list, s);
+}
+
+static const char *const io_names[] = {
+    [CFG_IO_AUTO] = "auto", [CFG_IO_URING] = "io_uring", [CFG_IO_EPOLL] = "epoll"};
+
+const char *cfg_io_name(enum cfg_io io)
+{
+    return io_names[io];
+}
+
+bool cfg_io_parse(const char *name, enum cfg_io *out)
+{
+    for (size_t i = 0; i < countof(io_names); i++)
+        if (strcmp(name, io_names[i]) == 0) {
+            *out = (enum cfg_io)i;
+            return true;
+        }
+    return false;
+}
+
+static void set_io(struct loader *ld, const yaml_node_t *v, void *t)
+{
+    int io = (int)((struct cfg *)t)->io;
+    set_choice(ld, v, "io", io_names, countof(io_names), &io);
+    ((struct cfg *)t)->io = (enum cfg_io)io;
 }
 
 static void set_log_format(struct loader *ld, const yaml_node_t *v, void *t)
@@ -537,6 +566,7 @@ static const struct key_spec top_specs[] = {
     {"pool", false, set_pool},        {"timeouts", false, set_timeouts},
     {"admin", false, set_admin},      {"shutdown", false, set_shutdown},
     {"log", false, set_log},          {"receive_buffers", false, set_receive_buffers},
+    {"io", false, set_io},
 };
 
 /* ---- checks across keys ----------------------------------------------------------------- */

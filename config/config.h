@@ -10,6 +10,8 @@ enum cfg_log_format { CFG_LOG_LOGFMT, CFG_LOG_JSON };
 /* session: a client holds its backend connection from login to quit (the seed's binding).
  * transaction: only while a command or transaction runs, unless it left session state. */
 enum cfg_pool_mode { CFG_POOL_SESSION, CFG_POOL_TRANSACTION };
+/* The workers' I/O engine: auto (io_uring where it can be set up, else epoll) or one of them. */
+enum cfg_io { CFG_IO_AUTO, CFG_IO_URING, CFG_IO_EPOLL };
 
 /* A "host:port" or "[v6]:port" address, as written and split. */
 struct cfg_addr {
@@ -59,6 +61,7 @@ struct cfg {
     struct cfg_addr listen;
     uint32_t workers; /* resolved: never 0 after cfg_load() */
     uint32_t receive_buffers; /* per worker, 64 KiB each, a power of two */
+    enum cfg_io io;
     struct cfg_backend *backends;
     size_t nbackends;
     struct cfg_user *users;
@@ -87,6 +90,11 @@ int cfg_load_buffer(const char *name, const char *yaml, size_t len, struct cfg *
                     struct cfg_errors *errs);
 
 void cfg_free(struct cfg *cfg);
+
+/* The name of an io setting in the config ("auto", "io_uring", "epoll"), and back: false when
+ * name is none of them. */
+const char *cfg_io_name(enum cfg_io io);
+bool cfg_io_parse(const char *name, enum cfg_io *out);
 void cfg_errors_free(struct cfg_errors *errs);
 
 const struct cfg_user *cfg_find_user(const struct cfg *cfg, const char *name);

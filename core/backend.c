@@ -119,7 +119,7 @@ void backend_bury(struct worker *w)
     while (b) {
         struct backend *next = b->next_live;
         if (b->fd >= 0) /* -1: handed over to the maintenance thread */
-            close(b->fd);
+            worker_close_fd(w, b->fd);
         free(b);
         b = next;
     }
@@ -187,6 +187,7 @@ static void hand_over_now(struct backend *b)
     m->idle_since_ms = b->pc.idle_since_ms;
     uint32_t bi = b->shard_idx / (uint32_t)w->cfg->nusers;
     snprintf(m->version, sizeof m->version, "%s", w->binfo[bi].version);
+    worker_release_fd(w, b->fd);
     b->fd = -1;
     b->state = B_DEAD;
     proxy_hand_over(w->proxy, m);
@@ -214,9 +215,7 @@ void backend_hand_over(struct backend *b, enum msg_kind kind, bool replace)
         return;
     }
     /* Nobody else may read the socket while the worker's receive is armed on it. */
-    struct io_uring_sqe *sqe = worker_sqe(b->w);
-    io_uring_prep_cancel64(sqe, op_tag(b, OP_BACKEND_RECV), 0);
-    io_uring_sqe_set_data64(sqe, op_tag(NULL, OP_IGNORE));
+    worker_cancel(b->w, op_tag(b, OP_BACKEND_RECV));
 }
 
 void backend_set_db(struct backend *b, const char *db, size_t len)

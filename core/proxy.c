@@ -60,6 +60,45 @@ void proxy_hand_over(struct proxy *p, struct msg *m)
 
 /* Waits, before the listeners open, for the maintenance thread's first fill (returns 0,
  * *ready set to its verdict) or a stop signal (returns it; SIGHUP is ignored this early). */
+/* The workers' I/O engine: the config's io, or RINGSQL_IO from the environment (an override
+ * for tests and for trying the other engine without editing the file); auto takes io_uring
+ * where it can be set up. Logged with the reason; -1 when the engine asked for cannot run. */
+static int choose_io(const struct cfg *cfg, enum io_kind *out)
+{
+    enum cfg_io want = cfg->io;
+    const char *env = getenv("RINGSQL_IO");
+    const char *from = "config";
+    if (env && *env) {
+        if (!cfg_io_parse(env, &want)) {
+            log_error("io_unknown", "RINGSQL_IO=%s expected=\"auto, io_uring or epoll\"", env);
+            return -1;
+        }
+        from = "RINGSQL_IO";
+    }
+    if (want == CFG_IO_EPOLL) {
+        *out = IO_EPOLL;
+        log_info("io_engine", "engine=epoll reason=\"%s says epoll\"", from);
+        return 0;
+    }
+    const char *step = "";
+    int rc = io_uring_probe(&step);
+    if (rc == 0) {
+        *out = IO_URING;
+        log_info("io_engine", "engine=io_uring reason=\"%s says %s\"", from, cfg_io_name(want));
+        return 0;
+    }
+    if (want == CFG_IO_URING) {
+        log_error("io_engine_failed",
+                  "engine=io_uring error=\"%s: %s\" hint=\"io: auto or io: epoll runs without "
+                  "io_uring\"",
+                  step, strerror(-rc));
+        return -1;
+    }
+    *out = IO_EPOLL;
+    log_info("io_engine", "engine=epoll reason=\"%s: %s\"", step, strerror(-rc));
+    return 0;
+}
+
 static int wait_ready(int sfd, int ready_fd, uint64_t *ready)
 {
     for (;;) {
@@ -192,6 +231,10 @@ int proxy_run(struct cfg *cfg)
                  "(no borrowing): workers without a connection answer 1040; raise pool.size or "
                  "lower workers\"",
                  cfg->pool.size, p.nworkers);
+    if (choose_io(cfg, &p.io_kind) < 0) {
+        rc = EXIT_RUNTIME;
+        goto out;
+    }
     for (; started < p.nworkers; started++) {
         if (worker_start(&p.workers[started], &p, started) < 0) {
             worker_destroy(&p.workers[started]);

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "config/config.h"
+#include "core/io/io.h"
 #include "core/stats.h"
 
 struct worker;
@@ -16,6 +17,7 @@ struct proxy {
      * freed once every worker and the maintenance thread acknowledged the new one. */
     const struct cfg *_Atomic cfg;
     uint32_t nworkers;
+    enum io_kind io_kind; /* every worker's I/O engine, chosen at start */
     struct worker *workers;
     struct maintenance *maint;
     atomic_bool stopping;

@@ -51,6 +51,11 @@ void reload_keep_restart_keys(const struct cfg *cur, struct cfg *next)
                  cur->receive_buffers, next->receive_buffers);
         next->receive_buffers = cur->receive_buffers;
     }
+    if (cur->io != next->io) {
+        log_warn("reload_needs_restart", "key=io running=%s configured=%s", cfg_io_name(cur->io),
+                 cfg_io_name(next->io));
+        next->io = cur->io;
+    }
 }
 
 void reload_log_changes(const struct cfg *cur, const struct cfg *next)

@@ -318,7 +318,7 @@ void session_bury(struct worker *w)
     while (s) {
         struct session *next = s->next_live;
         if (s->fd >= 0)
-            close(s->fd);
+            worker_close_fd(w, s->fd);
         s->next_live = w->free_sessions;
         w->free_sessions = s;
         s = next;
@@ -394,7 +394,7 @@ static void close_session(struct session *s, bool clean, const char *why)
     if (s->inflight || s->b2c_busy) {
         shutdown(s->fd, SHUT_RDWR);
     } else {
-        close(s->fd);
+        worker_close_fd(s->w, s->fd);
         s->fd = -1;
     }
     maybe_free(s);

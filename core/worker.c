@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,11 +19,12 @@
 #include "core/log.h"
 #include "core/net.h"
 #include "core/proxy_int.h"
+#include "core/io/io.h"
 #include "core/session.h"
 #include "protocol/lenenc.h"
 #include "protocol/name_set.h"
 
-enum { RING_ENTRIES = 1024, RING_CQ_ENTRIES = 8192, LISTEN_BACKLOG = 1024 };
+enum { LISTEN_BACKLOG = 1024 };
 
 uint64_t worker_now_ms(void)
 {
@@ -33,111 +33,61 @@ uint64_t worker_now_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* ---------- submissions ---------- */
-
-struct io_uring_sqe *worker_sqe(struct worker *w)
-{
-    struct io_uring_sqe *sqe = io_uring_get_sqe(&w->ring);
-    while (!sqe) {
-        /* The submission queue is full: hand what is there to the kernel and retry. */
-        io_uring_submit(&w->ring);
-        sqe = io_uring_get_sqe(&w->ring);
-    }
-    w->inflight++;
-    return sqe;
-}
+/* ---------- submissions: each is one completion, counted in inflight ---------- */
 
 void worker_recv(struct worker *w, int fd, uint64_t tag)
 {
-    struct io_uring_sqe *sqe = worker_sqe(w);
-    io_uring_prep_recv(sqe, fd, NULL, WORKER_BUF_SIZE, 0);
-    /* A receive is armed once the other side was sent what it answers (a query, a result, a
-     * greeting): nothing is there yet, and a first attempt would only fail with EAGAIN. Arm
-     * the poll first (kernel 5.19, as the provided-buffer ring). */
-    sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
-    sqe->flags |= IOSQE_BUFFER_SELECT;
-    sqe->buf_group = WORKER_BUF_GROUP;
-    io_uring_sqe_set_data64(sqe, tag);
+    w->inflight++;
+    io_recv(w->io, fd, tag);
 }
 
 void worker_send(struct worker *w, int fd, const void *p, size_t len, uint64_t tag)
 {
-    struct io_uring_sqe *sqe = worker_sqe(w);
-    io_uring_prep_send(sqe, fd, p, len, MSG_NOSIGNAL);
-    io_uring_sqe_set_data64(sqe, tag);
+    w->inflight++;
+    io_send(w->io, fd, p, len, tag);
 }
 
 void worker_send_then_recv(struct worker *w, int fd, const void *p, size_t len, uint64_t send_tag,
                            uint64_t recv_tag)
 {
-    if (io_uring_sq_space_left(&w->ring) < 2)
-        io_uring_submit(&w->ring); /* a link must not be split across two submissions */
-    struct io_uring_sqe *sqe = worker_sqe(w);
-    /* MSG_WAITALL: a short send is retried by the kernel, and one that cannot finish fails
-     * (a success with fewer bytes would complete silently). */
-    io_uring_prep_send(sqe, fd, p, len, MSG_NOSIGNAL | MSG_WAITALL);
-    sqe->flags |= IOSQE_IO_LINK | IOSQE_CQE_SKIP_SUCCESS;
-    io_uring_sqe_set_data64(sqe, send_tag);
-    w->inflight--; /* the pair completes once */
-    worker_recv(w, fd, recv_tag);
+    w->inflight++; /* the pair completes once */
+    io_send_then_recv(w->io, fd, p, len, send_tag, recv_tag);
 }
 
 void worker_watch_hup(struct worker *w, int fd, uint64_t tag)
 {
-    struct io_uring_sqe *sqe = worker_sqe(w);
-    io_uring_prep_poll_add(sqe, fd, POLLRDHUP);
-    io_uring_sqe_set_data64(sqe, tag);
-}
-
-static void set_timespec(struct __kernel_timespec *ts, uint64_t ms)
-{
-    ts->tv_sec = (long long)(ms / 1000);
-    ts->tv_nsec = (long long)(ms % 1000) * 1000000;
+    w->inflight++;
+    io_watch_hup(w->io, fd, tag);
 }
 
 void worker_timeout(struct worker *w, struct __kernel_timespec *ts, uint64_t ms, uint64_t tag)
 {
-    set_timespec(ts, ms);
-    struct io_uring_sqe *sqe = worker_sqe(w);
-    io_uring_prep_timeout(sqe, ts, 0, 0);
-    io_uring_sqe_set_data64(sqe, tag);
+    w->inflight++;
+    io_timeout(w->io, ts, ms, tag);
 }
 
-/* ---------- provided buffers ---------- */
-
-static int buffers_init(struct worker *w)
+void worker_close_fd(struct worker *w, int fd)
 {
-    w->nbufs = w->cfg->receive_buffers;
-    w->br_size = w->nbufs * sizeof(struct io_uring_buf);
-    void *ring = mmap(NULL, w->br_size, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
-    if (ring == MAP_FAILED)
-        return -errno;
-    w->br = ring;
-    w->bufs = aligned_alloc(4096, (size_t)w->nbufs * WORKER_BUF_SIZE);
-    if (!w->bufs)
-        return -ENOMEM;
-    struct io_uring_buf_reg reg = {
-        .ring_addr = (uint64_t)(uintptr_t)ring, .ring_entries = w->nbufs, .bgid = WORKER_BUF_GROUP};
-    int rc = io_uring_register_buf_ring(&w->ring, &reg, 0);
-    if (rc < 0)
-        return rc;
-    io_uring_buf_ring_init(w->br);
-    for (unsigned i = 0; i < w->nbufs; i++)
-        io_uring_buf_ring_add(w->br, w->bufs + (size_t)i * WORKER_BUF_SIZE, WORKER_BUF_SIZE,
-                              (unsigned short)i, io_uring_buf_ring_mask(w->nbufs), (int)i);
-    io_uring_buf_ring_advance(w->br, w->nbufs);
-    return 0;
+    io_forget(w->io, fd);
+    close(fd);
 }
+
+void worker_release_fd(struct worker *w, int fd)
+{
+    io_forget(w->io, fd);
+}
+
+/* ---------- receive buffers ---------- */
 
 bool worker_buf_take(struct worker *w, int res, unsigned cqe_flags, struct rbuf *rb)
 {
-    if (!(cqe_flags & IORING_CQE_F_BUFFER)) {
+    if (!(cqe_flags & IO_F_BUFFER)) {
         memset(rb, 0, sizeof *rb);
         return false;
     }
-    uint16_t bid = (uint16_t)(cqe_flags >> IORING_CQE_BUFFER_SHIFT);
+    uint16_t bid = (uint16_t)(cqe_flags >> IO_BUF_SHIFT);
     rb->bid = bid;
-    rb->p = w->bufs + (size_t)bid * WORKER_BUF_SIZE;
+    rb->p = io_buf(w->io, bid);
     rb->len = res > 0 ? (uint32_t)res : 0;
     rb->scan = rb->sent = 0;
     rb->held = true;
@@ -148,9 +98,7 @@ void worker_buf_release(struct worker *w, struct rbuf *rb)
 {
     if (!rb->held)
         return;
-    io_uring_buf_ring_add(w->br, rb->p, WORKER_BUF_SIZE, rb->bid, io_uring_buf_ring_mask(w->nbufs),
-                          0);
-    io_uring_buf_ring_advance(w->br, 1);
+    io_buf_put(w->io, rb->bid);
     rb->held = false;
     rb->p = NULL;
     rb->len = rb->scan = rb->sent = 0;
@@ -243,25 +191,16 @@ static int listen_socket(const struct cfg_addr *addr, int *out)
     return 0;
 }
 
-static int ring_init(struct worker *w)
+/* The I/O engine, on the worker's own thread (an io_uring's single issuer). */
+static int io_init(struct worker *w)
 {
-    struct io_uring_params p = {0};
-    p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_CQSIZE;
-    p.cq_entries = RING_CQ_ENTRIES;
-    int rc = io_uring_queue_init_params(RING_ENTRIES, &w->ring, &p);
-    if (rc == -EINVAL) {
-        /* Kernels before 6.1 lack DEFER_TASKRUN (and before 6.0 SINGLE_ISSUER). */
-        memset(&p, 0, sizeof p);
-        p.flags = IORING_SETUP_CQSIZE;
-        p.cq_entries = RING_CQ_ENTRIES;
-        rc = io_uring_queue_init_params(RING_ENTRIES, &w->ring, &p);
-        if (rc == 0)
-            log_warn("ring_fallback", "worker=%u reason=\"no SINGLE_ISSUER/DEFER_TASKRUN\"", w->id);
-    }
+    w->nbufs = w->cfg->receive_buffers;
+    const char *step = "";
+    int rc = io_open(&w->io, w->proxy->io_kind, w->nbufs, WORKER_BUF_SIZE, &step);
     if (rc < 0)
-        return rc;
-    w->ring_ok = true;
-    return buffers_init(w);
+        log_error("io_setup_failed", "worker=%u io=%s step=%s error=\"%s\"", w->id,
+                  io_kind_name(w->proxy->io_kind), step, strerror(-rc));
+    return rc;
 }
 
 void worker_users_init(struct worker *w)
@@ -286,10 +225,9 @@ void worker_users_init(struct worker *w)
 
 static void arm_accept(struct worker *w)
 {
-    struct io_uring_sqe *sqe = worker_sqe(w);
-    io_uring_prep_multishot_accept(sqe, w->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+    w->inflight++;
+    io_accept(w->io, w->listen_fd, op_tag(w, OP_ACCEPT));
     w->accepting = true;
-    io_uring_sqe_set_data64(sqe, op_tag(w, OP_ACCEPT));
 }
 
 /* An accept failed: counted, logged once a second with the count, and when the process or
@@ -316,16 +254,14 @@ static void accept_failed(struct worker *w, int res, bool more)
 
 static void arm_wake(struct worker *w)
 {
-    struct io_uring_sqe *sqe = worker_sqe(w);
-    io_uring_prep_read(sqe, w->inbox.efd, &w->wake_buf, sizeof w->wake_buf, 0);
-    io_uring_sqe_set_data64(sqe, op_tag(w, OP_WAKE));
+    w->inflight++;
+    io_read(w->io, w->inbox.efd, &w->wake_buf, sizeof w->wake_buf, op_tag(w, OP_WAKE));
 }
 
 void worker_cancel(struct worker *w, uint64_t tag)
 {
-    struct io_uring_sqe *sqe = worker_sqe(w);
-    io_uring_prep_cancel64(sqe, tag, 0);
-    io_uring_sqe_set_data64(sqe, op_tag(NULL, OP_IGNORE));
+    w->inflight++;
+    io_cancel(w->io, tag, op_tag(NULL, OP_IGNORE));
 }
 
 void worker_timer_need(struct worker *w, uint64_t at_ms)
@@ -334,15 +270,12 @@ void worker_timer_need(struct worker *w, uint64_t at_ms)
         return;
     uint64_t ms = at_ms > w->now_ms ? at_ms - w->now_ms : 0;
     /* An armed timer is moved earlier in place: no second timer, no race with its firing. */
-    struct __kernel_timespec *ts = w->timer_armed ? &w->timer_update_ts : &w->timer_ts;
-    set_timespec(ts, ms);
-    struct io_uring_sqe *sqe = worker_sqe(w);
+    w->inflight++;
     if (w->timer_armed) {
-        io_uring_prep_timeout_update(sqe, ts, op_tag(w, OP_TIMER), 0);
-        io_uring_sqe_set_data64(sqe, op_tag(NULL, OP_IGNORE));
+        io_timeout_update(w->io, &w->timer_update_ts, ms, op_tag(w, OP_TIMER),
+                          op_tag(NULL, OP_IGNORE));
     } else {
-        io_uring_prep_timeout(sqe, ts, 0, 0);
-        io_uring_sqe_set_data64(sqe, op_tag(w, OP_TIMER));
+        io_timeout(w->io, &w->timer_ts, ms, op_tag(w, OP_TIMER));
         w->timer_armed = true;
     }
     w->timer_at_ms = at_ms;
@@ -461,13 +394,12 @@ static void on_msg(struct worker *w, struct msg *m)
     free(m);
 }
 
-static void dispatch(struct worker *w, struct io_uring_cqe *cqe)
+static void dispatch(void *ctx, uint64_t tag, int res, unsigned flags)
 {
-    uint64_t tag = io_uring_cqe_get_data64(cqe);
+    struct worker *w = ctx;
     enum op op = (enum op)(tag & OP_MASK);
     void *ptr = (void *)(uintptr_t)(tag & ~OP_MASK);
-    int res = cqe->res;
-    bool more = cqe->flags & IORING_CQE_F_MORE;
+    bool more = flags & IO_F_MORE;
     if (!more)
         w->inflight--;
     switch (op) {
@@ -506,13 +438,13 @@ static void dispatch(struct worker *w, struct io_uring_cqe *cqe)
         break;
     }
     case OP_CLIENT_RECV:
-        session_on_client_recv(ptr, res, cqe->flags);
+        session_on_client_recv(ptr, res, flags);
         break;
     case OP_CLIENT_SEND:
         session_on_client_send(ptr, res);
         break;
     case OP_BACKEND_RECV:
-        backend_on_recv(ptr, res, cqe->flags);
+        backend_on_recv(ptr, res, flags);
         break;
     case OP_BACKEND_SEND:
         backend_on_send(ptr, res);
@@ -564,26 +496,26 @@ static void report_drained(struct worker *w)
     (void)n;
 }
 
+/* The submissions are with the kernel: what waited for them to name no descriptor goes. */
+static void submitted(void *ctx)
+{
+    struct worker *w = ctx;
+    w->now_ms = worker_now_ms();
+    backend_bury(w);
+    session_bury(w);
+}
+
 static void run(struct worker *w)
 {
+    const struct io_handler h = {.submitted = submitted, .complete = dispatch, .ctx = w};
     arm_wake(w);
     while (!(w->stopping && w->inflight == 0 && !w->live_sessions && !w->live_backends)) {
-        int rc = io_uring_submit_and_wait(&w->ring, 1);
-        if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
-            log_error("ring_failed", "worker=%u error=\"%s\"", w->id, strerror(-rc));
+        int rc = io_wait(w->io, &h);
+        if (rc < 0) {
+            log_error("io_failed", "worker=%u io=%s error=\"%s\"", w->id,
+                      io_kind_name(io_kind(w->io)), strerror(-rc));
             break;
         }
-        w->now_ms = worker_now_ms();
-        backend_bury(w);
-        session_bury(w);
-        struct io_uring_cqe *cqe;
-        unsigned head, n = 0;
-        io_uring_for_each_cqe(&w->ring, head, cqe)
-        {
-            dispatch(w, cqe);
-            n++;
-        }
-        io_uring_cq_advance(&w->ring, n);
         publish_gauges(w);
         report_drained(w);
     }
@@ -603,10 +535,8 @@ __attribute__((noinline)) static void report_init(struct worker *w, int rc)
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
-    /* The ring is created here so that this thread is its single issuer. */
-    int rc = ring_init(w);
+    int rc = io_init(w);
     if (rc < 0) {
-        log_error("ring_setup_failed", "worker=%u error=\"%s\"", w->id, strerror(-rc));
         report_init(w, rc);
         return NULL;
     }
@@ -698,13 +628,8 @@ void worker_stop(struct worker *w)
 
 void worker_destroy(struct worker *w)
 {
-    if (w->ring_ok) {
-        io_uring_queue_exit(&w->ring);
-        w->ring_ok = false;
-    }
-    if (w->br)
-        munmap(w->br, w->br_size);
-    free(w->bufs);
+    io_free(w->io);
+    w->io = NULL;
     if (w->listen_fd >= 0)
         close(w->listen_fd);
     msgq_destroy(&w->inbox);
@@ -721,8 +646,6 @@ void worker_destroy(struct worker *w)
     worker_free_retired(w);
     pthread_mutex_destroy(&w->init_mu);
     pthread_cond_destroy(&w->init_cv);
-    w->br = NULL;
-    w->bufs = NULL;
     w->listen_fd = -1;
     w->shards = NULL;
     w->users = NULL;

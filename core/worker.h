@@ -1,13 +1,14 @@
-/* worker: one thread, one io_uring ring, one listening socket (SO_REUSEPORT, multishot
- * accept), one provided-buffer ring for receives, the sessions it accepted and its shards of
- * every pool. Everything here is touched only by the worker's own thread, except the inbox.
+/* worker: one thread, one I/O engine (core/io/io.h: io_uring, or epoll where io_uring is not
+ * allowed), one listening socket (SO_REUSEPORT), the receive buffers, the sessions it accepted
+ * and its shards of every pool. Everything here is touched only by the worker's own thread,
+ * except the inbox.
  *
- * Every submission carries a tag in user_data: the address of the object it concerns (16-byte
- * aligned) with the operation kind in the low 4 bits. worker_dispatch() is the one place
- * that routes completions. */
+ * Every operation carries a tag: the address of the object it concerns (16-byte aligned) with
+ * the operation kind in the low 4 bits. dispatch() in worker.c is the one place that routes
+ * completions. */
 #pragma once
 
-#include <liburing.h>
+#include <linux/time_types.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -150,14 +151,10 @@ struct worker {
     struct proxy *proxy;
     const struct cfg *cfg;
     pthread_t thread;
-    struct io_uring ring;
-    bool ring_ok;
+    struct io *io; /* the I/O engine (core/io/io.h) */
     int listen_fd;
     struct msgq inbox;
     uint64_t wake_buf;
-    struct io_uring_buf_ring *br;
-    uint8_t *bufs;
-    size_t br_size;
     uint32_t nbufs; /* receive buffers (cfg receive_buffers, fixed at start) */
     bool stopping;
     bool accepting;
@@ -187,7 +184,7 @@ struct worker {
     struct session *live_sessions; /* see session.c */
     struct backend *live_backends;
     struct session *free_sessions;
-    struct buf_wait *buf_waiters; /* sessions whose receive found the buffer ring empty */
+    struct buf_wait *buf_waiters; /* sessions whose receive found every buffer held */
     /* Objects to free after the next submit: an fd is closed only once no prepared
      * submission can still name it. */
     struct backend *grave_backends;
@@ -228,7 +225,7 @@ struct shard_gauges *worker_gauges_new(uint32_t gen, size_t n);
 /* Password hashes of cfg's users into w->users. */
 void worker_users_init(struct worker *w);
 
-/* Creates the worker (listening socket, inbox) and starts its thread, which sets up its ring
+/* Creates the worker (listening socket, inbox) and starts its thread, which sets up its I/O
  * and reports back: returns 0 once the worker serves, or -errno (logged) if it could not. */
 int worker_start(struct worker *w, struct proxy *p, uint32_t id);
 /* Queues a message of kind (MSG_LISTEN, MSG_STOP) to the worker; any thread. */
@@ -238,7 +235,6 @@ void worker_stop(struct worker *w);
 void worker_destroy(struct worker *w);
 
 /* --- for session.c and backend.c, on the worker's own thread --- */
-struct io_uring_sqe *worker_sqe(struct worker *w);
 /* A receive into a provided buffer (client timeouts: session.c's deadline lists). */
 void worker_recv(struct worker *w, int fd, uint64_t tag);
 void worker_send(struct worker *w, int fd, const void *p, size_t len, uint64_t tag);
@@ -256,13 +252,17 @@ void worker_timeout(struct worker *w, struct __kernel_timespec *ts, uint64_t ms,
 void worker_timer_need(struct worker *w, uint64_t at_ms);
 /* Cancels the operation tagged tag, a timeout too (it completes with -ECANCELED). */
 void worker_cancel(struct worker *w, uint64_t tag);
+/* Closes a socket of the worker's (nothing in flight on it). */
+void worker_close_fd(struct worker *w, int fd);
+/* The socket leaves the worker open (handed to the maintenance thread). */
+void worker_release_fd(struct worker *w, int fd);
 /* Takes the buffer named by a receive completion into rb; false if the completion had none. */
 bool worker_buf_take(struct worker *w, int res, unsigned cqe_flags, struct rbuf *rb);
 void worker_buf_release(struct worker *w, struct rbuf *rb);
 /* An output buffer of WORKER_XBUF_SIZE bytes for a translated response, or NULL. */
 uint8_t *worker_xbuf_take(struct worker *w);
 void worker_xbuf_put(struct worker *w, uint8_t *p);
-/* A receive found the buffer ring empty: retried when a buffer comes back. */
+/* A receive found every buffer held: retried when a buffer comes back. */
 struct buf_wait {
     struct buf_wait *next;
     struct session *s;

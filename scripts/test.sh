@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh Debian 12 machine or a used one:
 # installs what is missing, builds the normal and the ASan+UBSan builds, starts a throwaway
-# MariaDB, runs every test in both builds (fuzz targets in the sanitize build), stops the
-# server, and ends with the line "N passed, N failed" (", N skipped" when any were skipped).
+# MariaDB, runs every test in both builds (fuzz targets in the sanitize build) and the
+# integration tests again on the epoll I/O engine (all in the normal build, a subset in the
+# sanitize build), stops the server, and ends with the line "N passed, N failed" (", N skipped" when any were skipped).
 # Exits non-zero when anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -42,12 +43,20 @@ trap 'tests/mariadb.sh stop "$run_dir/mariadb"' EXIT
 export ASAN_OPTIONS=abort_on_error=1:detect_leaks=1:strict_string_checks=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 jobs=$(nproc)
+rm -f build/meson-logs/testlog*.json build-san/meson-logs/testlog*.json
 meson test -C build --num-processes "$jobs" --print-errorlogs
 meson test -C build-san --num-processes "$jobs" --print-errorlogs --timeout-multiplier 3
+# The epoll engine (what runs where io_uring is blocked): every integration test in the normal
+# build, and in the sanitize build those that drive the most paths through it (its whole
+# integration suite would double that build's share of the time).
+meson test -C build --setup epoll --suite integration --num-processes "$jobs" --print-errorlogs
+meson test -C build-san --setup epoll --num-processes "$jobs" --print-errorlogs \
+    --timeout-multiplier 3 proxy faults txn_pool chaos
 
-# Count every test of both builds from meson's own logs.
+# Count every test of both builds and both engines from meson's own logs.
 read -r passed failed skipped < <(python3 - build/meson-logs/testlog.json \
-    build-san/meson-logs/testlog.json <<'PY'
+    build-san/meson-logs/testlog.json build/meson-logs/testlog-epoll.json \
+    build-san/meson-logs/testlog-epoll.json <<'PY'
 import json, sys
 passed = failed = skipped = 0
 for path in sys.argv[1:]:

@@ -34,3 +34,26 @@ def wait_until(cond, bound_s, step_s=0.05):
             return True
         time.sleep(step_s)
     return cond()
+
+
+def ringsql_config(listen, admin, workers=1, pool_size=2, extra=""):
+    """A ringsql config: the test MariaDB (RINGSQL_TEST_MARIADB_HOST/PORT) as backend
+    'primary', user app/secret as ringsql_test, the admin endpoint on admin; extra appended."""
+    import os
+    host = os.environ.get("RINGSQL_TEST_MARIADB_HOST", "127.0.0.1")
+    port = os.environ.get("RINGSQL_TEST_MARIADB_PORT")
+    return f"""listen: "127.0.0.1:{listen}"
+workers: {workers}
+backends:
+  - name: primary
+    address: "{host}:{port}"
+users:
+  - name: app
+    password: "secret"
+    backend_user: ringsql_test
+    backend_password: test_pass
+pool:
+  size: {pool_size}
+admin:
+  listen: "127.0.0.1:{admin}"
+""" + extra

@@ -13,16 +13,14 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from taplib import Tap, free_port, wait_until  # noqa: E402
+from taplib import Tap, free_port, ringsql_config, wait_until  # noqa: E402
 
 LIMIT = 64
 CLIENTS = 120
 WINDOW_S = 2.0
 
 bin_path = sys.argv[1]
-host = os.environ.get("RINGSQL_TEST_MARIADB_HOST")
-port = os.environ.get("RINGSQL_TEST_MARIADB_PORT")
-if not port:
+if not os.environ.get("RINGSQL_TEST_MARIADB_PORT"):
     print("Bail out! RINGSQL_TEST_MARIADB_PORT is not set (run through scripts/test.sh)")
     sys.exit(1)
 tap = Tap()
@@ -50,21 +48,7 @@ def serves(listen):
 work = tempfile.mkdtemp(prefix="ringsql-fdlimit-", dir=os.environ.get("RINGSQL_TEST_TMPDIR"))
 listen, admin = free_port(), free_port()
 with open(os.path.join(work, "ringsql.yaml"), "w") as f:
-    f.write(f"""listen: "127.0.0.1:{listen}"
-workers: 1
-backends:
-  - name: primary
-    address: "{host}:{port}"
-users:
-  - name: app
-    password: "secret"
-    backend_user: ringsql_test
-    backend_password: test_pass
-pool:
-  size: 2
-admin:
-  listen: "127.0.0.1:{admin}"
-""")
+    f.write(ringsql_config(listen, admin))
 log_path = os.path.join(work, "ringsql.log")
 log = open(log_path, "w")
 proc = subprocess.Popen(["prlimit", f"--nofile={LIMIT}:{LIMIT}", "--", bin_path, "-c",
