@@ -9,7 +9,7 @@
 #include <sys/resource.h>
 
 #include "config/config.h"
-#include "core/log.h"
+#include "core/base/log.h"
 #include "core/proxy.h"
 #include "ringsql_version.h"
 

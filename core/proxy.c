@@ -13,53 +13,17 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include "core/admin.h"
-#include "core/log.h"
-#include "core/maintenance.h"
-#include "core/proxy_int.h"
+#include "core/base/clock.h"
+#include "core/admin/admin.h"
+#include "core/base/log.h"
+#include "core/conn/events.h"
+#include "core/maintenance/maintenance.h"
+#include "core/base/shared.h"
 #include "core/reload.h"
-#include "core/worker.h"
+#include "core/worker/worker.h"
 
 enum { EXIT_CLEAN = 0, EXIT_RUNTIME = 1 };
 
-static void ask_maintenance(struct proxy *p, enum msg_kind kind, uint32_t worker, uint32_t shard)
-{
-    if (!p->maint || atomic_load(&p->stopping))
-        return;
-    struct msg *m = calloc(1, sizeof *m);
-    if (!m)
-        return;
-    m->kind = kind;
-    m->worker = worker;
-    m->shard = shard;
-    m->gen = p->workers[worker].gen; /* called on that worker's own thread */
-    m->fd = -1;
-    maintenance_post(p->maint, m);
-}
-
-void proxy_backend_lost(struct proxy *p, uint32_t worker, uint32_t shard)
-{
-    ask_maintenance(p, MSG_BACKEND_LOST, worker, shard);
-}
-
-void proxy_backend_grow(struct proxy *p, uint32_t worker, uint32_t shard)
-{
-    ask_maintenance(p, MSG_BACKEND_GROW, worker, shard);
-}
-
-void proxy_hand_over(struct proxy *p, struct msg *m)
-{
-    if (!p->maint || atomic_load(&p->stopping)) {
-        if (m->fd >= 0)
-            close(m->fd);
-        free(m);
-        return;
-    }
-    maintenance_post(p->maint, m);
-}
-
-/* Waits, before the listeners open, for the maintenance thread's first fill (returns 0,
- * *ready set to its verdict) or a stop signal (returns it; SIGHUP is ignored this early). */
 /* The workers' I/O engine: the config's io, or RINGSQL_IO from the environment (an override
  * for tests and for trying the other engine without editing the file); auto takes io_uring
  * where it can be set up. Logged with the reason; -1 when the engine asked for cannot run. */
@@ -99,6 +63,8 @@ static int choose_io(const struct cfg *cfg, enum io_kind *out)
     return 0;
 }
 
+/* Waits, before the listeners open, for the maintenance thread's first fill (returns 0,
+ * *ready set to its verdict) or a stop signal (returns it; SIGHUP is ignored this early). */
 static int wait_ready(int sfd, int ready_fd, uint64_t *ready)
 {
     for (;;) {
@@ -134,7 +100,7 @@ static uint64_t begin_drain(struct proxy *p)
     for (uint32_t i = 0; i < p->nworkers; i++)
         worker_post(&p->workers[i], MSG_DRAIN);
     log_info("draining", "signal=SIGTERM drain_timeout_ms=%llu", (unsigned long long)timeout);
-    return worker_now_ms() + timeout;
+    return clock_ms() + timeout;
 }
 
 /* Serves signals until it is time to stop: SIGHUP reloads; SIGTERM drains (until every
@@ -149,7 +115,7 @@ static void serve(struct proxy *p, int sfd, struct reload *r)
                                 {.fd = p->drained_fd, .events = POLLIN}};
         int timeout = -1;
         if (deadline) {
-            uint64_t now = worker_now_ms();
+            uint64_t now = clock_ms();
             timeout = deadline > now ? (int)(deadline - now) : 0;
         }
         int n = poll(pfd, 3, timeout);
@@ -179,7 +145,7 @@ static void serve(struct proxy *p, int sfd, struct reload *r)
                 return;
             }
         }
-        if (deadline && worker_now_ms() >= deadline) {
+        if (deadline && clock_ms() >= deadline) {
             log_warn("drain_timeout",
                      "drain_timeout_ms=%llu workers_not_drained=%u "
                      "action=\"closing the remaining sessions with an ERR\"",
@@ -236,7 +202,7 @@ int proxy_run(struct cfg *cfg)
         goto out;
     }
     for (; started < p.nworkers; started++) {
-        if (worker_start(&p.workers[started], &p, started) < 0) {
+        if (worker_start(&p.workers[started], &p, started, &conn_hooks) < 0) {
             worker_destroy(&p.workers[started]);
             rc = EXIT_RUNTIME;
             goto out;

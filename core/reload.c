@@ -7,18 +7,11 @@
 #include <unistd.h>
 
 #include "config/config.h"
-#include "core/admin.h"
-#include "core/log.h"
-#include "core/maintenance.h"
-#include "core/proxy_int.h"
-#include "core/worker.h"
-
-void proxy_reload_ack(struct proxy *p)
-{
-    uint64_t one = 1;
-    ssize_t n = write(p->reload_ack_fd, &one, sizeof one);
-    (void)n;
-}
+#include "core/admin/admin.h"
+#include "core/base/log.h"
+#include "core/maintenance/maintenance.h"
+#include "core/base/shared.h"
+#include "core/worker/worker.h"
 
 static bool addr_eq(const struct cfg_addr *a, const struct cfg_addr *b)
 {

@@ -1,7 +1,7 @@
 /* reload: SIGHUP. The main thread loads the config file again; a config with errors is
  * rejected (every error logged) and the running one stays. A valid one is published in
  * p->cfg and sent to every worker and to the maintenance thread; the previous one is freed
- * once each of them acknowledged (proxy_reload_ack). */
+ * once each of them acknowledged (post_reload_ack). */
 #pragma once
 
 #include <stdbool.h>

@@ -1,4 +1,4 @@
-/* libFuzzer target: core/framer.c over an arbitrary byte stream cut into arbitrary receives.
+/* libFuzzer target: core/worker/framer.c over an arbitrary byte stream cut into arbitrary receives.
  * Every logical packet it reports must be one a plain reading of the whole stream finds, in
  * order, with the same sequence id, length and first bytes (all of them where the head grows);
  * none may be missed or invented, and the buffer's scan never passes its end.
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/framer.h"
+#include "core/worker/framer.h"
 #include "protocol/packet.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

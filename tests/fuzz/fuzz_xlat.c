@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/stmt_meta.h"
+#include "core/conn/stmt_meta.h"
 #include "protocol/constants.h"
 #include "protocol/packet.h"
 #include "protocol/tracker.h"

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "core/stmt_meta.h"
+#include "core/conn/stmt_meta.h"
 #include "fixture.h"
 #include "protocol/constants.h"
 #include "protocol/packet.h"

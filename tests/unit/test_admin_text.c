@@ -3,8 +3,8 @@
 #include <string.h>
 
 #include "check.h"
-#include "core/http.h"
-#include "core/prom.h"
+#include "core/admin/http.h"
+#include "core/admin/prom.h"
 
 static enum http_parse parse(const char *req, struct http_request *r)
 {

@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "core/log.h"
+#include "core/base/log.h"
 
 static void expect_json(const char *logfmt, const char *want)
 {

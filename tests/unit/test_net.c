@@ -1,4 +1,4 @@
-/* Unit tests for core/net.c: what a listening socket from net_bind() gives the sockets it
+/* Unit tests for core/base/net.c: what a listening socket from net_bind() gives the sockets it
  * accepts. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "core/net.h"
+#include "core/base/net.h"
 
 static int nodelay(int fd)
 {

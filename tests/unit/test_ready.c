@@ -6,9 +6,10 @@
 
 #include "check.h"
 #include "config/config.h"
-#include "core/metrics.h"
-#include "core/proxy_int.h"
-#include "core/worker.h"
+#include "core/base/clock.h"
+#include "core/admin/metrics.h"
+#include "core/base/shared.h"
+#include "core/worker/worker.h"
 
 static void test_starved_worker_is_not_ready(void)
 {
@@ -20,7 +21,7 @@ static void test_starved_worker_is_not_ready(void)
     char why[300];
     CHECK(metrics_ready(&p, &cfg, 0, why, sizeof why));
     CHECK_STR(why, "ready");
-    uint64_t now = worker_now_ms();
+    uint64_t now = clock_ms();
     STAT_SET(p.workers[1].st.buf_starved_since_ms, now - 100); /* a short wait */
     CHECK(metrics_ready(&p, &cfg, 0, why, sizeof why));
     STAT_SET(p.workers[1].st.buf_starved_since_ms, now - 5000);

@@ -5,7 +5,7 @@
 
 #include "check.h"
 #include "config/config.h"
-#include "core/log.h"
+#include "core/base/log.h"
 #include "core/reload.h"
 
 #define BASE                                                                                       \

@@ -14,26 +14,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/log.h"
-#include "core/proxy_int.h"
-#include "core/session.h"
-#include "core/worker.h"
-
-struct retired_shards {
-    struct retired_shards *next;
-    struct pool_shard *shards;
-    size_t n;
-};
-
-struct shard_gauges *worker_gauges_new(uint32_t gen, size_t n)
-{
-    struct shard_gauges *g = calloc(1, sizeof *g + n * sizeof g->g[0]);
-    if (g) {
-        g->gen = gen;
-        g->n = n;
-    }
-    return g;
-}
+#include "core/base/post.h"
+#include "core/base/log.h"
+#include "core/base/shared.h"
+#include "core/conn/backend.h"
+#include "core/conn/session.h"
+#include "core/conn/worker_reload.h"
+#include "core/worker/worker.h"
 
 /* Indices in cfg of the backend and user named so, or -1. */
 static long find_backend(const struct cfg *cfg, const char *name)
@@ -68,16 +55,6 @@ void worker_sweep_retired(struct worker *w)
             continue;
         }
         *pp = r->next;
-        free(r->shards);
-        free(r);
-    }
-}
-
-void worker_free_retired(struct worker *w)
-{
-    while (w->retired) {
-        struct retired_shards *r = w->retired;
-        w->retired = r->next;
         free(r->shards);
         free(r);
     }
@@ -177,8 +154,8 @@ void worker_apply_cfg(struct worker *w, const struct cfg *cfg, uint32_t gen)
          * pool.min_idle's share; the shard grows on demand from there). */
         for (uint32_t have = pool_size(sh); have < sh->min_idle && !w->stopping; have++) {
             sh->pending++;
-            proxy_backend_lost(w->proxy, w->id, (uint32_t)i);
+            post_backend_lost(w->proxy, w->id, (uint32_t)i, w->gen);
         }
     }
-    proxy_reload_ack(w->proxy);
+    post_reload_ack(w->proxy);
 }

@@ -1,4 +1,4 @@
-#include "core/http.h"
+#include "core/admin/http.h"
 
 #include <stdio.h>
 #include <string.h>

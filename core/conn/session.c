@@ -29,7 +29,7 @@
  *
  * Only one buffer per direction is in flight: a backend is not read again until what it sent
  * reached the client's socket, so a slow client holds at most one buffer of its result. */
-#include "core/session.h"
+#include "core/conn/session.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -41,11 +41,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "core/kill.h"
-#include "core/log.h"
-#include "core/proxy_int.h"
-#include "core/stmt_meta.h"
-#include "core/worker.h"
+#include "core/conn/kill.h"
+#include "core/base/post.h"
+#include "core/base/log.h"
+#include "core/base/shared.h"
+#include "core/conn/stmt_meta.h"
+#include "core/conn/backend.h"
+#include "core/worker/worker.h"
 #include "protocol/auth.h"
 #include "protocol/change_user.h"
 #include "protocol/constants.h"
@@ -601,7 +603,7 @@ static bool connection_in_sight(struct worker *w, uint32_t user)
         struct pool_shard *sh = shard_of(w, bi, user);
         if (pool_size(sh) + sh->pending < sh->target) {
             sh->pending++;
-            proxy_backend_grow(w->proxy, w->id, (uint32_t)(sh - w->shards));
+            post_backend_grow(w->proxy, w->id, (uint32_t)(sh - w->shards), w->gen);
             return true;
         }
     }
@@ -1507,7 +1509,7 @@ static void release_if_free(struct session *s)
     give_back_untouched(s);
 }
 
-/* ---------- KILL (core/kill.c carries it between workers) ---------- */
+/* ---------- KILL (core/conn/kill.c carries it between workers) ---------- */
 
 static struct session *find_session(struct worker *w, uint64_t id)
 {
@@ -1567,7 +1569,9 @@ static void on_kill(struct session *s, uint8_t seq, uint32_t id, bool query_only
 {
     s->in.sent = s->in.scan;
     s->kill_id = id;
-    int code = kill_session_by_id(s->w, s->id, s->user, id, query_only);
+    int code = session_id_worker(id) == s->w->id
+                   ? session_kill(s->w, id, s->user, s->w->gen, query_only, s->id)
+                   : kill_ask_owner(s->w, session_id_worker(id), s->id, s->user, id, query_only);
     if (code == KILL_PENDING) {
         s->kill_wait = true;
         s->cmd_seq = seq;

@@ -3,9 +3,11 @@
  * shard, the available connections idle longer than pool.stale_after (it closes them and
  * opens as many new ones, down to pool.min_idle) and those neither used nor pinged for a
  * whole interval (it pings them and sends them back). Busy connections are never touched. */
-#include "core/health.h"
+#include "core/conn/health.h"
 
-#include "core/worker.h"
+#include "core/conn/backend.h"
+
+#include "core/worker/worker.h"
 
 /* Per shard and check: the pool never empties at once, and one check stays short. */
 enum { HEALTH_BATCH = 4 };
@@ -39,5 +41,4 @@ void health_check(struct worker *w)
     for (size_t i = 0; i < w->nshards; i++)
         check_shard(w, &w->shards[i]);
     /* Shards a reload removed: their connections close as their sessions let them go. */
-    worker_sweep_retired(w);
 }

@@ -1,5 +1,5 @@
 /* Fetching the stored functions' names from a backend (see routines.h). */
-#include "core/routines.h"
+#include "core/maintenance/routines.h"
 
 #include <stdio.h>
 

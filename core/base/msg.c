@@ -1,4 +1,4 @@
-#include "core/msg.h"
+#include "core/base/msg.h"
 
 #include <errno.h>
 #include <stdlib.h>

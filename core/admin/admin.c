@@ -1,6 +1,6 @@
 /* admin: a non-blocking HTTP/1.x server with a fixed table of connections, on a thread of its
- * own. Parsing and formatting are core/http.c's; the content is core/metrics.c's. */
-#include "core/admin.h"
+ * own. Parsing and formatting are core/admin/http.c's; the content is core/admin/metrics.c's. */
+#include "core/admin/admin.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -14,14 +14,16 @@
 #include <unistd.h>
 
 #include "config/config.h"
-#include "core/http.h"
-#include "core/log.h"
-#include "core/metrics.h"
-#include "core/msg.h"
-#include "core/net.h"
-#include "core/prom.h"
-#include "core/proxy_int.h"
-#include "core/worker.h"
+#include "core/base/clock.h"
+#include "core/admin/http.h"
+#include "core/base/post.h"
+#include "core/base/log.h"
+#include "core/admin/metrics.h"
+#include "core/base/msg.h"
+#include "core/base/net.h"
+#include "core/admin/prom.h"
+#include "core/base/shared.h"
+#include "core/worker/worker.h"
 
 enum { ADMIN_CONN_TIMEOUT_MS = 5000, ADMIN_BACKLOG = 64 };
 
@@ -224,7 +226,7 @@ static void accept_all(struct admin *a)
         if (fd < 0)
             return;
         c->fd = fd;
-        c->deadline_ms = worker_now_ms() + ADMIN_CONN_TIMEOUT_MS;
+        c->deadline_ms = clock_ms() + ADMIN_CONN_TIMEOUT_MS;
     }
 }
 
@@ -250,7 +252,7 @@ static int poll_fill(struct admin *a, struct pollfd *pfd)
 
 static void poll_done(struct admin *a, const struct pollfd *pfd, int n)
 {
-    uint64_t now = worker_now_ms();
+    uint64_t now = clock_ms();
     for (int i = 0; i < n; i++) {
         if (a->slot_of[i] < 0) {
             if (pfd[i].revents & POLLIN)
@@ -275,7 +277,7 @@ static void poll_done(struct admin *a, const struct pollfd *pfd, int n)
 static int timeout_ms(const struct admin *a)
 {
     int timeout_ms = -1;
-    uint64_t now = worker_now_ms();
+    uint64_t now = clock_ms();
     for (int i = 0; i < ADMIN_MAX_CONNS; i++) {
         const struct admin_conn *c = &a->conns[i];
         if (c->fd < 0)
@@ -298,7 +300,7 @@ static void drain_inbox(struct admin *a)
         if (m->kind == MSG_RELOAD) {
             a->cfg = m->cfg;
             a->gen = m->gen;
-            proxy_reload_ack(a->p);
+            post_reload_ack(a->p);
         } else if (m->kind == MSG_STOP) {
             a->stop = true;
         }

@@ -1,5 +1,5 @@
 /* worker: the per-core event loop. See worker.h. */
-#include "core/worker.h"
+#include "core/worker/worker.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -14,24 +14,20 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/health.h"
-#include "core/kill.h"
-#include "core/log.h"
-#include "core/net.h"
-#include "core/proxy_int.h"
+#include "core/base/clock.h"
+#include "core/conn/health.h"
+#include "core/conn/kill.h"
+#include "core/base/post.h"
+#include "core/base/log.h"
+#include "core/base/net.h"
+#include "core/base/shared.h"
 #include "core/io/io.h"
-#include "core/session.h"
+#include "core/conn/session.h"
 #include "protocol/lenenc.h"
 #include "protocol/name_set.h"
 
 enum { LISTEN_BACKLOG = 1024 };
 
-uint64_t worker_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* ---------- submissions: each is one completion, counted in inflight ---------- */
 
@@ -103,17 +99,8 @@ void worker_buf_release(struct worker *w, struct rbuf *rb)
     rb->p = NULL;
     rb->len = rb->scan = rb->sent = 0;
     /* One buffer back: one waiting receive may go again. */
-    if (w->backend_buf_waiters) {
-        struct backend *b = w->backend_buf_waiters;
-        w->backend_buf_waiters = b->buf_wait_next;
-        b->buf_waiting = false;
-        backend_arm_recv(b);
-    } else if (w->buf_waiters) {
-        struct buf_wait *bw = w->buf_waiters;
-        w->buf_waiters = bw->next;
-        bw->waiting = false;
-        session_buf_ready(bw->s);
-    }
+    if (w->backend_buf_waiters || w->buf_waiters)
+        w->hooks->buffer_free(w);
     if (!w->backend_buf_waiters && !w->buf_waiters && STAT_GET(w->st.buf_starved_since_ms))
         STAT_SET(w->st.buf_starved_since_ms, 0);
 }
@@ -177,6 +164,26 @@ void worker_backend_buf_wait(struct worker *w, struct backend *b)
     b->buf_wait_next = w->backend_buf_waiters;
     w->backend_buf_waiters = b;
     buf_starved(w);
+}
+
+struct shard_gauges *worker_gauges_new(uint32_t gen, size_t n)
+{
+    struct shard_gauges *g = calloc(1, sizeof *g + n * sizeof g->g[0]);
+    if (g) {
+        g->gen = gen;
+        g->n = n;
+    }
+    return g;
+}
+
+void worker_free_retired(struct worker *w)
+{
+    while (w->retired) {
+        struct retired_shards *r = w->retired;
+        w->retired = r->next;
+        free(r->shards);
+        free(r);
+    }
 }
 
 /* ---------- set-up ---------- */
@@ -294,12 +301,7 @@ static void begin_stop(struct worker *w)
     worker_cancel(w, op_tag(w, OP_WAKE));
     if (w->timer_armed)
         worker_cancel(w, op_tag(w, OP_TIMER));
-    session_shutdown_all(w);
-    for (struct backend *b = w->live_backends, *next; b; b = next) {
-        next = b->next_live;
-        if (b->state == B_POOLED || b->state == B_RESETTING)
-            backend_discard(b, "shutting down");
-    }
+    w->hooks->stopping(w);
 }
 
 /* SIGTERM: no new client from now on. Shutting the listening socket down makes the kernel
@@ -315,49 +317,10 @@ static void begin_drain(struct worker *w)
         shutdown(w->listen_fd, SHUT_RDWR);
 }
 
+/* The loop's own messages; the rest goes to the layer above. */
 static void on_msg(struct worker *w, struct msg *m)
 {
     switch (m->kind) {
-    case MSG_BACKEND_NEW: {
-        if (m->gen != w->gen || m->shard >= w->nshards) {
-            close(m->fd); /* for an earlier config */
-            break;
-        }
-        struct pool_shard *sh = &w->shards[m->shard];
-        if (sh->pending > 0)
-            sh->pending--;
-        if (w->stopping || pool_size(sh) >= sh->target) {
-            close(m->fd); /* pool.size was lowered meanwhile */
-            break;
-        }
-        uint32_t bi = m->shard / (uint32_t)w->cfg->nusers;
-        struct worker_backend_info *info = &w->binfo[bi];
-        if (!m->returning)
-            STAT_INC(w->st.conns_received);
-        if (!info->known) {
-            info->known = true;
-            info->caps = m->caps;
-            snprintf(info->version, sizeof info->version, "%s", m->version);
-        }
-        if (!backend_new(w, m)) {
-            close(m->fd);
-            sh->pending++;
-            proxy_backend_lost(w->proxy, w->id, m->shard);
-        }
-        session_pool_ready(w);
-        break;
-    }
-    case MSG_HEALTH_CHECK:
-        health_check(w);
-        break;
-    case MSG_BACKEND_STATE:
-        if (m->gen == w->gen && m->backend < w->cfg->nbackends) {
-            struct worker_backend_info *info = &w->binfo[m->backend];
-            info->down = !m->up;
-            snprintf(info->error, sizeof info->error, "%s", m->up ? "" : m->error);
-            session_pool_ready(w); /* down: those waiting are told at once */
-        }
-        break;
     case MSG_LISTEN:
         if (!w->stopping) {
             if (listen(w->listen_fd, LISTEN_BACKLOG) == 0)
@@ -372,24 +335,9 @@ static void on_msg(struct worker *w, struct msg *m)
     case MSG_DRAIN:
         begin_drain(w);
         break;
-    case MSG_RELOAD:
-        worker_apply_cfg(w, m->cfg, m->gen);
-        break;
-    case MSG_ROUTINES:
-        name_set_unref(w->routines);
-        w->routines = m->names;
-        break;
-    case MSG_KILL:
-    case MSG_KILL_DONE:
-    case MSG_BACKEND_KILLED:
-        kill_on_msg(w, m);
+    default:
+        w->hooks->message(w, m);
         return;
-    case MSG_BACKEND_LOST:
-    case MSG_BACKEND_GROW:
-    case MSG_CONN_STALE:
-    case MSG_CONN_PING:
-    case MSG_BACKEND_KILL:
-        break; /* for the maintenance thread only */
     }
     free(m);
 }
@@ -411,7 +359,7 @@ static void dispatch(void *ctx, uint64_t tag, int res, unsigned flags)
             } else {
                 STAT_INC(w->st.clients_accepted);
                 STAT_INC(w->st.clients_connected);
-                session_start(w, res);
+                w->hooks->accepted(w, res);
             }
         } else if (res != -ECANCELED && !w->draining) {
             accept_failed(w, res, more);
@@ -437,36 +385,15 @@ static void dispatch(void *ctx, uint64_t tag, int res, unsigned flags)
             arm_wake(w);
         break;
     }
-    case OP_CLIENT_RECV:
-        session_on_client_recv(ptr, res, flags);
-        break;
-    case OP_CLIENT_SEND:
-        session_on_client_send(ptr, res);
-        break;
-    case OP_BACKEND_RECV:
-        backend_on_recv(ptr, res, flags);
-        break;
-    case OP_BACKEND_SEND:
-        backend_on_send(ptr, res);
-        break;
-    case OP_C2B_SEND:
-        session_on_c2b_sent(ptr, res);
-        break;
-    case OP_B2C_SEND:
-        backend_on_b2c_sent(ptr, res);
-        break;
     case OP_TIMER:
         w->timer_armed = false;
         if (res != -ECANCELED && !w->stopping)
-            session_deadlines_passed(w);
-        break;
-    case OP_WAIT_TIMEOUT:
-        session_on_wait_timeout(ptr, res);
-        break;
-    case OP_CLIENT_HUP:
-        session_on_client_hup(ptr, res);
+            w->hooks->timer(w);
         break;
     case OP_IGNORE:
+        break;
+    default: /* a session's or a backend connection's */
+        w->hooks->complete(w, op, ptr, res, flags);
         break;
     }
 }
@@ -500,9 +427,8 @@ static void report_drained(struct worker *w)
 static void submitted(void *ctx)
 {
     struct worker *w = ctx;
-    w->now_ms = worker_now_ms();
-    backend_bury(w);
-    session_bury(w);
+    w->now_ms = clock_ms();
+    w->hooks->submitted(w);
 }
 
 static void run(struct worker *w)
@@ -540,21 +466,20 @@ static void *worker_main(void *arg)
         report_init(w, rc);
         return NULL;
     }
-    w->now_ms = worker_now_ms();
+    w->now_ms = clock_ms();
     report_init(w, 0);
     run(w);
-    backend_bury(w);
-    session_bury(w);
-    session_free_all(w);
+    w->hooks->stopped(w);
     xbufs_free(w);
     return NULL;
 }
 
-int worker_start(struct worker *w, struct proxy *p, uint32_t id)
+int worker_start(struct worker *w, struct proxy *p, uint32_t id, const struct worker_hooks *hooks)
 {
     const struct cfg *cfg = p->cfg;
     memset(w, 0, sizeof *w);
     w->id = id;
+    w->hooks = hooks;
     w->proxy = p;
     w->cfg = cfg;
     w->listen_fd = -1;
@@ -636,8 +561,8 @@ void worker_destroy(struct worker *w)
     free(w->shards);
     free(w->users);
     free(w->binfo);
-    name_set_unref(w->routines);
-    w->routines = NULL;
+    if (w->hooks)
+        w->hooks->destroyed(w);
     for (struct shard_gauges *g = w->gauges, *older; g; g = older) {
         older = g->older;
         free(g);

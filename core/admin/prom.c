@@ -1,4 +1,4 @@
-#include "core/prom.h"
+#include "core/admin/prom.h"
 
 #include <stdarg.h>
 #include <stdio.h>

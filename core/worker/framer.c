@@ -1,5 +1,5 @@
 /* framer: logical packets out of receive buffers (see framer.h). */
-#include "core/framer.h"
+#include "core/worker/framer.h"
 
 #include <string.h>
 

@@ -1,5 +1,5 @@
 /* stmt_meta: per-session column definitions of prepared statements (see stmt_meta.h). */
-#include "core/stmt_meta.h"
+#include "core/conn/stmt_meta.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -14,10 +14,10 @@
 #include <stdint.h>
 
 #include "config/config.h"
-#include "core/deadline.h"
-#include "core/framer.h"
-#include "core/msg.h"
-#include "core/stats.h"
+#include "core/base/deadline.h"
+#include "core/worker/framer.h"
+#include "core/base/msg.h"
+#include "core/base/stats.h"
 #include "pool/pool.h"
 #include "protocol/auth.h"
 #include "protocol/xlat.h"
@@ -25,6 +25,8 @@
 
 struct proxy;
 struct session;
+struct worker;
+
 
 enum {
     WORKER_BUF_SIZE = 64 * 1024, /* one provided receive buffer */
@@ -62,6 +64,21 @@ static inline uint64_t op_tag(const void *ptr, enum op op)
 {
     return (uint64_t)(uintptr_t)ptr | (uint64_t)op;
 }
+
+/* What the layer above the loop (core/conn/events.c) does with the loop's news: the loop
+ * calls nothing above it but these. All on the worker's thread. */
+struct worker_hooks {
+    /* A completion of a session's or a backend connection's operation (op, its object). */
+    void (*complete)(struct worker *w, enum op op, void *ptr, int res, unsigned flags);
+    void (*accepted)(struct worker *w, int fd);   /* a client connected */
+    void (*message)(struct worker *w, struct msg *m); /* not the loop's own; takes m */
+    void (*buffer_free)(struct worker *w);         /* a receive buffer came back, one waits */
+    void (*timer)(struct worker *w);               /* the earliest client deadline came */
+    void (*submitted)(struct worker *w);           /* each turn: the grave may be closed */
+    void (*stopping)(struct worker *w);            /* MSG_STOP: end the sessions */
+    void (*stopped)(struct worker *w);             /* the loop ended: free what is left */
+    void (*destroyed)(struct worker *w);           /* worker_destroy: the tables above */
+};
 
 /* The backend connection's own life, apart from any session. */
 enum backend_state {
@@ -149,6 +166,7 @@ struct worker_backend_info {
 struct worker {
     _Alignas(64) uint32_t id;
     struct proxy *proxy;
+    const struct worker_hooks *hooks;
     const struct cfg *cfg;
     pthread_t thread;
     struct io *io; /* the I/O engine (core/io/io.h) */
@@ -216,10 +234,12 @@ struct worker {
     bool init_done;
 };
 
-/* worker_reload.c: a new config from the main thread (MSG_RELOAD). */
-void worker_apply_cfg(struct worker *w, const struct cfg *cfg, uint32_t gen);
-/* Closes idle connections of retired shards; frees the arrays left empty. */
-void worker_sweep_retired(struct worker *w);
+/* Shard arrays of an earlier config still holding busy connections (conn/worker_reload.c). */
+struct retired_shards {
+    struct retired_shards *next;
+    struct pool_shard *shards;
+    size_t n;
+};
 void worker_free_retired(struct worker *w);
 struct shard_gauges *worker_gauges_new(uint32_t gen, size_t n);
 /* Password hashes of cfg's users into w->users. */
@@ -227,7 +247,7 @@ void worker_users_init(struct worker *w);
 
 /* Creates the worker (listening socket, inbox) and starts its thread, which sets up its I/O
  * and reports back: returns 0 once the worker serves, or -errno (logged) if it could not. */
-int worker_start(struct worker *w, struct proxy *p, uint32_t id);
+int worker_start(struct worker *w, struct proxy *p, uint32_t id, const struct worker_hooks *hooks);
 /* Queues a message of kind (MSG_LISTEN, MSG_STOP) to the worker; any thread. */
 void worker_post(struct worker *w, enum msg_kind kind);
 /* Asks the worker to stop (from any thread) and joins it. */
@@ -270,38 +290,5 @@ struct buf_wait {
 };
 void worker_buf_wait(struct worker *w, struct buf_wait *bw);
 void worker_backend_buf_wait(struct worker *w, struct backend *b);
-uint64_t worker_now_ms(void);
 
-/* backend.c */
-struct backend *backend_new(struct worker *w, const struct msg *m);
-void backend_on_recv(struct backend *b, int res, unsigned flags);
-void backend_on_send(struct backend *b, int res);
-void backend_on_b2c_sent(struct backend *b, int res);
-/* Arms the backend's receive if it has none and holds no buffer. */
-void backend_arm_recv(struct backend *b);
-/* The session is done with its backend: reset and return it, or discard it. */
-void backend_release(struct backend *b, bool idle_and_healthy);
-/* Hands an idle (B_POOLED) connection to the maintenance thread: kind MSG_CONN_STALE (it
- * closes it, and opens a new one if replace) or MSG_CONN_PING (it pings it and sends it
- * back). The socket leaves once the worker's own receive on it is cancelled. */
-void backend_hand_over(struct backend *b, enum msg_kind kind, bool replace);
-/* Closes it (already broken or untrustworthy) and has the maintenance thread replace it. */
-void backend_discard(struct backend *b, const char *reason);
-/* The connection's database is (or, len 0, none is) db; too long to remember: unknown. */
-void backend_set_db(struct backend *b, const char *db, size_t len);
-bool backend_db_is(const struct backend *b, const char *db, size_t len);
-/* COM_RESET_CONNECTION went to the connection (ringsql's or a client's): the login character
- * set is back and state tracking is off; the database stays. */
-void backend_session_reset(struct backend *b);
-/* Sends ringsql's own command (payload, seq 0) and begins tracking its response. */
-int backend_send_cmd(struct backend *b, uint8_t command, const void *arg, size_t arg_len);
-/* COM_CHANGE_USER to the connection's own backend user with no database: clears the session
- * and the current database. The server may answer with an AuthSwitchRequest (the tracker says
- * PROTO_TRACK_AUTH): pass that packet (payload p, len, its seq) to
- * backend_send_auth_switch_reply(). */
-int backend_send_change_user(struct backend *b);
-int backend_send_auth_switch_reply(struct backend *b, const uint8_t *p, size_t len, uint8_t seq);
-/* Moves a dead backend whose last completion arrived to the grave; backend_bury() closes
- * and frees the grave's after the next submit. */
-void backend_maybe_free(struct backend *b);
-void backend_bury(struct worker *w);
+

@@ -48,7 +48,7 @@ void session_shutdown_all(struct worker *w);
 /* A reload replaced w->cfg (old is still valid): sessions re-index their user by name. One
  * still logging in as a user the new config removed is closed. */
 void session_remap_users(struct worker *w, const struct cfg *old);
-/* KILL (core/kill.c). On the killed session's worker: the verdict on session id killed by
+/* KILL (core/conn/kill.c). On the killed session's worker: the verdict on session id killed by
  * session killer of user (an index into gen's config): 0 when done (a command under way is
  * killed on the server; KILL CONNECTION ends the session too), or the ERR code (1094 no such
  * session, 1095 another user's). */

@@ -1,4 +1,5 @@
-/* proxy_int: what the workers, the maintenance thread and proxy_run() share. */
+/* shared: what the workers, the maintenance thread, the admin endpoint and proxy_run() share.
+ * How they reach each other: post.h (to the maintenance and main threads) and msg.h. */
 #pragma once
 
 #include <stdatomic.h>
@@ -6,11 +7,12 @@
 
 #include "config/config.h"
 #include "core/io/io.h"
-#include "core/stats.h"
+#include "core/base/stats.h"
 
 struct worker;
 struct maintenance;
 struct admin;
+struct msgq;
 
 struct proxy {
     /* The running config. Only the main thread stores it (SIGHUP reload); the old one is
@@ -20,6 +22,8 @@ struct proxy {
     enum io_kind io_kind; /* every worker's I/O engine, chosen at start */
     struct worker *workers;
     struct maintenance *maint;
+    /* The maintenance thread's inbox while it runs (post.h), else NULL. */
+    struct msgq *_Atomic maint_inbox;
     atomic_bool stopping;
     atomic_bool draining;      /* SIGTERM received: no new clients, /readyz answers 503 */
     struct admin *admin;       /* served by the maintenance thread; NULL if it could not open */
@@ -33,16 +37,3 @@ struct proxy {
      * the old one stays allocated until the maintenance thread stops. */
     _Atomic uint8_t *_Atomic backend_up;
 };
-
-/* A worker lost a backend connection of shard (worker, shard): the maintenance thread opens a
- * replacement. Any thread. */
-void proxy_backend_lost(struct proxy *p, uint32_t worker, uint32_t shard);
-/* The calling thread no longer uses the previous cfg (see core/reload.c). Any thread. */
-void proxy_reload_ack(struct proxy *p);
-/* The shard is below pool.size and a client found no free connection: open one more. */
-void proxy_backend_grow(struct proxy *p, uint32_t worker, uint32_t shard);
-/* Work for the maintenance thread: an idle connection (MSG_CONN_STALE or MSG_CONN_PING,
- * m->fd; closed at once when ringsql is stopping) or a KILL for the server (MSG_BACKEND_KILL).
- * Takes m. */
-struct msg;
-void proxy_hand_over(struct proxy *p, struct msg *m);

@@ -18,6 +18,6 @@ void admin_close(struct admin *a);
 
 /* Starts its thread (after admin_open; 0 or -errno). a may be NULL. */
 int admin_start(struct admin *a);
-/* MSG_RELOAD (it switches to m->cfg, then acknowledges with proxy_reload_ack). Takes m. */
+/* MSG_RELOAD (it switches to m->cfg, then acknowledges with post_reload_ack). Takes m. */
 struct msg;
 void admin_post(struct admin *a, struct msg *m);

@@ -1,5 +1,5 @@
 /* liveness: COM_QUIT and COM_PING spoken directly on a backend socket (see liveness.h). */
-#include "core/liveness.h"
+#include "core/maintenance/liveness.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -7,7 +7,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "core/worker.h"
+#include "core/base/clock.h"
+#include "core/worker/worker.h"
 #include "protocol/constants.h"
 #include "protocol/lenenc.h"
 
@@ -79,7 +80,7 @@ void liveness_ping_read(struct liveness_ping *p)
 
 void liveness_ping_start(struct liveness_ping *p, uint64_t timeout_ms)
 {
-    p->deadline_ms = worker_now_ms() + (timeout_ms > 0 ? timeout_ms : 1000);
+    p->deadline_ms = clock_ms() + (timeout_ms > 0 ? timeout_ms : 1000);
     p->got = 0;
     p->want = PROTO_HEADER_LEN;
     p->done = false;

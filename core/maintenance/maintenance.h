@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "core/msg.h"
+#include "core/base/msg.h"
 
 struct proxy;
 struct maintenance;

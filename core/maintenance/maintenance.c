@@ -1,4 +1,4 @@
-#include "core/maintenance.h"
+#include "core/maintenance/maintenance.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,11 +10,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/liveness.h"
-#include "core/log.h"
-#include "core/proxy_int.h"
-#include "core/routines.h"
-#include "core/worker.h"
+#include "core/base/clock.h"
+#include "core/maintenance/liveness.h"
+#include "core/base/post.h"
+#include "core/base/log.h"
+#include "core/base/shared.h"
+#include "core/maintenance/routines.h"
+#include "core/worker/worker.h"
 #include "protocol/constants.h"
 #include "protocol/name_set.h"
 
@@ -55,7 +57,7 @@ struct pinging {
 
 static uint64_t now_ms(void)
 {
-    return worker_now_ms();
+    return clock_ms();
 }
 
 /* A libmariadb connection to backend be as user u (timeouts.connect for every step), or
@@ -353,7 +355,7 @@ static void on_msg(struct maintenance *m, struct msg *msg)
         break;
     case MSG_RELOAD:
         if (reshape(m, msg->cfg, msg->gen)) {
-            proxy_reload_ack(m->p);
+            post_reload_ack(m->p);
             m->next_routines_ms = 0; /* pool.mode may be transaction now */
         }
         break;
@@ -536,7 +538,7 @@ static void *maintenance_main(void *arg)
             fill(m, NULL);
         if (!m->stop && now_ms() >= m->next_routines_ms)
             refresh_routines(m);
-        /* The seed's health check (core/health.c), on this thread's current config. */
+        /* The seed's health check (core/conn/health.c), on this thread's current config. */
         uint64_t every = m->cfg->pool.health_check_interval_ms;
         if (!m->stop && every > 0 && now_ms() >= m->next_check_ms) {
             m->next_check_ms = now_ms() + every;
@@ -580,7 +582,9 @@ struct maintenance *maintenance_start(struct proxy *p, int ready_fd)
     for (uint32_t w = 0; w < p->nworkers; w++)
         for (size_t s = 0; s < m->nshards; s++)
             m->missing[w * m->nshards + s] = p->workers[w].shards[s].pending; /* first fill */
+    atomic_store(&p->maint_inbox, &m->inbox);
     if (pthread_create(&m->thread, NULL, maintenance_main, m) != 0) {
+        atomic_store(&p->maint_inbox, NULL);
         msgq_destroy(&m->inbox);
         free(m->missing);
         free(m->retry_at);
@@ -610,6 +614,7 @@ void maintenance_stop(struct maintenance *m)
         m->stop = true;
     }
     pthread_join(m->thread, NULL);
+    atomic_store(&m->p->maint_inbox, NULL);
     msgq_destroy(&m->inbox);
     while (m->old_up) {
         struct old_up *o = m->old_up;

@@ -1,13 +1,14 @@
 /* metrics: sums the workers' counters and renders them for /metrics and /readyz. */
-#include "core/metrics.h"
+#include "core/admin/metrics.h"
 
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "core/prom.h"
-#include "core/proxy_int.h"
-#include "core/worker.h"
+#include "core/base/clock.h"
+#include "core/admin/prom.h"
+#include "core/base/shared.h"
+#include "core/worker/worker.h"
 #include "ringsql_version.h"
 
 /* /readyz fails once a worker's receives have waited this long for a buffer. */
@@ -256,7 +257,7 @@ bool metrics_ready(struct proxy *p, const struct cfg *cfg, unsigned gen, char *r
         }
     }
     /* A worker whose receives have all waited for a buffer for a while serves no one. */
-    uint64_t now = worker_now_ms();
+    uint64_t now = clock_ms();
     for (uint32_t i = 0; i < p->nworkers; i++) {
         uint64_t since = STAT_GET(p->workers[i].st.buf_starved_since_ms);
         if (since && now > since && now - since > METRICS_BUF_STARVED_MS) {

@@ -6,6 +6,8 @@
  *   B_POOLED --health check: stale or long idle--> B_HANDOFF --receive cancelled--> socket to
  *            the maintenance thread, object B_DEAD (a pinged one comes back as a new object)
  *   any state --error, hang-up, dirty release, reset failure--> B_DEAD (freed when quiet) */
+#include "core/conn/backend.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,10 +15,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "core/log.h"
-#include "core/proxy_int.h"
-#include "core/session.h"
-#include "core/worker.h"
+#include "core/base/post.h"
+#include "core/base/log.h"
+#include "core/base/shared.h"
+#include "core/worker/worker.h"
 #include "protocol/auth.h"
 #include "protocol/change_user.h"
 #include "protocol/constants.h"
@@ -147,7 +149,7 @@ void backend_discard(struct backend *b, const char *reason)
      * or retired the shard: target 0), counting those already on their way. */
     if (!w->stopping && replace && pool_size(sh) + sh->pending < sh->target) {
         sh->pending++;
-        proxy_backend_lost(w->proxy, w->id, b->shard_idx);
+        post_backend_lost(w->proxy, w->id, b->shard_idx, w->gen);
     }
     backend_maybe_free(b);
 }
@@ -190,7 +192,7 @@ static void hand_over_now(struct backend *b)
     worker_release_fd(w, b->fd);
     b->fd = -1;
     b->state = B_DEAD;
-    proxy_hand_over(w->proxy, m);
+    post_to_maintenance(w->proxy, m);
     backend_maybe_free(b);
 }
 
@@ -347,22 +349,22 @@ static int reset_packet(void *ctx, const uint8_t *head, size_t head_len, uint64_
     return v == PROTO_TRACK_MORE ? 0 : -EPROTO;
 }
 
-static void reset_on_data(struct backend *b)
+static enum backend_news reset_on_data(struct backend *b)
 {
     int rc = framer_walk(&b->fr, &b->in, reset_packet, b);
     bool leftover = b->in.scan < b->in.len;
     worker_buf_release(b->w, &b->in);
     if (rc < 0 || leftover) {
         backend_discard(b, "COM_RESET_CONNECTION failed");
-        return;
+        return BACKEND_QUIET;
     }
     if (rc == 1 && pool_size(b->pc.shard) > b->pc.shard->target) {
         backend_discard(b, "pool.size lowered");
-        return;
+        return BACKEND_QUIET;
     }
     if (rc != 1) {
         backend_arm_recv(b);
-        return;
+        return BACKEND_QUIET;
     }
     struct worker *w = b->w;
     STAT_INC(w->st.conns_reset);
@@ -371,10 +373,10 @@ static void reset_on_data(struct backend *b)
     log_debug("backend_returned", "worker=%u pool=%s server_conn=%u", w->id, b->pc.shard->name,
               b->server_conn_id);
     backend_arm_recv(b);
-    session_pool_ready(w);
+    return BACKEND_POOLED;
 }
 
-void backend_on_recv(struct backend *b, int res, unsigned flags)
+enum backend_news backend_on_recv(struct backend *b, int res, unsigned flags)
 {
     b->inflight--;
     b->recv_armed = false;
@@ -385,56 +387,55 @@ void backend_on_recv(struct backend *b, int res, unsigned flags)
         if (got)
             worker_buf_release(b->w, &rb);
         backend_maybe_free(b);
-        return;
+        return BACKEND_QUIET;
     case B_BOUND:
         if (got)
             b->in = rb;
-        session_on_backend_recv(b->sess, res, flags);
-        return;
+        return BACKEND_FOR_SESSION;
     case B_POOLED:
         if (got)
             worker_buf_release(b->w, &rb);
         if (res == -ENOBUFS) {
             worker_backend_buf_wait(b->w, b);
-            return;
+            return BACKEND_QUIET;
         }
         backend_discard(b, res == 0  ? "server closed an idle connection"
                            : res < 0 ? "receive failed on an idle connection"
                                      : "server sent data on an idle connection");
-        return;
+        return BACKEND_QUIET;
     case B_HANDOFF:
         if (got)
             worker_buf_release(b->w, &rb);
         if (res == -ECANCELED || res == -ENOBUFS) {
             hand_over_now(b);
-            return;
+            return BACKEND_QUIET;
         }
         /* It closed or spoke while being handed over: broken either way. */
         backend_discard(b, res == 0 ? "server closed an idle connection"
                                     : "idle connection failed during the health check");
-        return;
+        return BACKEND_QUIET;
     case B_RESETTING:
         if (res == -ENOBUFS) {
             worker_backend_buf_wait(b->w, b);
-            return;
+            return BACKEND_QUIET;
         }
         if (!got) {
             backend_discard(b, "connection lost during COM_RESET_CONNECTION");
-            return;
+            return BACKEND_QUIET;
         }
         b->in = rb;
-        reset_on_data(b);
-        return;
+        return reset_on_data(b);
     }
+    return BACKEND_QUIET;
 }
 
-void backend_on_send(struct backend *b, int res)
+enum backend_news backend_on_send(struct backend *b, int res)
 {
     b->inflight--;
     if (b->state == B_DEAD) {
         b->send_busy = false;
         backend_maybe_free(b);
-        return;
+        return BACKEND_QUIET;
     }
     if (b->cmd_len > 0) {
         /* ringsql's own command: finish it here, whoever drives the connection. */
@@ -442,32 +443,32 @@ void backend_on_send(struct backend *b, int res)
             b->send_busy = false;
             b->cmd_len = 0;
             if (b->state == B_BOUND)
-                session_on_backend_failed(b->sess);
-            else
-                backend_discard(b, "send failed");
-            return;
+                return BACKEND_FAILED;
+            backend_discard(b, "send failed");
+            return BACKEND_QUIET;
         }
         b->cmd_sent += (uint32_t)res;
         if (b->cmd_sent < b->cmd_len) {
             b->inflight++;
             worker_send(b->w, b->fd, b->cmd + b->cmd_sent, b->cmd_len - b->cmd_sent,
                         op_tag(b, OP_BACKEND_SEND));
-            return;
+            return BACKEND_QUIET;
         }
         b->cmd_len = 0;
         b->send_busy = false;
-        return;
+        return BACKEND_QUIET;
     }
     b->send_busy = false;
+    return BACKEND_QUIET;
 }
 
-void backend_on_b2c_sent(struct backend *b, int res)
+enum backend_news backend_on_b2c_sent(struct backend *b, int res)
 {
+    (void)res;
     b->inflight--;
     if (b->state == B_DEAD) {
         backend_maybe_free(b);
-        return;
+        return BACKEND_QUIET;
     }
-    if (b->state == B_BOUND && b->sess)
-        session_on_b2c_sent(b->sess, res);
+    return b->state == B_BOUND && b->sess ? BACKEND_FOR_SESSION : BACKEND_QUIET;
 }

@@ -1,4 +1,4 @@
-#include "core/net.h"
+#include "core/base/net.h"
 
 #include <errno.h>
 #include <netdb.h>

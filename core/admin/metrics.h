@@ -1,4 +1,4 @@
-/* metrics: what the admin endpoint reports, read from the shared counters (core/stats.h)
+/* metrics: what the admin endpoint reports, read from the shared counters (core/base/stats.h)
  * without touching any worker's own state. Runs on the maintenance thread. */
 #pragma once
 

@@ -36,7 +36,7 @@ struct worker_stats {
     stat_t clients_accepted;
     stat_t accept_errors; /* accept() failed (out of descriptors, memory) */
     stat_t buf_waits;     /* receives that found every receive buffer held */
-    /* gauge: since when (worker_now_ms) a receive has waited for a buffer; 0 while none waits */
+    /* gauge: since when (clock_ms) a receive has waited for a buffer; 0 while none waits */
     stat_t buf_starved_since_ms;
     stat_t clients_connected; /* gauge: sessions open now (accepted, not yet closed) */
     stat_t sessions_done;

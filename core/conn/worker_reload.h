@@ -1,0 +1,12 @@
+/* worker_reload: a worker switches to a new config (MSG_RELOAD), and lets go of the shards of
+ * earlier configs once their connections are idle (see worker_reload.c). */
+#pragma once
+
+#include <stdint.h>
+
+struct worker;
+struct cfg;
+
+void worker_apply_cfg(struct worker *w, const struct cfg *cfg, uint32_t gen);
+/* Closes idle connections of retired shards; frees the arrays left empty. */
+void worker_sweep_retired(struct worker *w);
