@@ -9,6 +9,10 @@
 #   --workers N                          the throwaway ringsql's worker threads (default 0: one
 #                                        per CPU; on a 2-core machine shared with sysbench and
 #                                        MariaDB, 1 spends less CPU per query: docs/performance.md)
+#   --io epoll                           a third throwaway ringsql, "ringsql-epoll" (session
+#                                        pooling on the epoll I/O engine), benched in the same run
+#   --compare BIN                        another ringsql build ("old": BIN, session pooling, the
+#                                        same config), benched in the same run: old against new
 # Any further option goes to bench/run.py (--quick, --workloads, --threads 1,16,64,
 # --seconds 10, --runs 3, --idle-clients, --exhaust-clients, --user, --password, --database);
 # an option given with --quick overrides its value.
@@ -22,9 +26,18 @@ scripts/build.sh normal >/dev/null
 
 args=()
 workers=0
+io_epoll=false
+compare=
 while (($#)); do
     if [[ $1 == --workers ]]; then
         workers=${2:?--workers needs a number}
+        shift 2
+    elif [[ $1 == --io ]]; then
+        [[ ${2:-} == epoll ]] || { echo "bench: --io takes epoll (io_uring is the default)" >&2; exit 2; }
+        io_epoll=true
+        shift 2
+    elif [[ $1 == --compare ]]; then
+        compare=$(realpath "${2:?--compare needs a ringsql binary}")
         shift 2
     else
         args+=("$1")
@@ -32,6 +45,7 @@ while (($#)); do
     fi
 done
 out=$root/results/$(date +%Y%m%d-%H%M%S)
+rest=("${args[@]}")
 own=false
 if [[ " ${args[*]} " != *" --direct "* ]]; then
     own=true
@@ -43,8 +57,8 @@ if [[ " ${args[*]} " != *" --direct "* ]]; then
     # Two ringsql processes in front of the same MariaDB, on its Unix socket (same host):
     # "ringsql" with the seed's session pooling, "ringsql-txn" with pool.mode transaction
     # (many more clients than connections: the idle-scale figure).
-    start_ringsql() { # NAME MODE -> sets port_NAME, pid_NAME
-        local name=$1 mode=$2 port
+    start_ringsql() { # NAME MODE [IO [BIN]] -> sets port_NAME, pid_NAME
+        local name=$1 mode=$2 io=${3:-auto} bin=${4:-build/cmd/ringsql} port
         port=$(free_port)
         cat >"$run_dir/$name.yaml" <<YAML
 listen: "127.0.0.1:$port"
@@ -63,19 +77,35 @@ admin:
 log:
   level: warn
 YAML
-        build/cmd/ringsql -c "$run_dir/$name.yaml" 2>"$run_dir/$name.log" &
+        # io only when not the default: a --compare build may predate the key.
+        [[ $io == auto ]] || echo "io: $io" >>"$run_dir/$name.yaml"
+        env -u RINGSQL_IO "$bin" -c "$run_dir/$name.yaml" 2>"$run_dir/$name.log" &
         printf -v "pid_${name//-/_}" %s $!
         printf -v "port_${name//-/_}" %s "$port"
     }
+    names=(ringsql ringsql_txn)
     start_ringsql ringsql session
     start_ringsql ringsql-txn transaction
+    if $io_epoll; then
+        start_ringsql ringsql-epoll session epoll
+        names+=(ringsql_epoll)
+    fi
+    if [[ -n $compare ]]; then
+        start_ringsql old session auto "$compare"
+        names+=(old)
+    fi
+    pids=()
+    for name in "${names[@]}"; do
+        pid_var=pid_$name
+        pids+=("${!pid_var}")
+    done
     cleanup() {
-        kill -TERM "$pid_ringsql" "$pid_ringsql_txn" 2>/dev/null || true
-        wait "$pid_ringsql" "$pid_ringsql_txn" 2>/dev/null || true
+        kill -TERM "${pids[@]}" 2>/dev/null || true
+        wait "${pids[@]}" 2>/dev/null || true
         tests/mariadb.sh stop "$run_dir/mariadb"
     }
     trap cleanup EXIT
-    for name in ringsql ringsql_txn; do
+    for name in "${names[@]}"; do
         port_var=port_$name pid_var=pid_$name
         deadline=$((SECONDS + 20))
         until mariadb --no-defaults -h127.0.0.1 -P"${!port_var}" -uringsql_test -ptest_pass \
@@ -91,7 +121,12 @@ YAML
     args=(--direct "127.0.0.1:$RINGSQL_TEST_MARIADB_PORT" --ringsql "127.0.0.1:$port_ringsql"
         --peer "ringsql-txn=127.0.0.1:$port_ringsql_txn"
         --pid-of "direct=$(cat "$run_dir/mariadb/mariadbd.pid")" --pid-of "ringsql=$pid_ringsql"
-        --pid-of "ringsql-txn=$pid_ringsql_txn" "${args[@]}")
+        --pid-of "ringsql-txn=$pid_ringsql_txn")
+    for name in "${names[@]:2}"; do
+        port_var=port_$name pid_var=pid_$name
+        args+=(--peer "${name//_/-}=127.0.0.1:${!port_var}" --pid-of "${name//_/-}=${!pid_var}")
+    done
+    args+=("${rest[@]}")
 fi
 [[ " ${args[*]} " == *" --out "* ]] || args+=(--out "$out")
 python3 bench/run.py --loadgen build/bench/ringsql-loadgen "${args[@]}"
