@@ -1,5 +1,5 @@
 /* session: one client connection, from accept to close, as an explicit state machine (every
- * state and transition is in session.c). */
+ * state and transition is at the top of session.c; the code is in session*.c). */
 #pragma once
 
 #include <stdbool.h>

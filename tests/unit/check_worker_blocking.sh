@@ -16,9 +16,10 @@
 # SO_LINGER, and log lines (one fwrite to stderr per event, see core/base/log.c).
 set -euo pipefail
 objdir=$1
-objs=(worker_worker.c.o worker_framer.c.o conn_worker_reload.c.o conn_session.c.o conn_backend.c.o
-    conn_health.c.o conn_kill.c.o conn_events.c.o conn_stmt_meta.c.o base_msg.c.o base_post.c.o
-    io_io.c.o io_uring.c.o io_epoll.c.o)
+objs=(worker_worker.c.o worker_framer.c.o conn_worker_reload.c.o conn_session.c.o
+    conn_session_txn.c.o conn_session_bind.c.o conn_session_kill.c.o conn_session_login.c.o
+    conn_session_forward.c.o conn_backend.c.o conn_health.c.o conn_kill.c.o conn_events.c.o
+    conn_stmt_meta.c.o base_msg.c.o base_post.c.o io_io.c.o io_uring.c.o io_epoll.c.o)
 blocking='poll|ppoll|select|pselect|epoll_wait|sleep|usleep|nanosleep|clock_nanosleep|read|recv|recvfrom|recvmsg|send|sendto|sendmsg|connect|accept|accept4|fopen|fgets|fread|getaddrinfo|gethostbyname|pthread_mutex_lock|pthread_cond_wait|pthread_cond_timedwait|pthread_join|system|popen|waitpid|flock|fsync|fdatasync|mysql_[a-z_]+|mariadb_[a-z_]+'
 allowed_in='worker_start|worker_stop|listen_socket|report_init'
 # The epoll engine's own system calls, each non-blocking by construction (see above); the

@@ -1,0 +1,189 @@
+/* session_int.h: what the pieces of a session (core/conn/session*.c) share, and only they. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/conn/session.h"
+#include "core/conn/stmt_meta.h"
+#include "core/worker/worker.h"
+#include "protocol/constants.h"
+
+/* The pieces of a session, lowest first: each calls only the pieces listed before it, never
+ * one listed after it, so that no files call each other in a circle (check_layers.py).
+ *   session.c          a session's life: allocation and freeing, its own sends and receives,
+ *                      ERRs, unbinding, closing, deadlines and timeouts, a backend that failed
+ *   session_txn.c      transaction pooling's decisions: pinning, giving the connection back
+ *                      between transactions, which commands need one, LAST_INSERT_ID()
+ *   session_bind.c     taking a connection (or waiting for one), applying the client's
+ *                      database, options and character set on it, the login's OK
+ *   session_kill.c     KILL [QUERY] of a session
+ *   session_login.c    greeting, HandshakeResponse, auth switch, COM_CHANGE_USER
+ *   session_forward.c  commands to the backend and responses back (through xlat), the
+ *                      completions that drive them, and session_start
+ * Where a lower piece goes on in a higher one, it calls through s->up (struct session_up). */
+
+enum session_state {
+    SS_GREETING,
+    SS_LOGIN,
+    SS_AUTH_SWITCH,
+    SS_BIND,
+    SS_IDLE,
+    SS_FORWARD,
+    SS_INFILE,
+    SS_WAIT,
+    SS_REJECT,
+    SS_LOST,
+    SS_CLOSED,
+};
+
+enum bind_step {
+    BIND_RESET,
+    BIND_DB,
+    BIND_MULTI,
+    BIND_CHARSET,
+    BIND_TRACK,
+    BIND_INSERT_ID,
+    BIND_DONE
+};
+
+enum { SESSION_HEAD_CAP = 512, SESSION_OUT_CAP = 1024, SESSION_DB_CAP = 256 };
+
+/* What the lower pieces go on with in the higher ones, which they do not call by name: one
+ * table, in session_forward.c, that session_start gives every session (s->up). */
+struct session_up {
+    /* A connection went back to the worker's pool (session_pool_ready: those waiting take it). */
+    void (*pool_ready)(struct worker *w);
+    /* The command held in s->in has its connection bound (bind_next): it is forwarded. */
+    void (*command_bound)(struct session *s);
+};
+
+struct session {
+    struct session *next_live, *prev_live;
+    struct buf_wait bw;
+    struct worker *w;
+    const struct session_up *up; /* see struct session_up */
+    uint64_t id;
+    int fd;
+    enum session_state state;
+    struct backend *b;
+    uint32_t user; /* index into cfg->users, once known */
+    bool user_known;
+    unsigned inflight; /* submissions tagged with this session not completed yet */
+    bool recv_armed;
+    bool hup_watched;  /* a POLLRDHUP watch on the client socket is in flight */
+    bool own_send;     /* s->out on its way to the client */
+    bool send_linked;  /* ... with the receive of the client's answer behind it */
+    bool say_shutdown; /* shutting down: ERR 1053 once that receive ends */
+    bool c2b_busy;     /* s->in bytes on their way to the backend */
+    bool b2c_busy;     /* b->in bytes on their way to the client */
+    bool quit;         /* COM_QUIT seen */
+    bool expect_response;
+    /* Transaction pooling: its last statement left warnings or an error on its connection:
+     * the connection stays for its next statement (SHOW WARNINGS reads them there), and is
+     * reset before anyone else gets it. */
+    bool diag_held;
+    bool cmd_reads_diag;     /* the command under way is SHOW WARNINGS, GET DIAGNOSTICS... */
+    uint64_t last_insert_id; /* the last id one of its inserts generated (LAST_INSERT_ID()) */
+    bool kill_wait;          /* its KILL's verdict is on its way from another worker */
+    bool query_killed;       /* KILL QUERY while its command waited for a connection */
+    uint32_t kill_id;        /* the session its KILL named */
+    bool response_done;
+    bool infile;
+    bool sha2_fast;
+    bool buried;
+    bool touched;         /* ringsql has sent the backend something for this session */
+    bool reset_first;     /* COM_CHANGE_USER on the same backend: reset it before binding */
+    bool txn;             /* pool.mode transaction: the backend is bound per transaction */
+    bool pinned;          /* txn, but the session left state on its backend: bound until it ends */
+    bool bind_for_cmd;    /* txn: binding for the command held in s->in, not for a login */
+    bool db_sent;         /* the bind sent COM_INIT_DB: the backend's database once it is OK */
+    struct deadline wait; /* SS_WAIT: in w->pool_waiters, until timeouts.pool_wait */
+    bool login_wait;      /* SS_WAIT for a login (its database to check), not a command */
+    struct __kernel_timespec wait_ts;
+    char out_lost[200];         /* SS_LOST: the ERR 1927 message for the next command */
+    uint64_t login_deadline_ms; /* accept + timeouts.handshake: for the whole login */
+    bool resp_started;          /* some of the current command's response reached the client */
+    uint8_t cmd_seq;            /* sequence id of the current command's first packet */
+    /* The client reads another response layout than its backend writes: responses go
+     * through protocol/xlat.h. Without CACHE_METADATA (the backend with it) the session
+     * keeps each statement's column definitions to put back those the server leaves out. */
+    bool xlat;
+    bool keep_meta;
+    uint32_t exec_stmt; /* the COM_STMT_EXECUTE being answered */
+    struct stmt_meta_cache meta;
+    enum bind_step bind;
+    uint64_t server_caps; /* offered in the greeting */
+    uint64_t caps;        /* negotiated with the client */
+    uint8_t charset;
+    uint8_t seq; /* next sequence id ringsql sends during login */
+    uint8_t scramble[PROTO_SCRAMBLE_LEN];
+    char peer[64];
+    char user_name[80];
+    char db[SESSION_DB_CAP];
+    size_t db_len;
+    struct rbuf in;
+    struct framer fr;
+    struct deadline dl; /* on w->deadlines[dl_kind] while its receive runs under a timeout */
+    uint8_t dl_kind;
+    bool timed_out; /* its deadline passed: the receive's cancellation is a timeout */
+    uint32_t out_len, out_sent;
+    uint8_t out[SESSION_OUT_CAP];
+    uint8_t head[SESSION_HEAD_CAP];
+};
+
+/* What every event line of a session says first: worker, session id, client address, the
+ * user it logged in as (or tried to) and the backend it is bound to. */
+struct log_ctx {
+    char text[320];
+};
+
+/* session.c */
+const char *peer(struct session *s);
+const char *ctx(struct session *s, struct log_ctx *c);
+void set_state(struct session *s, enum session_state to);
+struct session *session_alloc(struct worker *w);
+void login_head_drop(struct session *s);
+void maybe_free(struct session *s);
+void give_back_untouched(struct session *s);
+void stop_waiting(struct session *s);
+void unbind(struct session *s, bool clean);
+void close_session(struct session *s, bool clean, const char *why);
+void say_shutdown(struct session *s);
+void arm_client_recv(struct session *s);
+void send_own(struct session *s);
+void send_own_then_recv(struct session *s);
+void reject(struct session *s, uint16_t code, const char *sqlstate, const char *msg);
+void answer_command(struct session *s, uint8_t seq, uint16_t code, const char *state,
+                    const char *msg);
+void on_client_timeout(struct session *s);
+
+/* session_txn.c */
+void pin(struct session *s, const char *why);
+bool command_pins(const struct session *s, const uint8_t *head, size_t head_len, uint64_t len);
+bool command_may_change_db(const struct session *s, const uint8_t *head, size_t head_len,
+                           uint64_t len);
+bool needs_backend(const struct session *s);
+bool insert_id_is_another(const struct session *s);
+void release_if_free(struct session *s);
+
+/* session_bind.c */
+bool take_backend(struct session *s, uint32_t user);
+bool reject_backend_down(struct session *s);
+bool connection_in_sight(struct worker *w, uint32_t user);
+void reject_no_backend(struct session *s, uint32_t user);
+bool layout_known(struct session *s, uint64_t backend_caps);
+void bind_for_login(struct session *s);
+void send_login_ok(struct session *s);
+void bind_data(struct session *s);
+bool wait_for_backend(struct session *s);
+void bind_for_command(struct session *s);
+
+/* session_kill.c */
+void on_kill(struct session *s, uint8_t seq, uint32_t id, bool query_only);
+
+/* session_login.c */
+void greet(struct session *s);
+void on_change_user(struct session *s, const uint8_t *p, size_t len, uint8_t seq);
+int login_packet(void *ctx, const uint8_t *head, size_t head_len, uint64_t len, uint8_t seq);

@@ -1,0 +1,109 @@
+/* session_kill: the session side of a KILL [QUERY] (see core/conn/kill.h). */
+#include "core/conn/session_int.h"
+
+#include <stdio.h>
+
+#include "core/base/log.h"
+#include "core/conn/backend.h"
+#include "core/conn/kill.h"
+#include "core/worker/worker.h"
+#include "protocol/constants.h"
+
+/* ---------- KILL (core/conn/kill.c carries it between workers) ---------- */
+
+static struct session *find_session(struct worker *w, uint64_t id)
+{
+    for (struct session *s = w->live_sessions; s; s = s->next_live)
+        if (s->id == id)
+            return s;
+    return NULL;
+}
+
+/* The command under way on t's connection is killed on the server, which is told from a
+ * connection of its own; meanwhile t's connection goes to no one else. */
+static void kill_running_command(struct session *t, bool query_only)
+{
+    struct backend *b = t->b;
+    if (!b || b->kill_pending || !(t->state == SS_FORWARD || t->state == SS_INFILE) ||
+        b->pc.shard->retired)
+        return;
+    b->kill_pending = true;
+    kill_backend(t->w, t->id, b->shard_idx, b->server_conn_id, query_only);
+}
+
+int session_kill(struct worker *w, uint64_t id, uint32_t user, uint32_t gen, bool query_only,
+                 uint64_t killer)
+{
+    struct session *t = find_session(w, id);
+    if (!t || t->state == SS_GREETING || t->state == SS_LOGIN || t->state == SS_AUTH_SWITCH ||
+        t->state == SS_REJECT || t->state == SS_CLOSED)
+        return PROTO_ER_NO_SUCH_THREAD;
+    if (gen != w->gen || t->user != user)
+        return PROTO_ER_KILL_DENIED; /* as the server: only one's own user's threads */
+    struct log_ctx c;
+    log_info("session_killed", "%s by_session=%llu query_only=%d", ctx(t, &c),
+             (unsigned long long)killer, query_only);
+    if ((t->state == SS_WAIT && !t->login_wait) || (t->state == SS_BIND && t->bind_for_cmd))
+        t->query_killed = true; /* not on the server yet: answered 1317 once bound */
+    kill_running_command(t, query_only);
+    if (!query_only && t->id != killer)
+        close_session(t, false, "KILL CONNECTION");
+    return 0;
+}
+
+static void answer_kill(struct session *s, uint8_t seq, uint64_t id, int code)
+{
+    char msg[64];
+    if (code == PROTO_ER_NO_SUCH_THREAD)
+        snprintf(msg, sizeof msg, "Unknown thread id: %llu", (unsigned long long)id);
+    else if (code == PROTO_ER_KILL_DENIED)
+        snprintf(msg, sizeof msg, "You are not owner of thread %llu", (unsigned long long)id);
+    else
+        snprintf(msg, sizeof msg, "KILL could not be sent");
+    answer_command(s, seq, (uint16_t)code, "HY000", code ? msg : NULL);
+}
+
+/* A client's KILL [QUERY] id (a ringsql session id): answered here once the verdict is known,
+ * never forwarded (the server would read id as one of its own threads). */
+void on_kill(struct session *s, uint8_t seq, uint32_t id, bool query_only)
+{
+    s->in.sent = s->in.scan;
+    s->kill_id = id;
+    int code = session_id_worker(id) == s->w->id
+                   ? session_kill(s->w, id, s->user, s->w->gen, query_only, s->id)
+                   : kill_ask_owner(s->w, session_id_worker(id), s->id, s->user, id, query_only);
+    if (code == KILL_PENDING) {
+        s->kill_wait = true;
+        s->cmd_seq = seq;
+        s->expect_response = true;
+        s->response_done = false;
+        s->resp_started = false;
+        set_state(s, SS_FORWARD); /* settles once session_kill_answered() answers */
+        return;
+    }
+    if (code == 0 && !query_only && id == s->id) {
+        close_session(s, true, "KILL of its own connection");
+        return;
+    }
+    answer_kill(s, seq, id, code);
+}
+
+void session_kill_answered(struct worker *w, uint64_t killer, uint16_t code)
+{
+    struct session *s = find_session(w, killer);
+    if (!s || !s->kill_wait || s->state != SS_FORWARD)
+        return;
+    s->kill_wait = false;
+    s->expect_response = false;
+    answer_kill(s, s->cmd_seq, s->kill_id, code);
+}
+
+void session_backend_killed(struct worker *w, uint64_t id, uint32_t server_conn)
+{
+    struct session *t = find_session(w, id);
+    if (!t || !t->b || t->b->server_conn_id != server_conn)
+        return; /* gone: its connection was discarded, not pooled */
+    t->b->kill_pending = false;
+    if (t->state == SS_IDLE)
+        release_if_free(t);
+}

@@ -1,0 +1,140 @@
+/* session_txn: transaction pooling's decisions on a session's connection (see session_int.h). */
+#include "core/conn/session_int.h"
+
+#include "core/base/log.h"
+#include "core/conn/backend.h"
+#include "core/worker/worker.h"
+#include "protocol/constants.h"
+#include "protocol/kill.h"
+#include "protocol/packet.h"
+#include "protocol/query_state.h"
+
+/* ---------- transaction pooling ---------- */
+
+void pin(struct session *s, const char *why)
+{
+    s->pinned = true;
+    s->b->db_known = false; /* the client may change it from now on */
+    STAT_INC(s->w->st.sessions_pinned);
+    struct log_ctx c;
+    log_debug("session_pinned", "%s reason=\"%s\"", ctx(s, &c), why);
+}
+
+/* The text of a COM_QUERY or COM_STMT_PREPARE (after its command byte), from the packet whose
+ * first head_len bytes are head (len in all), its length in *text_len. Where only the head was
+ * kept, the text is read in the receive buffer when it lies whole there (it ends there: the
+ * framer stopped just past it); NULL where it cannot be read, which callers take for a yes. */
+static const uint8_t *command_text(const struct session *s, const uint8_t *head, size_t head_len,
+                                   uint64_t len, size_t *text_len)
+{
+    if (head_len < len) {
+        if (len >= PROTO_MAX_PAYLOAD || s->in.scan < len)
+            return NULL;
+        head = s->in.p + s->in.scan - len;
+        head_len = (size_t)len;
+    }
+    *text_len = head_len - 1;
+    return head + 1;
+}
+
+/* Transaction pooling: whether this command may leave state the server does not report. */
+bool command_pins(const struct session *s, const uint8_t *head, size_t head_len, uint64_t len)
+{
+    const uint8_t *text;
+    size_t n;
+    switch (head[0]) {
+    case PROTO_COM_STMT_PREPARE:
+    case PROTO_COM_SET_OPTION:
+    case PROTO_COM_INIT_DB: /* reported too, but the database is what binds check first */
+        return true;
+    case PROTO_COM_QUERY:
+        text = command_text(s, head, head_len, len, &n);
+        return !text || proto_query_leaves_state(text, n, s->w->routines);
+    default:
+        return false;
+    }
+}
+
+/* Session pooling: whether this command may change the connection's current database, which
+ * the next session's bind would then have to set again (a prepared statement's text is read
+ * when it is prepared: the database is only checked at the next bind). */
+bool command_may_change_db(const struct session *s, const uint8_t *head, size_t head_len,
+                           uint64_t len)
+{
+    const uint8_t *text;
+    size_t n;
+    switch (head[0]) {
+    case PROTO_COM_INIT_DB:
+        return true;
+    case PROTO_COM_QUERY:
+    case PROTO_COM_STMT_PREPARE:
+        text = command_text(s, head, head_len, len, &n);
+        return !text || proto_query_may_change_db(text, n);
+    default:
+        return false;
+    }
+}
+
+/* Whether the next command in s->in needs a backend: all but those ringsql answers itself. */
+bool needs_backend(const struct session *s)
+{
+    const uint8_t *p = s->in.p + s->in.scan;
+    struct proto_phys ph;
+    struct proto_kill k;
+    /* What ringsql answers itself it answers from the whole packet, in the buffer: a packet
+     * not all there (it would be streamed on, and there is nothing to stream it to) or an
+     * empty one (its "command" byte is the next packet's) needs a connection like any other. */
+    if (proto_phys_read(p, s->in.len - s->in.scan, &ph, NULL) != 0 || ph.payload_len == 0)
+        return true;
+    switch (p[PROTO_HEADER_LEN]) {
+    case PROTO_COM_QUIT:
+    case PROTO_COM_CHANGE_USER:
+    case PROTO_COM_PING:
+    case PROTO_COM_RESET_CONNECTION:
+    case PROTO_COM_PROCESS_KILL:
+        return false;
+    case PROTO_COM_QUERY: /* a KILL is answered by ringsql (on_kill) */
+        return proto_kill_parse(p + PROTO_HEADER_LEN + 1, ph.payload_len - 1, &k) ==
+               PROTO_KILL_NONE;
+    default:
+        return true;
+    }
+}
+
+/* Transaction pooling: the command held in s->in reads LAST_INSERT_ID(), and the connection's
+ * value is not this session's (another session's insert set it, or it is 0 and this
+ * session's is not). */
+bool insert_id_is_another(const struct session *s)
+{
+    const struct backend *b = s->b;
+    if (b->insert_id_set ? b->insert_id_owner == s->id : s->last_insert_id == 0)
+        return false;
+    const uint8_t *p = s->in.p + s->in.scan;
+    struct proto_phys ph;
+    return proto_phys_read(p, s->in.len - s->in.scan, &ph, NULL) == 0 && ph.payload_len > 1 &&
+           p[PROTO_HEADER_LEN] == PROTO_COM_QUERY &&
+           proto_query_reads_insert_id(p + PROTO_HEADER_LEN + 1, ph.payload_len - 1);
+}
+
+/* After a command: a transaction-pooled session that left nothing on its backend gives it
+ * back as it is (nothing to reset), between transactions only. */
+void release_if_free(struct session *s)
+{
+    struct backend *b = s->b;
+    if (!s->txn || s->pinned || s->diag_held || !b || b->in.held || b->send_busy ||
+        b->kill_pending || !proto_tracker_idle(&b->tr))
+        return;
+    uint16_t st = proto_tracker_status(&b->tr);
+    if ((st & (PROTO_SERVER_STATUS_IN_TRANS | PROTO_SERVER_MORE_RESULTS_EXISTS |
+               PROTO_SERVER_STATUS_CURSOR_EXISTS)) ||
+        !(st & PROTO_SERVER_STATUS_AUTOCOMMIT))
+        return;
+    if (b->diag_dirty) {
+        /* Its diagnostics area may still hold this session's warnings or errors (a statement
+         * that uses no table leaves it as it was): reset before another session reads it. */
+        s->b = NULL;
+        backend_release(b, true);
+        return;
+    }
+    give_back_untouched(s);
+}
