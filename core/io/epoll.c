@@ -226,7 +226,14 @@ static bool try_recv(struct io_epoll_engine *e, struct ep_fd *st, struct ep_op *
     if (!st->readable)
         return false;
     if (e->nfree == 0) {
-        finish(e, op, -ENOBUFS, 0); /* as a ring with no buffer left answers */
+        /* As a ring answers a receive with no buffer left, once data (or the end) is there. */
+        uint8_t byte;
+        if (recv(op->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) < 0 &&
+            (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            st->readable = false;
+            return false;
+        }
+        finish(e, op, -ENOBUFS, 0);
         return true;
     }
     uint16_t bid = e->free_bufs[--e->nfree];

@@ -6,7 +6,9 @@
 Input layouts follow the targets: frame = raw packets; response = 8 bytes of capabilities
 (little-endian) + one payload; handshake = one payload; tracker = capabilities + the command
 packet + the packets that followed it, in order; xlat = the backend's and the client's
-capabilities + a piece size + one command packet + the server's packets that answered it."""
+capabilities + a piece size + one command packet + the server's packets that answered it;
+session = a mode byte + chunks (who, length, bytes) replaying a fixture's commands from the
+client and its answers from the backend (fuzz_session.c)."""
 import hashlib
 import pathlib
 import shutil
@@ -70,6 +72,22 @@ def xlat_seeds(caps, items, seen):
             cmd = None  # the client takes part: not a seed
 
 
+# The backend layout fuzz_session.c gives its backend connection.
+SESSION_BACKEND_CAPS = 0x1afa28c
+
+
+def session_seed(items, mode):
+    """A fixture's exchange as fuzz_session.c's input: the client's packets, the server's."""
+    out = bytearray([mode])
+    for tag, data in items:
+        packet = header(data, 0) if tag == "cmd" else data
+        who = 1 if tag == "S" else 0
+        for at in range(0, len(packet), 65535):
+            piece = packet[at:at + 65535]
+            out += bytes([who]) + struct.pack("<H", len(piece)) + piece
+    return bytes(out[:65536])
+
+
 def write(target, data, seen):
     digest = hashlib.sha1(data).hexdigest()
     if digest in seen:
@@ -79,8 +97,8 @@ def write(target, data, seen):
 
 
 def main():
-    shutil.rmtree(CORPUS, ignore_errors=True)
-    for t in ("frame", "response", "handshake", "tracker", "xlat"):
+    for t in ("frame", "response", "handshake", "tracker", "xlat", "session"):
+        shutil.rmtree(CORPUS / t, ignore_errors=True)  # framer/ and sql/ are kept as they are
         (CORPUS / t).mkdir(parents=True)
     seen = set()
     for path in sorted(FIXTURES.glob("*.fix")):
@@ -103,6 +121,9 @@ def main():
                 write("handshake", data[4:], seen)
         write("tracker", bytes(stream[:65536]), seen)
         xlat_seeds(caps, items, seen)
+        if caps == SESSION_BACKEND_CAPS:
+            for mode in range(8):  # both pool modes, each client layout
+                write("session", session_seed(items, mode), seen)
     write("handshake", HANDSHAKE, seen)
     write("handshake", RESPONSE, seen)
     write("handshake", RESPONSE[:32], seen)

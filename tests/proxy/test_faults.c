@@ -459,6 +459,38 @@ static void test_empty_packet_before_a_command(void)
     stop_proxy();
 }
 
+/* Transaction mode, no connection bound: a command ringsql answers itself (COM_QUIT, COM_PING,
+ * COM_PROCESS_KILL...) announced longer than what arrived. It is not all there to answer, and
+ * there is no connection to stream it to: it must get one like any other command (ringsql
+ * once streamed it to no connection and took itself down; found by fuzz_session). Each such
+ * client is then served or refused, and the next one is served. */
+static void test_partial_own_command_without_connection(void)
+{
+    if (!start_proxy_with("transaction", 1, 1))
+        return;
+    static const uint8_t commands[] = {0x01 /* COM_QUIT */, 0x0e /* COM_PING */,
+                                       0x0c /* COM_PROCESS_KILL */, 0x1f /* RESET */};
+    for (size_t i = 0; i < sizeof commands; i++) {
+        struct raw r;
+        unsigned code;
+        if (CHECK_INT(raw_open(&r, 0, 1, &code), PROTO_HDR_OK)) {
+            /* A header announcing 5 767 169 bytes, sequence 0, then the command byte only. */
+            const uint8_t bytes[] = {0x01, 0x00, 0x58, 0x00, commands[i]};
+            CHECK(net_write_all(r.fd, bytes, sizeof bytes) == 0);
+        }
+        if (r.fd >= 0)
+            close(r.fd);
+        MYSQL *m = connect_retry(5);
+        char v[16];
+        if (!CHECK(m != NULL) || !CHECK(tdb_query_value(m, "SELECT 7", v, sizeof v)) ||
+            !CHECK_STR(v, "7"))
+            printf("# not served after a partial command 0x%02x\n", commands[i]);
+        if (m)
+            mysql_close(m);
+    }
+    stop_proxy();
+}
+
 int main(int argc, char **argv)
 {
     static const struct check_case cases[] = {
@@ -469,6 +501,7 @@ int main(int argc, char **argv)
         CHECK_CASE(test_kill_acts_on_ringsql_sessions),
         CHECK_CASE(test_command_out_of_sequence_is_refused),
         CHECK_CASE(test_empty_packet_before_a_command),
+        CHECK_CASE(test_partial_own_command_without_connection),
     };
     return check_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
 }
