@@ -295,6 +295,20 @@ static void kill_on_server(struct maintenance *m, struct msg *msg)
     msgq_push(&m->p->workers[msg->worker].inbox, msg);
 }
 
+/* A copy of like to every worker (a MSG_ROUTINES copy holds its own reference to the names). */
+static void tell_workers(struct maintenance *m, const struct msg *like)
+{
+    for (uint32_t w = 0; w < m->p->nworkers; w++) {
+        struct msg *msg = malloc(sizeof *msg);
+        if (!msg)
+            continue;
+        *msg = *like;
+        if (msg->kind == MSG_ROUTINES)
+            name_set_ref(msg->names);
+        msgq_push(&m->p->workers[w].inbox, msg);
+    }
+}
+
 /* Transaction pooling: the stored functions' names, fetched from the first backend up as each
  * distinct backend user, told to every worker. A fetch that fails keeps the names known before
  * (a name too many only pins). */
@@ -334,15 +348,7 @@ static void refresh_routines(struct maintenance *m)
         log_info("routines_known", "functions=%zu", name_set_count(set));
     name_set_unref(m->routines);
     m->routines = set;
-    for (uint32_t w = 0; w < m->p->nworkers; w++) {
-        struct msg *msg = calloc(1, sizeof *msg);
-        if (!msg)
-            continue;
-        msg->kind = MSG_ROUTINES;
-        msg->fd = -1;
-        msg->names = name_set_ref(set);
-        msgq_push(&m->p->workers[w].inbox, msg);
-    }
+    tell_workers(m, &(struct msg){.kind = MSG_ROUTINES, .fd = -1, .names = set});
 }
 
 static void on_msg(struct maintenance *m, struct msg *msg)
@@ -417,18 +423,10 @@ static void set_backend_state(struct maintenance *m, size_t bi, bool up, const c
                  (unsigned long long)m->backoff_ms[bi]);
     m->state[bi] = up ? 1 : 0;
     atomic_store(&m->p->backend_up[bi], up ? 1 : 0);
-    for (uint32_t w = 0; w < m->p->nworkers; w++) {
-        struct msg *msg = calloc(1, sizeof *msg);
-        if (!msg)
-            continue;
-        msg->kind = MSG_BACKEND_STATE;
-        msg->fd = -1;
-        msg->gen = m->gen;
-        msg->backend = (uint32_t)bi;
-        msg->up = up;
-        snprintf(msg->error, sizeof msg->error, "%s", up ? "" : err);
-        msgq_push(&m->p->workers[w].inbox, msg);
-    }
+    struct msg state = {
+        .kind = MSG_BACKEND_STATE, .fd = -1, .gen = m->gen, .backend = (uint32_t)bi, .up = up};
+    snprintf(state.error, sizeof state.error, "%s", up ? "" : err);
+    tell_workers(m, &state);
 }
 
 /* One pass over every shard that misses connections. Returns how many were opened. */
