@@ -51,7 +51,7 @@ meson test -C build-san --num-processes "$jobs" --print-errorlogs --timeout-mult
 # integration suite would double that build's share of the time).
 meson test -C build --setup epoll --suite integration --num-processes "$jobs" --print-errorlogs
 meson test -C build-san --setup epoll --num-processes "$jobs" --print-errorlogs \
-    --timeout-multiplier 3 proxy faults txn_pool chaos
+    --timeout-multiplier 3 proxy faults txn_pool
 
 # Count every test of both builds and both engines from meson's own logs.
 read -r passed failed skipped < <(python3 - build/meson-logs/testlog.json \

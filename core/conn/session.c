@@ -453,6 +453,15 @@ void session_deadlines_passed(struct worker *w)
         worker_timer_need(w, next);
 }
 
+void watch_client_hup(struct session *s)
+{
+    if (s->hup_watched)
+        return;
+    s->hup_watched = true;
+    s->inflight++;
+    worker_watch_hup(s->w, s->fd, op_tag(s, OP_CLIENT_HUP));
+}
+
 void session_on_client_hup(struct session *s, int res)
 {
     s->inflight--;
@@ -465,9 +474,9 @@ void session_on_client_hup(struct session *s, int res)
     if (res < 0 || !(s->state == SS_FORWARD || s->state == SS_INFILE))
         return;
     struct log_ctx c;
-    log_info("client_gone", "%s state=%s error=\"client hung up while its response streamed\"",
-             ctx(s, &c), state_names[s->state]);
-    close_session(s, false, "client hung up mid-response");
+    log_info("client_gone", "%s state=%s error=\"client hung up while its %s\"", ctx(s, &c),
+             state_names[s->state], s->resp_started ? "response streamed" : "command ran");
+    close_session(s, false, "client hung up mid-command");
 }
 
 void session_on_backend_failed(struct session *s)

@@ -29,14 +29,8 @@ static void forward_to_backend(struct session *s)
 static void forward_to_client(struct session *s)
 {
     struct backend *b = s->b;
-    if (!s->response_done && !s->hup_watched) {
-        /* A response longer than one buffer: ringsql stops reading the client while it streams,
-         * and a client gone meanwhile with a full window would hold the backend until its
-         * kernel gives up (tcp_fin_timeout). Watched once per session, from the first one. */
-        s->hup_watched = true;
-        s->inflight++;
-        worker_watch_hup(s->w, s->fd, op_tag(s, OP_CLIENT_HUP));
-    }
+    if (!s->response_done)
+        watch_client_hup(s);
     s->b2c_busy = true;
     s->resp_started = true;
     b->inflight++;
@@ -171,6 +165,8 @@ static int client_packet(void *ctx, const uint8_t *head, size_t head_len, uint64
     s->resp_started = false;
     s->cmd_seq = seq;
     set_state(s, SS_FORWARD);
+    if (s->expect_response)
+        watch_client_hup(s);
     return 1;
 }
 

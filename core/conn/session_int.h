@@ -158,6 +158,9 @@ void reject(struct session *s, uint16_t code, const char *sqlstate, const char *
 void answer_command(struct session *s, uint8_t seq, uint16_t code, const char *state,
                     const char *msg);
 void on_client_timeout(struct session *s);
+/* Watches the client for a hang-up while its command runs or its response streams (once per
+ * session: it stays armed until the client hangs up or the session ends). */
+void watch_client_hup(struct session *s);
 
 /* session_txn.c */
 void pin(struct session *s, const char *why);

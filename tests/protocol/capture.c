@@ -145,6 +145,12 @@ static const struct scenario scenarios[] = {
       {RAW, "04636170747572655f666c00"},   /* COM_FIELD_LIST capture_fl */
       {RAW, "04636170747572655f666c0062"}}}, /* ... with wildcard "b" */
     {"change_user", "COM_CHANGE_USER", ALL, {{CHANGE_USER}}},
+    /* The server pads the info string of a USE into a ucs2/utf16/utf32 database's OK. */
+    {"wide_db", "USE of databases with wide character sets", ALL | V_TRACK,
+     {{SETUP, "CREATE DATABASE IF NOT EXISTS capture_ucs2 CHARACTER SET ucs2"},
+      {SETUP, "CREATE DATABASE IF NOT EXISTS capture_utf32 CHARACTER SET utf32"},
+      {QUERY, "USE capture_ucs2"}, {QUERY, "USE capture_utf32"}, {QUERY, "USE ringsql_test"},
+      {RAW, "02636170747572655f75637332"}}}, /* COM_INIT_DB capture_ucs2 */
 };
 #pragma GCC diagnostic pop
 

@@ -176,7 +176,7 @@ static void check_pair(const char *scenario, const char *from, const char *to)
 /* Session state dropped: OK packets (statements, transactions, multi-results). */
 static void test_without_session_track(void)
 {
-    static const char *const scenarios[] = {"ok", "multi", "trans"};
+    static const char *const scenarios[] = {"ok", "multi", "trans", "wide_db"};
     for (size_t i = 0; i < sizeof scenarios / sizeof scenarios[0]; i++)
         check_pair(scenarios[i], "track", "deof");
 }

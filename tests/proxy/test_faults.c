@@ -8,6 +8,7 @@
  *   - KILL with ringsql's thread id reached the server as one of its own thread ids
  *   - a command out of sequence reached the server, whose ERR went to the next client */
 #include <signal.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -491,6 +492,57 @@ static void test_partial_own_command_without_connection(void)
     stop_proxy();
 }
 
+/* How many server threads other than direct's wait in GET_LOCK, or -1. */
+static int lock_waiters(MYSQL *direct)
+{
+    char v[16];
+    if (!tdb_query_value(direct,
+                         "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID <> "
+                         "CONNECTION_ID() AND INFO LIKE 'SELECT GET_LOCK(%'",
+                         v, sizeof v))
+        return -1;
+    return atoi(v);
+}
+
+/* A client that hangs up while its statement runs (here waiting 20 s in GET_LOCK) ends the
+ * statement on the server too, as a direct connection's close does: ringsql notices the
+ * hang-up and discards the backend connection (it once left the statement running). Both
+ * pool modes. */
+static void test_hang_up_ends_the_running_statement(void)
+{
+    static const char *const modes[] = {"session", "transaction"};
+    MYSQL *direct = tdb_connect_server();
+    if (!CHECK(direct != NULL) || !CHECK(tdb_exec(direct, "DO GET_LOCK('ringsql_hup', 0)"))) {
+        if (direct)
+            mysql_close(direct);
+        return;
+    }
+    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+        if (!start_proxy_with(modes[i], 1, 2))
+            break;
+        MYSQL *c = connect_retry(5);
+        static const char sql[] = "SELECT GET_LOCK('ringsql_hup', 20)";
+        if (CHECK(c != NULL) && CHECK_INT(mysql_send_query(c, sql, sizeof sql - 1), 0)) {
+            bool waits = false;
+            for (uint64_t end = tdb_now_ms() + 5000; !waits && tdb_now_ms() < end;)
+                waits = lock_waiters(direct) == 1;
+            CHECK(waits);
+            shutdown(mysql_get_socket(c), SHUT_RDWR); /* gone, as a killed process */
+            int left = -1;
+            uint64_t t0 = tdb_now_ms();
+            for (uint64_t end = t0 + 5000; left != 0 && tdb_now_ms() < end;)
+                left = lock_waiters(direct);
+            if (!CHECK_INT(left, 0))
+                printf("# %s: the statement still ran %llu ms after its client left\n", modes[i],
+                       (unsigned long long)(tdb_now_ms() - t0));
+        }
+        if (c)
+            mysql_close(c);
+        stop_proxy();
+    }
+    mysql_close(direct);
+}
+
 int main(int argc, char **argv)
 {
     static const struct check_case cases[] = {
@@ -502,6 +554,7 @@ int main(int argc, char **argv)
         CHECK_CASE(test_command_out_of_sequence_is_refused),
         CHECK_CASE(test_empty_packet_before_a_command),
         CHECK_CASE(test_partial_own_command_without_connection),
+        CHECK_CASE(test_hang_up_ends_the_running_statement),
     };
     return check_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
 }
