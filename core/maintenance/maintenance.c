@@ -551,6 +551,16 @@ static void *maintenance_main(void *arg)
     return NULL;
 }
 
+/* Frees m with its per-shard and per-backend tables. */
+static void free_tables(struct maintenance *m)
+{
+    free(m->missing);
+    free(m->retry_at);
+    free(m->backoff_ms);
+    free(m->state);
+    free(m);
+}
+
 struct maintenance *maintenance_start(struct proxy *p, int ready_fd)
 {
     const struct cfg *cfg = p->cfg;
@@ -566,11 +576,7 @@ struct maintenance *maintenance_start(struct proxy *p, int ready_fd)
     m->backoff_ms = calloc(cfg->nbackends, sizeof *m->backoff_ms);
     m->state = calloc(cfg->nbackends, sizeof *m->state);
     if (!m->missing || !m->retry_at || !m->backoff_ms || !m->state || msgq_init(&m->inbox) < 0) {
-        free(m->missing);
-        free(m->retry_at);
-        free(m->backoff_ms);
-        free(m->state);
-        free(m);
+        free_tables(m);
         return NULL;
     }
     for (size_t b = 0; b < cfg->nbackends; b++) {
@@ -584,11 +590,7 @@ struct maintenance *maintenance_start(struct proxy *p, int ready_fd)
     if (pthread_create(&m->thread, NULL, maintenance_main, m) != 0) {
         atomic_store(&p->maint_inbox, NULL);
         msgq_destroy(&m->inbox);
-        free(m->missing);
-        free(m->retry_at);
-        free(m->backoff_ms);
-        free(m->state);
-        free(m);
+        free_tables(m);
         return NULL;
     }
     return m;
@@ -620,9 +622,5 @@ void maintenance_stop(struct maintenance *m)
         free((void *)o->up);
         free(o);
     }
-    free(m->missing);
-    free(m->retry_at);
-    free(m->backoff_ms);
-    free(m->state);
-    free(m);
+    free_tables(m);
 }
