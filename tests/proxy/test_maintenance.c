@@ -24,8 +24,19 @@ static struct tdb_proxy proxy;
 
 /* Starts ringsql in front of host:port (backend 'primary', user app/secret); extra: more
  * top-level YAML (pool:, timeouts:). */
+static unsigned conn_id(MYSQL *m);
+
+/* The shared server's newest connection id before this test's ringsql started: connections
+ * of other tests' that it still lists (an older id) are not this ringsql's. 0 for a private
+ * server this file starts (it has no one else's). */
+static unsigned id_before_start;
+
 static bool start_proxy_at(const char *host, unsigned port, unsigned workers, const char *extra)
 {
+    MYSQL *direct = port == tdb_server_port() ? tdb_connect_server() : NULL;
+    id_before_start = direct ? conn_id(direct) : 0;
+    if (direct)
+        mysql_close(direct);
     unsigned listen = tdb_free_port(), admin = tdb_free_port();
     char yaml[2048];
     snprintf(yaml, sizeof yaml,
@@ -65,15 +76,16 @@ static unsigned conn_id(MYSQL *m)
     return tdb_query_value(m, "SELECT CONNECTION_ID()", v, sizeof v) ? (unsigned)atoi(v) : 0;
 }
 
-/* The server-side ids of ringsql's backend connections (every TDB_USER session but the
- * caller's own), ascending, comma-separated: "" when none. */
+/* The server-side ids of ringsql's backend connections (every TDB_USER session opened since
+ * the proxy started, but the caller's own), ascending, comma-separated: "" when none. */
 static bool backend_ids(MYSQL *direct, char *out, size_t len)
 {
-    return tdb_query_value(direct,
-                           "SELECT IFNULL(GROUP_CONCAT(ID ORDER BY ID), '') FROM "
-                           "information_schema.PROCESSLIST WHERE USER = '" TDB_USER
-                           "' AND ID <> CONNECTION_ID()",
-                           out, len);
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT IFNULL(GROUP_CONCAT(ID ORDER BY ID), '') FROM information_schema.PROCESSLIST "
+             "WHERE USER = '" TDB_USER "' AND ID <> CONNECTION_ID() AND ID > %u",
+             id_before_start);
+    return tdb_query_value(direct, sql, out, len);
 }
 
 static unsigned count_ids(const char *ids)
@@ -304,6 +316,7 @@ static bool mariadb(const char *verb, unsigned *port)
 {
     char cmd[700];
     snprintf(cmd, sizeof cmd, "%s %s %s 2>&1", TEST_MARIADB_SH, verb, private_dir);
+    id_before_start = 0; /* a restarted server numbers its connections from 1 again */
     FILE *f = popen(cmd, "r");
     if (!f)
         return false;
