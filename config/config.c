@@ -2,9 +2,10 @@
  * Every problem is collected (not just the first) as "file:line:column: message". */
 #include "config/config.h"
 #include "config/cpus.h"
+#include "config/loader.h"
+#include "config/tls.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,233 +15,29 @@
 #define CFG_MAX_WORKERS 1024
 #define CFG_MAX_POOL_SIZE 100000
 
-struct loader {
-    const char *name;
-    yaml_document_t *doc;
-    struct cfg_errors *errs;
-    struct cfg *cfg;
-};
-
-__attribute__((format(printf, 4, 5))) static void error_at(struct loader *ld, size_t line,
-                                                           size_t column, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-
-    char *text;
-    if (asprintf(&text, "%s:%zu:%zu: %s", ld->name, line, column, msg) < 0)
-        return;
-    char **grown = realloc(ld->errs->lines, (ld->errs->count + 1) * sizeof *grown);
-    if (!grown) {
-        free(text);
-        return;
-    }
-    ld->errs->lines = grown;
-    ld->errs->lines[ld->errs->count++] = text;
-}
-
-/* libyaml marks are 0-based; people count from 1. */
-#define node_error(ld, node, ...)                                                                  \
-    error_at((ld), (node)->start_mark.line + 1, (node)->start_mark.column + 1, __VA_ARGS__)
-
-static const char *node_kind(const yaml_node_t *node)
-{
-    switch (node->type) {
-    case YAML_SCALAR_NODE:
-        return "a scalar";
-    case YAML_SEQUENCE_NODE:
-        return "a list";
-    case YAML_MAPPING_NODE:
-        return "a mapping";
-    default:
-        return "nothing";
-    }
-}
-
-/* ---- scalar values ---------------------------------------------------------------------- */
-
-static const char *scalar(struct loader *ld, const yaml_node_t *node, const char *key,
-                          const char *expected)
-{
-    if (node->type == YAML_SCALAR_NODE)
-        return (const char *)node->data.scalar.value;
-    node_error(ld, node, "key '%s': expected %s, got %s", key, expected, node_kind(node));
-    return NULL;
-}
-
-static void set_string(struct loader *ld, const yaml_node_t *node, const char *key, char **out)
-{
-    const char *v = scalar(ld, node, key, "a string");
-    if (!v)
-        return;
-    if (!*v) {
-        node_error(ld, node, "key '%s': expected a non-empty string", key);
-        return;
-    }
-    free(*out);
-    *out = strdup(v);
-}
-
-static void set_uint(struct loader *ld, const yaml_node_t *node, const char *key, uint32_t min,
-                     uint32_t max, uint32_t *out)
-{
-    const char *v = scalar(ld, node, key, "an integer");
-    if (!v)
-        return;
-    char *end;
-    errno = 0;
-    unsigned long long n = strtoull(v, &end, 10);
-    if (v[0] < '0' || v[0] > '9' || *end || errno || n < min || n > max) {
-        node_error(ld, node, "key '%s': expected an integer from %u to %u, got '%s'", key, min, max,
-                   v);
-        return;
-    }
-    *out = (uint32_t)n;
-}
-
-static void set_bool(struct loader *ld, const yaml_node_t *node, const char *key, bool *out)
-{
-    const char *v = scalar(ld, node, key, "true or false");
-    if (!v)
-        return;
-    if (strcmp(v, "true") == 0)
-        *out = true;
-    else if (strcmp(v, "false") == 0)
-        *out = false;
-    else
-        node_error(ld, node, "key '%s': expected true or false, got '%s'", key, v);
-}
-
-static void set_duration(struct loader *ld, const yaml_node_t *node, const char *key,
-                         uint64_t *out_ms)
-{
-    const char *v = scalar(ld, node, key, "a duration");
-    if (!v)
-        return;
-    uint64_t ms;
-    if (!cfg_parse_duration(v, &ms) || ms == 0) {
-        node_error(ld, node,
-                   "key '%s': expected a positive duration such as 250ms, 10s, 5m or 8h, got '%s'",
-                   key, v);
-        return;
-    }
-    *out_ms = ms;
-}
-
-static void parse_addr_at(struct loader *ld, const yaml_node_t *node, const char *key,
-                          const char *v, struct cfg_addr *out)
-{
-    if (!cfg_parse_addr(v, out))
-        node_error(ld, node,
-                   "key '%s': expected \"host:port\" (or \"[ipv6]:port\") with a port from 1 to "
-                   "65535, got '%s'",
-                   key, v);
-}
-
-static void set_addr(struct loader *ld, const yaml_node_t *node, const char *key,
-                     struct cfg_addr *out)
-{
-    const char *v = scalar(ld, node, key, "an address");
-    if (v)
-        parse_addr_at(ld, node, key, v, out);
-}
-
-/* password_env: NAME reads the secret from the environment at load time. */
-static void set_from_env(struct loader *ld, const yaml_node_t *node, const char *key, char **out)
-{
-    const char *var = scalar(ld, node, key, "an environment variable name");
-    if (!var)
-        return;
-    const char *value = getenv(var);
-    if (!value) {
-        node_error(ld, node, "key '%s': environment variable '%s' is not set", key, var);
-        return;
-    }
-    free(*out);
-    *out = strdup(value);
-}
-
-/* ---- mappings --------------------------------------------------------------------------- */
-
-struct key_spec {
-    const char *name;
-    bool required;
-    /* target is the struct the enclosing mapping fills (struct cfg, cfg_user, ...). */
-    void (*set)(struct loader *ld, const yaml_node_t *value, void *target);
-};
-
-static void list_keys(const struct key_spec *specs, size_t n, char *buf, size_t len)
-{
-    size_t used = 0;
-    buf[0] = '\0';
-    for (size_t i = 0; i < n && used < len; i++)
-        used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? ", " : "", specs[i].name);
-}
-
-/* Walks a mapping: each key must be known and given once; required keys must be there.
- * where names the mapping in messages ("the top level", "pool", "users[0]"). */
-static void walk_mapping(struct loader *ld, const yaml_node_t *map, const char *where,
-                         const struct key_spec *specs, size_t nspecs, void *target)
-{
-    if (map->type != YAML_MAPPING_NODE) {
-        node_error(ld, map, "%s: expected a mapping, got %s", where, node_kind(map));
-        return;
-    }
-    bool seen[32] = {false};
-    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
-         p++) {
-        yaml_node_t *k = yaml_document_get_node(ld->doc, p->key);
-        yaml_node_t *v = yaml_document_get_node(ld->doc, p->value);
-        const char *name = scalar(ld, k, where, "a key name");
-        if (!name)
-            continue;
-        size_t i = 0;
-        while (i < nspecs && strcmp(specs[i].name, name) != 0)
-            i++;
-        if (i == nspecs) {
-            char expected[256];
-            list_keys(specs, nspecs, expected, sizeof expected);
-            node_error(ld, k, "%s: unknown key '%s' (expected one of: %s)", where, name, expected);
-        } else if (seen[i]) {
-            node_error(ld, k, "%s: key '%s' is given twice", where, name);
-        } else {
-            seen[i] = true;
-            specs[i].set(ld, v, target);
-        }
-    }
-    for (size_t i = 0; i < nspecs; i++)
-        if (specs[i].required && !seen[i])
-            node_error(ld, map, "%s: missing required key '%s'", where, specs[i].name);
-}
-
-#define countof(a) (sizeof(a) / sizeof((a)[0]))
-
 /* ---- sections --------------------------------------------------------------------------- */
 
 static void set_listen(struct loader *ld, const yaml_node_t *v, void *t)
 {
-    set_addr(ld, v, "listen", &((struct cfg *)t)->listen);
+    ld_set_addr(ld, v, "listen", &((struct cfg *)t)->listen);
 }
 
 static void set_workers(struct loader *ld, const yaml_node_t *v, void *t)
 {
-    set_uint(ld, v, "workers", 0, CFG_MAX_WORKERS, &((struct cfg *)t)->workers);
+    ld_set_uint(ld, v, "workers", 0, CFG_MAX_WORKERS, &((struct cfg *)t)->workers);
 }
 
 static void set_receive_buffers(struct loader *ld, const yaml_node_t *v, void *t)
 {
     uint32_t *n = &((struct cfg *)t)->receive_buffers;
-    set_uint(ld, v, "receive_buffers", 16, 32768, n);
+    ld_set_uint(ld, v, "receive_buffers", 16, 32768, n);
     if (*n & (*n - 1))
         node_error(ld, v, "key 'receive_buffers': expected a power of two, got %u", *n);
 }
 
 static void set_backend_name(struct loader *ld, const yaml_node_t *v, void *t)
 {
-    set_string(ld, v, "name", &((struct cfg_backend *)t)->name);
+    ld_set_string(ld, v, "name", &((struct cfg_backend *)t)->name);
 }
 
 /* A backend is "host:port", or "unix:/path" for a server on the same machine: a Unix socket
@@ -248,11 +45,11 @@ static void set_backend_name(struct loader *ld, const yaml_node_t *v, void *t)
 static void set_backend_address(struct loader *ld, const yaml_node_t *v, void *t)
 {
     struct cfg_addr *addr = &((struct cfg_backend *)t)->addr;
-    const char *text = scalar(ld, v, "address", "an address");
+    const char *text = ld_scalar(ld, v, "address", "an address");
     if (!text)
         return;
     if (strncmp(text, "unix:", 5) != 0) {
-        parse_addr_at(ld, v, "address", text, addr);
+        ld_parse_addr_at(ld, v, "address", text, addr);
         return;
     }
     const char *path = text + 5;
@@ -271,7 +68,7 @@ static void set_backend_address(struct loader *ld, const yaml_node_t *v, void *t
 
 static void set_user_name(struct loader *ld, const yaml_node_t *v, void *t)
 {
-    set_string(ld, v, "name", &((struct cfg_user *)t)->name);
+    ld_set_string(ld, v, "name", &((struct cfg_user *)t)->name);
 }
 
 /* password and password_env (likewise backend_password and its _env) name one secret. */
@@ -283,9 +80,9 @@ static void set_secret(struct loader *ld, const yaml_node_t *v, const char *key,
         return;
     }
     if (from_env)
-        set_from_env(ld, v, key, out);
+        ld_set_from_env(ld, v, key, out);
     else
-        set_string(ld, v, key, out);
+        ld_set_string(ld, v, key, out);
 }
 
 static void set_user_password(struct loader *ld, const yaml_node_t *v, void *t)
@@ -300,12 +97,17 @@ static void set_user_password_env(struct loader *ld, const yaml_node_t *v, void 
 
 static void set_user_backend_user(struct loader *ld, const yaml_node_t *v, void *t)
 {
-    set_string(ld, v, "backend_user", &((struct cfg_user *)t)->backend_user);
+    ld_set_string(ld, v, "backend_user", &((struct cfg_user *)t)->backend_user);
 }
 
 static void set_user_share_backend_user(struct loader *ld, const yaml_node_t *v, void *t)
 {
-    set_bool(ld, v, "share_backend_user", &((struct cfg_user *)t)->share_backend_user);
+    ld_set_bool(ld, v, "share_backend_user", &((struct cfg_user *)t)->share_backend_user);
+}
+
+static void set_user_require_tls(struct loader *ld, const yaml_node_t *v, void *t)
+{
+    ld_set_bool(ld, v, "require_tls", &((struct cfg_user *)t)->require_tls);
 }
 
 static void set_user_backend_password(struct loader *ld, const yaml_node_t *v, void *t)
@@ -322,50 +124,50 @@ static void set_user_backend_password_env(struct loader *ld, const yaml_node_t *
 
 static void set_pool_size(struct loader *ld, const yaml_node_t *v, void *t)
 {
-    set_uint(ld, v, "pool.size", 1, CFG_MAX_POOL_SIZE, &((struct cfg_pool *)t)->size);
+    ld_set_uint(ld, v, "pool.size", 1, CFG_MAX_POOL_SIZE, &((struct cfg_pool *)t)->size);
 }
 
 static void set_pool_min_idle(struct loader *ld, const yaml_node_t *v, void *t)
 {
-    set_uint(ld, v, "pool.min_idle", 0, CFG_MAX_POOL_SIZE, &((struct cfg_pool *)t)->min_idle);
+    ld_set_uint(ld, v, "pool.min_idle", 0, CFG_MAX_POOL_SIZE, &((struct cfg_pool *)t)->min_idle);
 }
 
 static void set_pool_stale_after(struct loader *ld, const yaml_node_t *v, void *t)
 {
-    set_duration(ld, v, "pool.stale_after", &((struct cfg_pool *)t)->stale_after_ms);
+    ld_set_duration(ld, v, "pool.stale_after", &((struct cfg_pool *)t)->stale_after_ms);
 }
 
 static void set_pool_health_check_interval(struct loader *ld, const yaml_node_t *v, void *t)
 {
-    set_duration(ld, v, "pool.health_check_interval",
-                 &((struct cfg_pool *)t)->health_check_interval_ms);
+    ld_set_duration(ld, v, "pool.health_check_interval",
+                    &((struct cfg_pool *)t)->health_check_interval_ms);
 }
 
 static void set_timeout_connect(struct loader *ld, const yaml_node_t *v, void *t)
 {
-    set_duration(ld, v, "timeouts.connect", &((struct cfg_timeouts *)t)->connect_ms);
+    ld_set_duration(ld, v, "timeouts.connect", &((struct cfg_timeouts *)t)->connect_ms);
 }
 
 static void set_timeout_handshake(struct loader *ld, const yaml_node_t *v, void *t)
 {
-    set_duration(ld, v, "timeouts.handshake", &((struct cfg_timeouts *)t)->handshake_ms);
+    ld_set_duration(ld, v, "timeouts.handshake", &((struct cfg_timeouts *)t)->handshake_ms);
 }
 
 static void set_timeout_client_idle(struct loader *ld, const yaml_node_t *v, void *t)
 {
-    set_duration(ld, v, "timeouts.client_idle", &((struct cfg_timeouts *)t)->client_idle_ms);
+    ld_set_duration(ld, v, "timeouts.client_idle", &((struct cfg_timeouts *)t)->client_idle_ms);
 }
 
 static void set_timeout_pool_wait(struct loader *ld, const yaml_node_t *v, void *t)
 {
-    set_duration(ld, v, "timeouts.pool_wait", &((struct cfg_timeouts *)t)->pool_wait_ms);
+    ld_set_duration(ld, v, "timeouts.pool_wait", &((struct cfg_timeouts *)t)->pool_wait_ms);
 }
 
 /* Port 0 is fine here (tests and the bench run many instances): one socket, the kernel picks
  * the port. Not for listen, which every worker binds with SO_REUSEPORT. */
 static void set_admin_listen(struct loader *ld, const yaml_node_t *v, void *t)
 {
-    const char *text = scalar(ld, v, "admin.listen", "an address");
+    const char *text = ld_scalar(ld, v, "admin.listen", "an address");
     if (text && !cfg_parse_addr_port0(text, &((struct cfg *)t)->admin_listen))
         node_error(ld, v,
                    "key 'admin.listen': expected \"host:port\" (or \"[ipv6]:port\") with a port "
@@ -375,7 +177,7 @@ static void set_admin_listen(struct loader *ld, const yaml_node_t *v, void *t)
 
 static void set_log_level(struct loader *ld, const yaml_node_t *v, void *t)
 {
-    const char *s = scalar(ld, v, "log.level", "a log level");
+    const char *s = ld_scalar(ld, v, "log.level", "a log level");
     if (!s)
         return;
     for (int l = CFG_LOG_ERROR; l <= CFG_LOG_DEBUG; l++) {
@@ -385,26 +187,6 @@ static void set_log_level(struct loader *ld, const yaml_node_t *v, void *t)
         }
     }
     node_error(ld, v, "key 'log.level': expected one of error, warn, info, debug, got '%s'", s);
-}
-
-/* A scalar that must be one of names: its index in *out. */
-static void set_choice(struct loader *ld, const yaml_node_t *v, const char *key,
-                       const char *const *names, size_t n, int *out)
-{
-    const char *s = scalar(ld, v, key, "a name");
-    if (!s)
-        return;
-    for (size_t i = 0; i < n; i++) {
-        if (strcmp(s, names[i]) == 0) {
-            *out = (int)i;
-            return;
-        }
-    }
-    char list[128] = "";
-    for (size_t i = 0, at = 0; i < n && at < sizeof list; i++)
-        at += (size_t)snprintf(list + at, sizeof list - at, "%s%s", names[i],
-                               i + 2 < n ? ", " : i + 2 == n ? " or " : "");
-    node_error(ld, v, "key '%s': expected %s, got '%s'", key, list, s);
 }
 
 static const char *const io_names[] = {
@@ -428,7 +210,7 @@ bool cfg_io_parse(const char *name, enum cfg_io *out)
 static void set_io(struct loader *ld, const yaml_node_t *v, void *t)
 {
     int io = (int)((struct cfg *)t)->io;
-    set_choice(ld, v, "io", io_names, countof(io_names), &io);
+    ld_set_choice(ld, v, "io", io_names, countof(io_names), &io);
     ((struct cfg *)t)->io = (enum cfg_io)io;
 }
 
@@ -436,7 +218,7 @@ static void set_log_format(struct loader *ld, const yaml_node_t *v, void *t)
 {
     static const char *const names[] = {[CFG_LOG_LOGFMT] = "logfmt", [CFG_LOG_JSON] = "json"};
     int f = (int)((struct cfg *)t)->log_format;
-    set_choice(ld, v, "log.format", names, countof(names), &f);
+    ld_set_choice(ld, v, "log.format", names, countof(names), &f);
     ((struct cfg *)t)->log_format = (enum cfg_log_format)f;
 }
 
@@ -446,7 +228,7 @@ static void set_pool_mode(struct loader *ld, const yaml_node_t *v, void *t)
         [CFG_POOL_SESSION] = "session", [CFG_POOL_TRANSACTION] = "transaction"};
     struct cfg_pool *pool = t;
     int m = (int)pool->mode;
-    set_choice(ld, v, "pool.mode", names, countof(names), &m);
+    ld_set_choice(ld, v, "pool.mode", names, countof(names), &m);
     pool->mode = (enum cfg_pool_mode)m;
 }
 
@@ -460,7 +242,7 @@ static void set_pool(struct loader *ld, const yaml_node_t *v, void *t)
         {"mode", false, set_pool_mode},
     };
     struct cfg_pool *pool = &((struct cfg *)t)->pool;
-    walk_mapping(ld, v, "pool", specs, countof(specs), pool);
+    ld_walk_mapping(ld, v, "pool", specs, countof(specs), pool);
     if (pool->min_idle != UINT32_MAX && pool->min_idle > pool->size)
         node_error(ld, v, "key 'pool.min_idle': %u is larger than pool.size %u", pool->min_idle,
                    pool->size);
@@ -474,24 +256,24 @@ static void set_timeouts(struct loader *ld, const yaml_node_t *v, void *t)
         {"client_idle", false, set_timeout_client_idle},
         {"pool_wait", false, set_timeout_pool_wait},
     };
-    walk_mapping(ld, v, "timeouts", specs, countof(specs), &((struct cfg *)t)->timeouts);
+    ld_walk_mapping(ld, v, "timeouts", specs, countof(specs), &((struct cfg *)t)->timeouts);
 }
 
 static void set_admin(struct loader *ld, const yaml_node_t *v, void *t)
 {
     static const struct key_spec specs[] = {{"listen", false, set_admin_listen}};
-    walk_mapping(ld, v, "admin", specs, countof(specs), t);
+    ld_walk_mapping(ld, v, "admin", specs, countof(specs), t);
 }
 
 static void set_drain_timeout(struct loader *ld, const yaml_node_t *v, void *t)
 {
-    set_duration(ld, v, "shutdown.drain_timeout", &((struct cfg_shutdown *)t)->drain_timeout_ms);
+    ld_set_duration(ld, v, "shutdown.drain_timeout", &((struct cfg_shutdown *)t)->drain_timeout_ms);
 }
 
 static void set_shutdown(struct loader *ld, const yaml_node_t *v, void *t)
 {
     static const struct key_spec specs[] = {{"drain_timeout", false, set_drain_timeout}};
-    walk_mapping(ld, v, "shutdown", specs, countof(specs), &((struct cfg *)t)->shutdown);
+    ld_walk_mapping(ld, v, "shutdown", specs, countof(specs), &((struct cfg *)t)->shutdown);
 }
 
 static void set_log(struct loader *ld, const yaml_node_t *v, void *t)
@@ -500,34 +282,7 @@ static void set_log(struct loader *ld, const yaml_node_t *v, void *t)
         {"level", false, set_log_level},
         {"format", false, set_log_format},
     };
-    walk_mapping(ld, v, "log", specs, countof(specs), t);
-}
-
-/* Walks a non-empty list of mappings into a freshly allocated array of elem_size items. */
-static void walk_list(struct loader *ld, const yaml_node_t *list, const char *key,
-                      const struct key_spec *specs, size_t nspecs, size_t elem_size, void **items,
-                      size_t *count)
-{
-    if (list->type != YAML_SEQUENCE_NODE) {
-        node_error(ld, list, "key '%s': expected a list, got %s", key, node_kind(list));
-        return;
-    }
-    size_t n = (size_t)(list->data.sequence.items.top - list->data.sequence.items.start);
-    if (n == 0) {
-        node_error(ld, list, "key '%s': expected at least one entry", key);
-        return;
-    }
-    char *array = calloc(n, elem_size);
-    if (!array)
-        return;
-    *items = array;
-    *count = n;
-    for (size_t i = 0; i < n; i++) {
-        yaml_node_t *item = yaml_document_get_node(ld->doc, list->data.sequence.items.start[i]);
-        char where[64];
-        snprintf(where, sizeof where, "%s[%zu]", key, i);
-        walk_mapping(ld, item, where, specs, nspecs, array + i * elem_size);
-    }
+    ld_walk_mapping(ld, v, "log", specs, countof(specs), t);
 }
 
 static void set_backends(struct loader *ld, const yaml_node_t *v, void *t)
@@ -535,11 +290,12 @@ static void set_backends(struct loader *ld, const yaml_node_t *v, void *t)
     static const struct key_spec specs[] = {
         {"name", true, set_backend_name},
         {"address", true, set_backend_address},
+        {"tls", false, cfg_set_backend_tls},
     };
     struct cfg *cfg = t;
     void *items = NULL;
-    walk_list(ld, v, "backends", specs, countof(specs), sizeof(struct cfg_backend), &items,
-              &cfg->nbackends);
+    ld_walk_list(ld, v, "backends", specs, countof(specs), sizeof(struct cfg_backend), &items,
+                 &cfg->nbackends);
     cfg->backends = items;
 }
 
@@ -553,20 +309,28 @@ static void set_users(struct loader *ld, const yaml_node_t *v, void *t)
         {"backend_password", false, set_user_backend_password},
         {"backend_password_env", false, set_user_backend_password_env},
         {"share_backend_user", false, set_user_share_backend_user},
+        {"require_tls", false, set_user_require_tls},
     };
     struct cfg *cfg = t;
     void *items = NULL;
-    walk_list(ld, v, "users", specs, countof(specs), sizeof(struct cfg_user), &items, &cfg->nusers);
+    ld_walk_list(ld, v, "users", specs, countof(specs), sizeof(struct cfg_user), &items,
+                 &cfg->nusers);
     cfg->users = items;
 }
 
 static const struct key_spec top_specs[] = {
-    {"listen", false, set_listen},    {"workers", false, set_workers},
-    {"backends", true, set_backends}, {"users", true, set_users},
-    {"pool", false, set_pool},        {"timeouts", false, set_timeouts},
-    {"admin", false, set_admin},      {"shutdown", false, set_shutdown},
-    {"log", false, set_log},          {"receive_buffers", false, set_receive_buffers},
+    {"listen", false, set_listen},
+    {"workers", false, set_workers},
+    {"backends", true, set_backends},
+    {"users", true, set_users},
+    {"pool", false, set_pool},
+    {"timeouts", false, set_timeouts},
+    {"admin", false, set_admin},
+    {"shutdown", false, set_shutdown},
+    {"log", false, set_log},
+    {"receive_buffers", false, set_receive_buffers},
     {"io", false, set_io},
+    {"tls", false, cfg_set_tls},
 };
 
 /* ---- checks across keys ----------------------------------------------------------------- */
@@ -672,12 +436,12 @@ static void load_document(struct loader *ld)
 {
     yaml_node_t *root = yaml_document_get_root_node(ld->doc);
     if (!root) {
-        error_at(ld, 1, 1,
-                 "the file is empty; expected a mapping with at least 'backends' and "
-                 "'users'");
+        ld_error_at(ld, 1, 1,
+                    "the file is empty; expected a mapping with at least 'backends' and "
+                    "'users'");
         return;
     }
-    walk_mapping(ld, root, "top level", top_specs, countof(top_specs), ld->cfg);
+    ld_walk_mapping(ld, root, "top level", top_specs, countof(top_specs), ld->cfg);
     if (root->type != YAML_MAPPING_NODE)
         return;
     check_backends(ld);
@@ -708,9 +472,9 @@ int cfg_load_buffer(const char *name, const char *yaml, size_t len, struct cfg *
     yaml_parser_initialize(&parser);
     yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
     if (!yaml_parser_load(&parser, &doc)) {
-        error_at(&ld, parser.problem_mark.line + 1, parser.problem_mark.column + 1,
-                 "invalid YAML: %s%s%s", parser.problem ? parser.problem : "parse error",
-                 parser.context ? " " : "", parser.context ? parser.context : "");
+        ld_error_at(&ld, parser.problem_mark.line + 1, parser.problem_mark.column + 1,
+                    "invalid YAML: %s%s%s", parser.problem ? parser.problem : "parse error",
+                    parser.context ? " " : "", parser.context ? parser.context : "");
     } else {
         ld.doc = &doc;
         load_document(&ld);
@@ -773,6 +537,7 @@ void cfg_free(struct cfg *cfg)
 {
     if (!cfg)
         return;
+    cfg_tls_free(cfg);
     for (size_t i = 0; i < cfg->nbackends; i++)
         free(cfg->backends[i].name);
     for (size_t i = 0; i < cfg->nusers; i++) {

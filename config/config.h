@@ -20,9 +20,35 @@ struct cfg_addr {
     bool unix_socket; /* backends only: address "unix:/path/to/mysqld.sock" */
 };
 
+/* TLS versions a side accepts at least. */
+enum cfg_tls_version { CFG_TLS_1_2, CFG_TLS_1_3 };
+
+/* tls: towards clients. Given (cert and key): the greeting offers CLIENT_SSL. ca: client
+ * certificates are asked for and must chain to it (a client without one is still let in). */
+struct cfg_tls {
+    bool enabled;
+    char *cert, *key, *ca;
+    enum cfg_tls_version min_version;
+};
+
+/* backends[].tls.mode, as MySQL's --ssl-mode names them. */
+enum cfg_backend_tls_mode {
+    CFG_BTLS_DISABLED,
+    CFG_BTLS_PREFERRED,       /* TLS when the server offers it, else plaintext */
+    CFG_BTLS_REQUIRED,        /* TLS or no connection; the certificate is not checked */
+    CFG_BTLS_VERIFY_CA,       /* ... and it must chain to ca (or the system's CAs) */
+    CFG_BTLS_VERIFY_IDENTITY, /* ... and name the backend's host */
+};
+
+struct cfg_backend_tls {
+    enum cfg_backend_tls_mode mode;
+    char *ca, *cert, *key; /* cert and key: a client certificate for the server */
+};
+
 struct cfg_backend {
     char *name;
     struct cfg_addr addr;
+    struct cfg_backend_tls tls;
 };
 
 struct cfg_user {
@@ -35,6 +61,7 @@ struct cfg_user {
     /* The operator allows this user to share backend_user with users of other passwords
      * (they can see and kill each other's work on the server). */
     bool share_backend_user;
+    bool require_tls; /* a plaintext login is refused */
 };
 
 struct cfg_pool {
@@ -59,9 +86,10 @@ struct cfg_shutdown {
 struct cfg {
     char *path;
     struct cfg_addr listen;
-    uint32_t workers; /* resolved: never 0 after cfg_load() */
+    uint32_t workers;         /* resolved: never 0 after cfg_load() */
     uint32_t receive_buffers; /* per worker, 64 KiB each, a power of two */
     enum cfg_io io;
+    struct cfg_tls tls;
     struct cfg_backend *backends;
     size_t nbackends;
     struct cfg_user *users;
@@ -96,6 +124,8 @@ void cfg_free(struct cfg *cfg);
 const char *cfg_io_name(enum cfg_io io);
 bool cfg_io_parse(const char *name, enum cfg_io *out);
 void cfg_errors_free(struct cfg_errors *errs);
+/* The name of a backend TLS mode ("disabled", ..., "verify_identity"). */
+const char *cfg_backend_tls_mode_name(enum cfg_backend_tls_mode mode);
 
 const struct cfg_user *cfg_find_user(const struct cfg *cfg, const char *name);
 const struct cfg_backend *cfg_find_backend(const struct cfg *cfg, const char *name);
