@@ -16,6 +16,7 @@
 #include "core/base/clock.h"
 #include "core/admin/admin.h"
 #include "core/base/log.h"
+#include "core/base/tls_ctx.h"
 #include "core/conn/events.h"
 #include "core/maintenance/maintenance.h"
 #include "core/base/shared.h"
@@ -197,6 +198,18 @@ int proxy_run(struct cfg *cfg)
                  "(no borrowing): workers without a connection answer 1040; raise pool.size or "
                  "lower workers\"",
                  cfg->pool.size, p.nworkers);
+    if (cfg->tls.enabled) {
+        char err[300];
+        p.tls_server = tls_ctx_server(&cfg->tls, err, sizeof err);
+        if (!p.tls_server) {
+            log_error("tls_failed", "error=\"%s\"", err);
+            rc = EXIT_RUNTIME;
+            goto out;
+        }
+        log_info("tls", "cert=%s ca=%s min_version=%s", cfg->tls.cert,
+                 cfg->tls.ca ? cfg->tls.ca : "-",
+                 cfg->tls.min_version == CFG_TLS_1_3 ? "1.3" : "1.2");
+    }
     if (choose_io(cfg, &p.io_kind) < 0) {
         rc = EXIT_RUNTIME;
         goto out;
@@ -254,6 +267,7 @@ out:
     if (p.drained_fd >= 0)
         close(p.drained_fd);
     reload_finish(&reload);
+    SSL_CTX_free(p.tls_server);
     cfg_free((struct cfg *)p.cfg);
     mysql_library_end();
     if (rc == EXIT_CLEAN)

@@ -9,6 +9,7 @@
 #include "config/config.h"
 #include "core/admin/admin.h"
 #include "core/base/log.h"
+#include "core/base/tls_ctx.h"
 #include "core/maintenance/maintenance.h"
 #include "core/base/shared.h"
 #include "core/worker/worker.h"
@@ -73,6 +74,27 @@ void reload_log_changes(const struct cfg *cur, const struct cfg *next)
                      cur->users[i].name);
 }
 
+/* The clients' TLS context for next: certificates and keys are read again (a rotation by
+ * cert-manager), sessions keep theirs. Ones that do not load keep the running context. */
+static void reload_tls(struct proxy *p, const struct cfg *next)
+{
+    SSL_CTX *ctx = NULL;
+    if (next->tls.enabled) {
+        char err[300];
+        ctx = tls_ctx_server(&next->tls, err, sizeof err);
+        if (!ctx) {
+            log_error("reload_tls_failed", "error=\"%s\" action=\"%s\"", err,
+                      p->tls_server ? "kept the running certificates" : "TLS stays off");
+            return;
+        }
+        log_info("reload_tls", "cert=%s", next->tls.cert);
+    } else if (p->tls_server) {
+        log_info("reload_tls", "cert=- action=\"TLS off for new clients\"");
+    }
+    SSL_CTX_free(p->tls_server);
+    p->tls_server = ctx;
+}
+
 /* A thread whose message could not be allocated never acknowledges: the old config is then
  * kept (until exit) rather than freed under it. */
 static struct msg *reload_msg(const struct cfg *cfg, uint32_t gen)
@@ -109,6 +131,7 @@ void reload_start(struct proxy *p, struct reload *r)
     }
     reload_keep_restart_keys(cur, next);
     reload_log_changes(cur, next);
+    reload_tls(p, next);
     log_init(next->log_level, next->log_format);
     /* Published before the messages: the maintenance thread reads p->cfg on each pass and
      * acknowledges its message once no pass can still hold the old one. */
@@ -123,6 +146,8 @@ void reload_start(struct proxy *p, struct reload *r)
         admin_post(p->admin, m);
     for (uint32_t i = 0; i < p->nworkers; i++) {
         m = reload_msg(next, r->gen);
+        if (m && p->tls_server && SSL_CTX_up_ref(p->tls_server))
+            m->tls = p->tls_server;
         if (m)
             msgq_push(&p->workers[i].inbox, m);
     }

@@ -112,6 +112,8 @@ static void clients(struct prom_buf *b, struct proxy *p)
         SUM(p, clients_connected));
     one(b, "ringsql_clients_accepted_total", "counter", "Client connections accepted.",
         SUM(p, clients_accepted));
+    one(b, "ringsql_clients_tls_total", "counter", "Client sessions that started TLS.",
+        SUM(p, clients_tls));
     one(b, "ringsql_accept_errors_total", "counter",
         "Accepts that failed (out of descriptors or memory); accepting pauses 100 ms after one.",
         SUM(p, accept_errors));

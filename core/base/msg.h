@@ -54,6 +54,8 @@ struct msg {
     char version[96];      /* the backend's version string */
     uint8_t scramble[20];  /* the server's handshake scramble (for COM_CHANGE_USER) */
     const struct cfg *cfg; /* MSG_RELOAD */
+    /* MSG_RELOAD to a worker: its reference to the clients' TLS context (NULL: none). */
+    struct ssl_ctx_st *tls;
     /* MSG_KILL, MSG_KILL_DONE, MSG_BACKEND_KILL(ED): `worker` is the killer's (KILL, DONE) or
      * the killed session's (BACKEND_*), `session` the killed one's id, `killer` the killing
      * session's id, `user` its user index (in gen); `code` 0 (OK) or the ERR to answer. */

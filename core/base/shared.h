@@ -36,4 +36,7 @@ struct proxy {
      * that changes the backends replaces the array (indexed by the new config's backends);
      * the old one stays allocated until the maintenance thread stops. */
     _Atomic uint8_t *_Atomic backend_up;
+    /* The context clients' TLS sessions come from (tls:), NULL without one. The main thread's
+     * reference: workers hold their own (struct ssl_ctx_st is OpenSSL's SSL_CTX). */
+    struct ssl_ctx_st *tls_server;
 };

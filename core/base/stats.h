@@ -34,6 +34,7 @@ enum { STAT_COMMANDS = 32 };
 
 struct worker_stats {
     stat_t clients_accepted;
+    stat_t clients_tls;   /* sessions that started TLS (SSLRequest) */
     stat_t accept_errors; /* accept() failed (out of descriptors, memory) */
     stat_t buf_waits;     /* receives that found every receive buffer held */
     /* gauge: since when (clock_ms) a receive has waited for a buffer; 0 while none waits */

@@ -217,7 +217,7 @@ void backend_hand_over(struct backend *b, enum msg_kind kind, bool replace)
         return;
     }
     /* Nobody else may read the socket while the worker's receive is armed on it. */
-    worker_cancel(b->w, op_tag(b, OP_BACKEND_RECV));
+    worker_cancel(b->w, b->fd, op_tag(b, OP_BACKEND_RECV));
 }
 
 void backend_set_db(struct backend *b, const char *db, size_t len)

@@ -1,6 +1,7 @@
 /* The loop's news routed to the sessions and backend connections (see events.h). */
 #include "core/conn/events.h"
 
+#include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -140,6 +141,8 @@ static void message(struct worker *w, struct msg *m)
         break;
     case MSG_RELOAD:
         worker_apply_cfg(w, m->cfg, m->gen);
+        SSL_CTX_free(w->tls_ctx);
+        w->tls_ctx = m->tls;
         break;
     case MSG_ROUTINES:
         name_set_unref(w->routines);

@@ -203,7 +203,7 @@ void stop_waiting(struct session *s)
 {
     struct worker *w = s->w;
     deadline_unlink(&w->pool_waiters, &s->wait);
-    worker_cancel(w, op_tag(s, OP_WAIT_TIMEOUT));
+    worker_cancel(w, -1, op_tag(s, OP_WAIT_TIMEOUT));
     set_state(s, SS_IDLE);
 }
 
@@ -444,7 +444,7 @@ void session_deadlines_passed(struct worker *w)
                 continue;
             }
             s->timed_out = true;
-            worker_cancel(w, op_tag(s, OP_CLIENT_RECV));
+            worker_cancel(w, s->fd, op_tag(s, OP_CLIENT_RECV));
         }
         if (l->head && l->head->at_ms < next)
             next = l->head->at_ms;

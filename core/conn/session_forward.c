@@ -2,12 +2,14 @@
 #include "core/conn/session_int.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "core/base/log.h"
 #include "core/conn/backend.h"
 #include "core/conn/stmt_meta.h"
+#include "core/io/io.h"
 #include "core/worker/worker.h"
 #include "protocol/constants.h"
 #include "protocol/kill.h"
@@ -473,7 +475,10 @@ void session_on_client_recv(struct session *s, int res, unsigned flags)
             on_client_timeout(s);
             return;
         }
-        close_session(s, true, res == 0 ? "client closed" : "error");
+        const char *tls_why = s->tls ? io_tls_error(s->w->io, s->fd) : NULL;
+        char why[200];
+        snprintf(why, sizeof why, "%s", res == 0 ? "client closed" : tls_why ? tls_why : "error");
+        close_session(s, true, why);
         return;
     }
     s->in = rb;
@@ -484,6 +489,10 @@ void session_on_client_recv(struct session *s, int res, unsigned flags)
     case SS_LOGIN:
     case SS_AUTH_SWITCH: {
         int rc = framer_walk(&s->fr, &s->in, login_packet, s);
+        if (s->tls_start && s->state == SS_LOGIN) {
+            start_tls(s);
+            return;
+        }
         bool leftover = s->in.scan < s->in.len;
         if (s->state != SS_CLOSED && (rc < 0 || (rc == 1 && leftover))) {
             worker_buf_release(s->w, &s->in);

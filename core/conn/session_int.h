@@ -92,6 +92,8 @@ struct session {
     bool response_done;
     bool infile;
     bool sha2_fast;
+    bool tls;       /* the client's socket speaks TLS (after its SSLRequest) */
+    bool tls_start; /* its SSLRequest came: TLS starts with the bytes after it */
     bool buried;
     bool touched;         /* ringsql has sent the backend something for this session */
     bool reset_first;     /* COM_CHANGE_USER on the same backend: reset it before binding */
@@ -188,5 +190,7 @@ void on_kill(struct session *s, uint8_t seq, uint32_t id, bool query_only);
 
 /* session_login.c */
 void greet(struct session *s);
+/* The client's SSLRequest was read from s->in: TLS on its socket from the next byte on. */
+void start_tls(struct session *s);
 void on_change_user(struct session *s, const uint8_t *p, size_t len, uint8_t seq);
 int login_packet(void *ctx, const uint8_t *head, size_t head_len, uint64_t len, uint8_t seq);

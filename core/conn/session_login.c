@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <openssl/rand.h>
+#include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "core/base/log.h"
 #include "core/conn/backend.h"
 #include "core/conn/stmt_meta.h"
+#include "core/io/io.h"
 #include "core/worker/worker.h"
 #include "protocol/auth.h"
 #include "protocol/change_user.h"
@@ -97,6 +99,8 @@ void greet(struct session *s)
              strstr(info->version, "MariaDB") ? "5.5.5-" : "", info->version, RINGSQL_VERSION);
     make_scramble(s->w, s->scramble);
     s->server_caps = offered_caps(w);
+    if (w->tls_ctx)
+        s->server_caps |= PROTO_CLIENT_SSL;
     struct proto_handshake hs = {
         .protocol_version = 10,
         .server_version = {(const uint8_t *)version, strlen(version)},
@@ -118,6 +122,30 @@ void greet(struct session *s)
     s->fr.grow = login_head_grow;
     set_state(s, SS_LOGIN);
     send_own_then_recv(s);
+}
+
+void start_tls(struct session *s)
+{
+    struct worker *w = s->w;
+    s->tls_start = false;
+    /* The client's ClientHello may have come in the same receive as its SSLRequest. */
+    const uint8_t *pre = s->in.p + s->in.scan;
+    size_t pre_len = s->in.len - s->in.scan;
+    SSL *ssl = w->tls_ctx ? SSL_new(w->tls_ctx) : NULL;
+    int rc = -ENOMEM;
+    if (ssl) {
+        SSL_set_accept_state(ssl);
+        rc = io_tls_attach(w->io, s->fd, ssl, pre, pre_len);
+    }
+    worker_buf_release(w, &s->in);
+    if (rc < 0) {
+        SSL_free(ssl);
+        close_session(s, true, "could not start TLS");
+        return;
+    }
+    s->tls = true;
+    STAT_INC(w->st.clients_tls);
+    arm_client_recv(s); /* the handshake runs inside it; it ends with the HandshakeResponse */
 }
 
 static void deny(struct session *s, const char *user, bool with_password)
@@ -207,6 +235,17 @@ static void authenticate(struct session *s, struct proto_bytes user, struct prot
     }
     s->user = (uint32_t)(cu - w->cfg->users);
     s->user_known = true;
+    if (cu->require_tls && !s->tls) {
+        char msg[256];
+        snprintf(msg, sizeof msg,
+                 "Access denied for user '%s'@'%s': this user must connect with TLS "
+                 "(--ssl, ssl-mode=REQUIRED)",
+                 s->user_name, peer(s));
+        STAT_INC(s->w->st.rejected[REJECT_AUTH]);
+        unbind(s, true);
+        reject(s, PROTO_ER_ACCESS_DENIED, "28000", msg);
+        return;
+    }
     const struct worker_user *wu = &w->users[s->user];
     const uint8_t *stored = wu->empty ? NULL : wu->native;
     if (plugin.len == 0 || bytes_eq(plugin, PROTO_PLUGIN_NATIVE)) {
@@ -247,9 +286,14 @@ static void on_handshake_response(struct session *s, const uint8_t *p, size_t le
 {
     s->seq = proto_seq_next(seq);
     if (proto_is_ssl_request(p, len)) {
-        reject(s, PROTO_ER_HANDSHAKE_ERROR, "08S01",
-               "ringsql does not offer TLS to clients yet; connect without TLS "
-               "(e.g. --ssl=0 or ssl-mode=DISABLED)");
+        if (!(s->server_caps & PROTO_CLIENT_SSL) || s->tls) {
+            reject(s, PROTO_ER_HANDSHAKE_ERROR, "08S01",
+                   s->tls ? "Bad handshake: a second SSLRequest"
+                          : "ringsql has no TLS configured (no tls: in its config) and did not "
+                            "offer it; connect without TLS (--ssl=0, ssl-mode=DISABLED)");
+            return;
+        }
+        s->tls_start = true; /* once the framer is past it (session_forward.c) */
         return;
     }
     struct proto_handshake_response r;

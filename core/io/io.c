@@ -1,17 +1,11 @@
-/* io.h's calls, each passed to the engine the io was opened with. */
+/* io.h's calls, each passed to the engine the io was opened with, or to TLS (tls.c) for a
+ * descriptor that speaks it. */
 #include <errno.h>
 #include <stdlib.h>
 
-#include "core/io/io_engine.h"
+#include "core/io/io_int.h"
 
-struct io {
-    enum io_kind kind;
-    struct io_uring_engine *ur;
-    struct io_epoll_engine *ep;
-};
-
-int io_open(struct io **out, enum io_kind kind, uint32_t nbufs, size_t buf_size,
-            const char **step)
+int io_open(struct io **out, enum io_kind kind, uint32_t nbufs, size_t buf_size, const char **step)
 {
     struct io *io = calloc(1, sizeof *io);
     if (!io) {
@@ -19,6 +13,8 @@ int io_open(struct io **out, enum io_kind kind, uint32_t nbufs, size_t buf_size,
         return -ENOMEM;
     }
     io->kind = kind;
+    io->nbufs = nbufs;
+    io->buf_size = buf_size;
     int rc = kind == IO_URING ? uring_open(&io->ur, nbufs, buf_size, step)
                               : epoll_engine_open(&io->ep, nbufs, buf_size, step);
     if (rc < 0) {
@@ -33,6 +29,7 @@ void io_free(struct io *io)
 {
     if (!io)
         return;
+    tls_free_all(io);
     if (io->ur)
         uring_free(io->ur);
     if (io->ep)
@@ -68,24 +65,29 @@ void io_read(struct io *io, int fd, void *p, size_t len, uint64_t tag)
 
 void io_recv(struct io *io, int fd, uint64_t tag)
 {
-    if (io->ur)
-        uring_recv(io->ur, fd, tag);
+    struct tls_conn *c = tls_conn_of(io, fd);
+    if (c)
+        tls_recv(io, c, tag);
     else
-        ep_recv(io->ep, fd, tag);
+        eng_recv(io, fd, tag);
 }
 
 void io_send(struct io *io, int fd, const void *p, size_t len, uint64_t tag)
 {
-    if (io->ur)
-        uring_send(io->ur, fd, p, len, tag);
+    struct tls_conn *c = tls_conn_of(io, fd);
+    if (c)
+        tls_send(io, c, p, len, tag, 0, false);
     else
-        ep_send(io->ep, fd, p, len, tag);
+        eng_send(io, fd, p, len, tag);
 }
 
 void io_send_then_recv(struct io *io, int fd, const void *p, size_t len, uint64_t send_tag,
                        uint64_t recv_tag)
 {
-    if (io->ur)
+    struct tls_conn *c = tls_conn_of(io, fd);
+    if (c)
+        tls_send(io, c, p, len, send_tag, recv_tag, true);
+    else if (io->ur)
         uring_send_then_recv(io->ur, fd, p, len, send_tag, recv_tag);
     else
         ep_send_then_recv(io->ep, fd, p, len, send_tag, recv_tag);
@@ -116,34 +118,56 @@ void io_timeout_update(struct io *io, struct __kernel_timespec *ts, uint64_t ms,
         ep_timeout_update(io->ep, ms, target, own);
 }
 
-void io_cancel(struct io *io, uint64_t target, uint64_t own)
+void io_cancel(struct io *io, int fd, uint64_t target, uint64_t own)
 {
-    if (io->ur)
-        uring_cancel(io->ur, target, own);
-    else
-        ep_cancel(io->ep, target, own);
+    struct tls_conn *c = tls_conn_of(io, fd);
+    if (!c || !tls_cancel(io, c, target, own))
+        eng_cancel(io, target, own);
 }
 
 void io_forget(struct io *io, int fd)
 {
+    struct tls_conn *c = tls_conn_of(io, fd);
+    if (c)
+        tls_forget(io, c);
     if (io->ep)
         ep_forget(io->ep, fd); /* a ring holds nothing of a descriptor between operations */
 }
 
 uint8_t *io_buf(struct io *io, uint16_t bid)
 {
-    return io->ur ? uring_buf(io->ur, bid) : ep_buf(io->ep, bid);
+    return bid >= io->nbufs ? tls_buf(io, bid) : eng_buf(io, bid);
 }
 
 void io_buf_put(struct io *io, uint16_t bid)
 {
-    if (io->ur)
-        uring_buf_put(io->ur, bid);
+    if (bid >= io->nbufs)
+        tls_buf_put(io, bid);
     else
-        ep_buf_put(io->ep, bid);
+        eng_buf_put(io, bid);
+}
+
+static void on_submitted(void *ctx)
+{
+    struct io *io = ctx;
+    io->h->submitted(io->h->ctx);
+}
+
+/* TLS's own operations go to tls.c (which completes the caller's), the rest through. */
+static void on_complete(void *ctx, uint64_t tag, int res, unsigned flags)
+{
+    struct io *io = ctx;
+    if (tag & IO_TLS_TAG)
+        tls_complete(io, tag, res, flags);
+    else
+        io->h->complete(io->h->ctx, tag, res, flags);
 }
 
 int io_wait(struct io *io, const struct io_handler *h)
 {
-    return io->ur ? uring_wait(io->ur, h) : ep_wait(io->ep, h);
+    if (!io->tls) /* no descriptor ever spoke TLS: straight through */
+        return io->ur ? uring_wait(io->ur, h) : ep_wait(io->ep, h);
+    io->h = h;
+    const struct io_handler mine = {.submitted = on_submitted, .complete = on_complete, .ctx = io};
+    return io->ur ? uring_wait(io->ur, &mine) : ep_wait(io->ep, &mine);
 }

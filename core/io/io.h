@@ -28,8 +28,7 @@ struct io;
 
 /* An engine with nbufs receive buffers of buf_size bytes (nbufs a power of two). Returns 0 or
  * -errno, the failing step's name in *step ("io_uring_setup", "epoll_create1", ...). */
-int io_open(struct io **out, enum io_kind kind, uint32_t nbufs, size_t buf_size,
-            const char **step);
+int io_open(struct io **out, enum io_kind kind, uint32_t nbufs, size_t buf_size, const char **step);
 void io_free(struct io *io);
 enum io_kind io_kind(const struct io *io);
 const char *io_kind_name(enum io_kind kind);
@@ -58,12 +57,28 @@ void io_timeout(struct io *io, struct __kernel_timespec *ts, uint64_t ms, uint64
 /* Moves the pending timeout `target` to ms from now; `own` is this request's completion. */
 void io_timeout_update(struct io *io, struct __kernel_timespec *ts, uint64_t ms, uint64_t target,
                        uint64_t own);
-/* Ends the operation tagged target (it completes with -ECANCELED); `own` is this request's
- * completion. */
-void io_cancel(struct io *io, uint64_t target, uint64_t own);
+/* Ends the operation tagged target on fd (-1: a timeout) (it completes with -ECANCELED); `own`
+ * is this request's completion. */
+void io_cancel(struct io *io, int fd, uint64_t target, uint64_t own);
 /* The descriptor leaves this io (closed, or handed to another thread); what is still pending
  * on it completes with -ECANCELED. */
 void io_forget(struct io *io, int fd);
+
+/* TLS on fd from now on (tls.c): receives complete with plaintext, in buffers of their own
+ * (ids past the engine's), and sends with their plaintext length once all of the ciphertext is
+ * out. ssl is set up by the caller (its context, accept or connect state; a session already
+ * established elsewhere keeps it) and owned by the io from here: io_forget frees it. pre: bytes
+ * already received on fd that belong to the TLS stream (a ClientHello that came in the same
+ * receive as the SSLRequest before it). The handshake, if not done, runs inside the first
+ * receive, which fails with -EPROTO when it does (io_tls_error says why). */
+struct ssl_st;
+int io_tls_attach(struct io *io, int fd, struct ssl_st *ssl, const uint8_t *pre, size_t pre_len);
+bool io_tls_on(const struct io *io, int fd);
+/* Why TLS on fd failed, for the log; NULL when it has not. */
+const char *io_tls_error(const struct io *io, int fd);
+/* fd's TLS session, given back to work on the socket itself (the descriptor leaves for another
+ * thread); NULL when fd has none, or it still has something in flight or unread. */
+struct ssl_st *io_tls_detach(struct io *io, int fd);
 
 /* Receive buffer bid's memory, and its return once its bytes are used. */
 uint8_t *io_buf(struct io *io, uint16_t bid);

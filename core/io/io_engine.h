@@ -40,3 +40,7 @@ void ep_forget(struct io_epoll_engine *e, int fd);
 uint8_t *ep_buf(struct io_epoll_engine *e, uint16_t bid);
 void ep_buf_put(struct io_epoll_engine *e, uint16_t bid);
 int ep_wait(struct io_epoll_engine *e, const struct io_handler *h);
+
+/* A no-op that completes at once with tag (TLS's completions queued for delivery). */
+void uring_nop(struct io_uring_engine *e, uint64_t tag);
+void ep_nop(struct io_epoll_engine *e, uint64_t tag);

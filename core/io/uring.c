@@ -247,3 +247,10 @@ int uring_wait(struct io_uring_engine *e, const struct io_handler *h)
     io_uring_cq_advance(&e->ring, n);
     return 0;
 }
+
+void uring_nop(struct io_uring_engine *e, uint64_t tag)
+{
+    struct io_uring_sqe *sqe = sqe_get(e);
+    io_uring_prep_nop(sqe);
+    io_uring_sqe_set_data64(sqe, tag);
+}

@@ -2,6 +2,7 @@
 #include "core/worker/worker.h"
 
 #include <arpa/inet.h>
+#include <openssl/ssl.h>
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -27,7 +28,6 @@
 #include "protocol/name_set.h"
 
 enum { LISTEN_BACKLOG = 1024 };
-
 
 /* ---------- submissions: each is one completion, counted in inflight ---------- */
 
@@ -255,7 +255,7 @@ static void accept_failed(struct worker *w, int res, bool more)
         return;
     w->accept_paused = true;
     if (more)
-        worker_cancel(w, op_tag(w, OP_ACCEPT));
+        worker_cancel(w, -1, op_tag(w, OP_ACCEPT));
     worker_timeout(w, &w->accept_pause_ts, WORKER_ACCEPT_PAUSE_MS, op_tag(w, OP_ACCEPT_RESUME));
 }
 
@@ -265,10 +265,10 @@ static void arm_wake(struct worker *w)
     io_read(w->io, w->inbox.efd, &w->wake_buf, sizeof w->wake_buf, op_tag(w, OP_WAKE));
 }
 
-void worker_cancel(struct worker *w, uint64_t tag)
+void worker_cancel(struct worker *w, int fd, uint64_t tag)
 {
     w->inflight++;
-    io_cancel(w->io, tag, op_tag(NULL, OP_IGNORE));
+    io_cancel(w->io, fd, tag, op_tag(NULL, OP_IGNORE));
 }
 
 void worker_timer_need(struct worker *w, uint64_t at_ms)
@@ -297,10 +297,10 @@ static void begin_stop(struct worker *w)
     w->stopping = true;
     log_debug("worker_stopping", "worker=%u", w->id);
     if (w->accepting)
-        worker_cancel(w, op_tag(w, OP_ACCEPT));
-    worker_cancel(w, op_tag(w, OP_WAKE));
+        worker_cancel(w, -1, op_tag(w, OP_ACCEPT));
+    worker_cancel(w, -1, op_tag(w, OP_WAKE));
     if (w->timer_armed)
-        worker_cancel(w, op_tag(w, OP_TIMER));
+        worker_cancel(w, -1, op_tag(w, OP_TIMER));
     w->hooks->stopping(w);
 }
 
@@ -312,7 +312,7 @@ static void begin_drain(struct worker *w)
         return;
     w->draining = true;
     if (w->accepting)
-        worker_cancel(w, op_tag(w, OP_ACCEPT));
+        worker_cancel(w, -1, op_tag(w, OP_ACCEPT));
     if (w->listen_fd >= 0)
         shutdown(w->listen_fd, SHUT_RDWR);
 }
@@ -482,6 +482,8 @@ int worker_start(struct worker *w, struct proxy *p, uint32_t id, const struct wo
     w->hooks = hooks;
     w->proxy = p;
     w->cfg = cfg;
+    if (p->tls_server && SSL_CTX_up_ref(p->tls_server))
+        w->tls_ctx = p->tls_server;
     w->listen_fd = -1;
     w->inbox.efd = -1;
     pthread_mutex_init(&w->init_mu, NULL);
@@ -561,6 +563,7 @@ void worker_destroy(struct worker *w)
     free(w->shards);
     free(w->users);
     free(w->binfo);
+    SSL_CTX_free(w->tls_ctx);
     if (w->hooks)
         w->hooks->destroyed(w);
     for (struct shard_gauges *g = w->gauges, *older; g; g = older) {

@@ -27,7 +27,6 @@ struct proxy;
 struct session;
 struct worker;
 
-
 enum {
     WORKER_BUF_SIZE = 64 * 1024, /* one provided receive buffer */
     WORKER_BUF_GROUP = 1,
@@ -70,14 +69,14 @@ static inline uint64_t op_tag(const void *ptr, enum op op)
 struct worker_hooks {
     /* A completion of a session's or a backend connection's operation (op, its object). */
     void (*complete)(struct worker *w, enum op op, void *ptr, int res, unsigned flags);
-    void (*accepted)(struct worker *w, int fd);   /* a client connected */
+    void (*accepted)(struct worker *w, int fd);       /* a client connected */
     void (*message)(struct worker *w, struct msg *m); /* not the loop's own; takes m */
-    void (*buffer_free)(struct worker *w);         /* a receive buffer came back, one waits */
-    void (*timer)(struct worker *w);               /* the earliest client deadline came */
-    void (*submitted)(struct worker *w);           /* each turn: the grave may be closed */
-    void (*stopping)(struct worker *w);            /* MSG_STOP: end the sessions */
-    void (*stopped)(struct worker *w);             /* the loop ended: free what is left */
-    void (*destroyed)(struct worker *w);           /* worker_destroy: the tables above */
+    void (*buffer_free)(struct worker *w);            /* a receive buffer came back, one waits */
+    void (*timer)(struct worker *w);                  /* the earliest client deadline came */
+    void (*submitted)(struct worker *w);              /* each turn: the grave may be closed */
+    void (*stopping)(struct worker *w);               /* MSG_STOP: end the sessions */
+    void (*stopped)(struct worker *w);                /* the loop ended: free what is left */
+    void (*destroyed)(struct worker *w);              /* worker_destroy: the tables above */
 };
 
 /* The backend connection's own life, apart from any session. */
@@ -198,6 +197,8 @@ struct worker {
     struct retired_shards *retired;
     struct worker_user *users;
     struct worker_backend_info *binfo;
+    /* Where clients' TLS sessions come from (a reference of the worker's own), NULL: no TLS. */
+    struct ssl_ctx_st *tls_ctx;
 
     struct session *live_sessions; /* see session.c */
     struct backend *live_backends;
@@ -270,8 +271,9 @@ void worker_watch_hup(struct worker *w, int fd, uint64_t tag);
 void worker_timeout(struct worker *w, struct __kernel_timespec *ts, uint64_t ms, uint64_t tag);
 /* Makes the worker's timer fire no later than at_ms (then session_deadlines_passed()). */
 void worker_timer_need(struct worker *w, uint64_t at_ms);
-/* Cancels the operation tagged tag, a timeout too (it completes with -ECANCELED). */
-void worker_cancel(struct worker *w, uint64_t tag);
+/* Cancels the operation tagged tag on fd, or a timeout (fd -1) (it completes with
+ * -ECANCELED). */
+void worker_cancel(struct worker *w, int fd, uint64_t tag);
 /* Closes a socket of the worker's (nothing in flight on it). */
 void worker_close_fd(struct worker *w, int fd);
 /* The socket leaves the worker open (handed to the maintenance thread). */
@@ -290,5 +292,3 @@ struct buf_wait {
 };
 void worker_buf_wait(struct worker *w, struct buf_wait *bw);
 void worker_backend_buf_wait(struct worker *w, struct backend *b);
-
-
