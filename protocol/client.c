@@ -55,7 +55,7 @@ ssize_t proto_client_build_login(uint8_t *buf, size_t cap, const struct proto_lo
         .auth_plugin = {(const uint8_t *)plugin, strlen(plugin)},
         .attrs = {l->attrs, l->attrs_len},
     };
-    return proto_build_handshake_response(buf, cap, 1, hs->caps, &r);
+    return proto_build_handshake_response(buf, cap, l->after_ssl_request ? 2 : 1, hs->caps, &r);
 }
 
 ssize_t proto_client_build_auth_switch_reply(uint8_t *buf, size_t cap, uint8_t seq,

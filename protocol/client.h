@@ -24,7 +24,9 @@ struct proto_login {
     uint8_t charset;
     uint32_t max_packet;
     const uint8_t *attrs; /* raw connect-attribute block (key/value lenenc strings), or NULL */
-    size_t attrs_len;
+    size_t attrs_len;    /* The login follows an SSLRequest (sequence id 1) and TLS: it is sequence id 2, and
+     * caps should ask for CLIENT_SSL. */
+    bool after_ssl_request;
 };
 
 /* The caps a login will use with this server: wishes & offer, plus the bits the chosen

@@ -168,6 +168,14 @@ static void pools(struct prom_buf *b, struct proxy *p, const struct cfg *cfg, un
         const char *l[] = {"backend", cfg->backends[bi].name, NULL};
         prom_sample(b, "ringsql_backend_up", l, up ? up[bi] : 0);
     }
+    prom_family(b, "ringsql_backend_down_info", "gauge",
+                "1 for a backend that is down, with why (its last connect error).");
+    for (size_t bi = 0; p->backend_error && bi < cfg->nbackends; bi++) {
+        if (!p->backend_error[bi][0] || (up && up[bi]))
+            continue;
+        const char *l[] = {"backend", cfg->backends[bi].name, "error", p->backend_error[bi], NULL};
+        prom_sample(b, "ringsql_backend_down_info", l, 1);
+    }
     prom_family(b, "ringsql_pool_connections", "gauge",
                 "Backend connections of each pool (backend, user), by state.");
     for (size_t s = 0; s < cfg->nbackends * cfg->nusers; s++) {

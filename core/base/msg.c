@@ -1,6 +1,7 @@
 #include "core/base/msg.h"
 
 #include <errno.h>
+#include <openssl/ssl.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -21,8 +22,8 @@ void msgq_destroy(struct msgq *q)
         struct msg *next = m->next;
         bool has_fd =
             m->kind == MSG_BACKEND_NEW || m->kind == MSG_CONN_STALE || m->kind == MSG_CONN_PING;
-        if (has_fd && m->fd >= 0)
-            close(m->fd);
+        if (has_fd)
+            msg_conn_close(m);
         if (m->kind == MSG_ROUTINES)
             name_set_unref(m->names);
         free(m);
@@ -58,4 +59,13 @@ struct msg *msgq_take_all(struct msgq *q)
         m = next;
     }
     return fifo;
+}
+
+void msg_conn_close(struct msg *m)
+{
+    SSL_free(m->ssl);
+    m->ssl = NULL;
+    if (m->fd >= 0)
+        close(m->fd);
+    m->fd = -1;
 }

@@ -38,6 +38,7 @@ struct msg {
                       * RELOAD: new */
     /* MSG_BACKEND_NEW, MSG_CONN_STALE, MSG_CONN_PING */
     int fd;
+    struct ssl_st *ssl;     /* its TLS session (backends[].tls), or NULL */
     bool replace;           /* MSG_CONN_STALE: open a new one (false: the shard shrinks) */
     bool returning;         /* MSG_BACKEND_NEW: a pinged connection coming back */
     bool multi_stmts;       /* returning: its CLIENT_MULTI_STATEMENTS option as last set */
@@ -78,3 +79,7 @@ void msgq_destroy(struct msgq *q);
 void msgq_push(struct msgq *q, struct msg *m);
 /* The consumer takes every queued message, oldest first (a NULL-terminated list). */
 struct msg *msgq_take_all(struct msgq *q);
+
+/* Closes a connection message's socket (MSG_BACKEND_NEW, MSG_CONN_*) and frees its TLS session
+ * (no close_notify: the server sees the connection end). */
+void msg_conn_close(struct msg *m);

@@ -14,6 +14,8 @@ struct maintenance;
 struct admin;
 struct msgq;
 
+enum { PROXY_BACKEND_ERROR_LEN = 256 };
+
 struct proxy {
     /* The running config. Only the main thread stores it (SIGHUP reload); the old one is
      * freed once every worker and the maintenance thread acknowledged the new one. */
@@ -36,6 +38,9 @@ struct proxy {
      * that changes the backends replaces the array (indexed by the new config's backends);
      * the old one stays allocated until the maintenance thread stops. */
     _Atomic uint8_t *_Atomic backend_up;
+    /* [cfg->nbackends]: why each backend is down ("" while up), for /metrics. The maintenance
+     * thread's own (it serves the admin endpoint too), replaced with backend_up. */
+    char (*backend_error)[PROXY_BACKEND_ERROR_LEN];
     /* The context clients' TLS sessions come from (tls:), NULL without one. The main thread's
      * reference: workers hold their own (struct ssl_ctx_st is OpenSSL's SSL_CTX). */
     struct ssl_ctx_st *tls_server;

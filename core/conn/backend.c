@@ -18,6 +18,7 @@
 #include "core/base/post.h"
 #include "core/base/log.h"
 #include "core/base/shared.h"
+#include "core/io/io.h"
 #include "core/worker/worker.h"
 #include "protocol/auth.h"
 #include "protocol/change_user.h"
@@ -26,12 +27,17 @@
 #include "protocol/lenenc.h"
 #include "protocol/packet.h"
 
-struct backend *backend_new(struct worker *w, const struct msg *m)
+struct backend *backend_new(struct worker *w, struct msg *m)
 {
     struct backend *b = aligned_alloc(64, (sizeof(struct backend) + 63) / 64 * 64);
     if (!b)
         return NULL;
     memset(b, 0, offsetof(struct backend, head));
+    if (m->ssl && io_tls_attach(w->io, m->fd, m->ssl, NULL, 0) < 0) {
+        free(b);
+        return NULL;
+    }
+    m->ssl = NULL; /* the io's now */
     b->w = w;
     b->fd = m->fd;
     b->shard_idx = m->shard;
@@ -189,6 +195,11 @@ static void hand_over_now(struct backend *b)
     m->idle_since_ms = b->pc.idle_since_ms;
     uint32_t bi = b->shard_idx / (uint32_t)w->cfg->nusers;
     snprintf(m->version, sizeof m->version, "%s", w->binfo[bi].version);
+    if (io_tls_on(w->io, b->fd) && !(m->ssl = io_tls_detach(w->io, b->fd))) {
+        free(m);
+        backend_discard(b, "its TLS session could not be handed over");
+        return;
+    }
     worker_release_fd(w, b->fd);
     b->fd = -1;
     b->state = B_DEAD;

@@ -10,7 +10,7 @@
 
 #include "core/worker/worker.h"
 
-struct backend *backend_new(struct worker *w, const struct msg *m);
+struct backend *backend_new(struct worker *w, struct msg *m);
 /* What a completion on a backend connection asks of the layer above (events.c): backends
  * call nothing of their sessions'. */
 enum backend_news {

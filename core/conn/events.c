@@ -68,14 +68,14 @@ static void accepted(struct worker *w, int fd)
 static void backend_arrived(struct worker *w, struct msg *m)
 {
     if (m->gen != w->gen || m->shard >= w->nshards) {
-        close(m->fd); /* for an earlier config */
+        msg_conn_close(m); /* for an earlier config */
         return;
     }
     struct pool_shard *sh = &w->shards[m->shard];
     if (sh->pending > 0)
         sh->pending--;
     if (w->stopping || pool_size(sh) >= sh->target) {
-        close(m->fd); /* pool.size was lowered meanwhile */
+        msg_conn_close(m); /* pool.size was lowered meanwhile */
         return;
     }
     uint32_t bi = m->shard / (uint32_t)w->cfg->nusers;
@@ -88,7 +88,7 @@ static void backend_arrived(struct worker *w, struct msg *m)
         snprintf(info->version, sizeof info->version, "%s", m->version);
     }
     if (!backend_new(w, m)) {
-        close(m->fd);
+        msg_conn_close(m);
         sh->pending++;
         post_backend_lost(w->proxy, w->id, m->shard, w->gen);
     }

@@ -24,6 +24,8 @@ enum tls_op { T_RECV = 1, T_SEND, T_CANCEL, T_PUMP };
 #define T_MASK UINT64_C(0xf)
 
 struct tls_conn {
+    struct tls_conn *prev, *next; /* every connection, live or dead (tls_state.all) */
+    struct tls_state *t;
     int fd;
     SSL *ssl;
     BIO *rbio, *wbio; /* memory BIOs, owned by ssl */
@@ -52,6 +54,7 @@ struct tls_conn {
 };
 
 struct tls_state {
+    struct tls_conn *all;
     struct tls_conn **by_fd;
     size_t nfds;
     uint8_t **bufs; /* plaintext buffers, id = index + io->nbufs */
@@ -296,6 +299,12 @@ static void pump(struct io *io, struct tls_conn *c)
 
 static void conn_free(struct tls_conn *c)
 {
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        c->t->all = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
     SSL_free(c->ssl);
     free(c->out);
     free(c);
@@ -449,10 +458,11 @@ void tls_forget(struct io *io, struct tls_conn *c)
         c->eng_inflight++;
         eng_cancel(io, ttag(c, T_SEND), ttag(c, T_CANCEL));
     }
-    if (c->recv_want || c->send_want)
-        queue_pump(io, c); /* their -ECANCELED, on the next turn */
-    if (c->eng_inflight == 0)
-        conn_free(c);
+    /* The caller's pending operations end with -ECANCELED on the next turn, and c is freed
+     * once its last engine operation is back: never here, where a completion being delivered
+     * may still hold it. */
+    if (c->recv_want || c->send_want || c->eng_inflight == 0)
+        queue_pump(io, c);
 }
 
 void tls_free_all(struct io *io)
@@ -460,10 +470,8 @@ void tls_free_all(struct io *io)
     struct tls_state *t = io->tls;
     if (!t)
         return;
-    /* Dead connections with operations in flight leak here: the engine is gone with them. */
-    for (size_t i = 0; i < t->nfds; i++)
-        if (t->by_fd[i])
-            conn_free(t->by_fd[i]);
+    while (t->all)
+        conn_free(t->all);
     for (uint32_t i = 0; i < t->nbufs; i++)
         free(t->bufs[i]);
     free(t->bufs);
@@ -506,6 +514,11 @@ int io_tls_attach(struct io *io, int fd, struct ssl_st *ssl, const uint8_t *pre,
         return -ENOMEM;
     }
     memset(c, 0, sizeof *c);
+    c->t = t;
+    c->next = t->all;
+    if (t->all)
+        t->all->prev = c;
+    t->all = c;
     c->fd = fd;
     c->ssl = ssl;
     c->rbio = rbio;
@@ -541,11 +554,10 @@ struct ssl_st *io_tls_detach(struct io *io, int fd)
     SSL *ssl = c->ssl;
     c->ssl = NULL;
     io->tls->by_fd[fd] = NULL;
+    conn_free(c);
     if (!SSL_set_fd(ssl, fd)) { /* the memory BIOs go; the socket's comes back */
         SSL_free(ssl);
         ssl = NULL;
     }
-    free(c->out);
-    free(c);
     return ssl;
 }

@@ -2,6 +2,9 @@
 #include "core/maintenance/liveness.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <openssl/ssl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -12,7 +15,7 @@
 #include "protocol/constants.h"
 #include "protocol/lenenc.h"
 
-static int send_command(int fd, uint8_t command)
+static int send_command(int fd, SSL *ssl, uint8_t command)
 {
     uint8_t pkt[PROTO_HEADER_LEN + 1];
     struct proto_wr wr = proto_wr_init(pkt, sizeof pkt);
@@ -21,17 +24,30 @@ static int send_command(int fd, uint8_t command)
     ssize_t n = proto_wr_packet_end(&wr, start, 0);
     if (n < 0)
         return (int)n;
-    /* Five bytes into an idle socket's empty send buffer: written whole or not at all. */
+    /* Five bytes into an idle socket's empty send buffer: written whole or not at all (a TLS
+     * record of them likewise). */
+    if (ssl)
+        return SSL_write(ssl, pkt, (int)n) == n ? 0 : -EIO;
     ssize_t sent = send(fd, pkt, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (sent != n)
         return sent < 0 ? -errno : -EIO;
     return 0;
 }
 
-void liveness_quit(int fd)
+void liveness_quit(int fd, SSL *ssl)
 {
-    (void)send_command(fd, PROTO_COM_QUIT);
+    (void)send_command(fd, ssl, PROTO_COM_QUIT);
+    SSL_free(ssl);
     close(fd);
+}
+
+/* Over TLS the socket is non-blocking while the ping's answer is read (SSL_read would wait for
+ * a whole record), blocking again for the worker. */
+static void set_nonblocking(int fd, bool on)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0)
+        fcntl(fd, F_SETFL, on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK);
 }
 
 /* p is over: rc 0, or -errno with "what: reason" in err. */
@@ -39,6 +55,8 @@ static void ping_done(struct liveness_ping *p, int rc, const char *what)
 {
     p->done = true;
     p->rc = rc;
+    if (p->ssl)
+        set_nonblocking(p->fd, false);
     if (rc < 0)
         snprintf(p->err, sizeof p->err, "%s: %s", what, strerror(-rc));
 }
@@ -49,7 +67,18 @@ static void ping_done(struct liveness_ping *p, int rc, const char *what)
 void liveness_ping_read(struct liveness_ping *p)
 {
     while (!p->done) {
-        ssize_t r = recv(p->fd, p->buf + p->got, p->want - p->got, MSG_DONTWAIT);
+        ssize_t r;
+        if (p->ssl) {
+            /* Whatever SSL holds is read before the socket is polled again. */
+            int k = SSL_read(p->ssl, p->buf + p->got, (int)(p->want - p->got));
+            int e = k > 0 ? SSL_ERROR_NONE : SSL_get_error(p->ssl, k);
+            if (e == SSL_ERROR_WANT_READ)
+                return;
+            r = k > 0 ? k : 0;
+            errno = ECONNRESET;
+        } else {
+            r = recv(p->fd, p->buf + p->got, p->want - p->got, MSG_DONTWAIT);
+        }
         if (r == 0) {
             ping_done(p, -ECONNRESET, "no answer to COM_PING");
             return;
@@ -84,7 +113,9 @@ void liveness_ping_start(struct liveness_ping *p, uint64_t timeout_ms)
     p->got = 0;
     p->want = PROTO_HEADER_LEN;
     p->done = false;
-    int rc = send_command(p->fd, PROTO_COM_PING);
+    if (p->ssl)
+        set_nonblocking(p->fd, true);
+    int rc = send_command(p->fd, p->ssl, PROTO_COM_PING);
     if (rc < 0)
         ping_done(p, rc, "could not send COM_PING");
 }

@@ -6,12 +6,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Sends COM_QUIT (best effort) and closes fd. */
-void liveness_quit(int fd);
+struct ssl_st;
+/* Sends COM_QUIT (best effort, through ssl when the connection has TLS) and closes fd; ssl is
+ * freed. */
+void liveness_quit(int fd, struct ssl_st *ssl);
 /* A COM_PING under way on an idle backend socket, answered as the socket becomes readable:
  * many are polled together, so a stalled backend costs each its own timeout, not the sum. */
 struct liveness_ping {
     int fd;
+    struct ssl_st *ssl;   /* the connection's TLS session, or NULL; it stays the caller's */
     int rc;               /* once done: 0 (its OK came) or -errno */
     char err[160];        /* once done with rc < 0: why */
     uint64_t deadline_ms; /* monotonic */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/base/clock.h"
+#include "core/maintenance/connect.h"
 #include "core/maintenance/liveness.h"
 #include "core/base/post.h"
 #include "core/base/log.h"
@@ -41,6 +42,7 @@ struct maintenance {
     uint64_t *retry_at;      /* [backend]: no attempt before this (monotonic ms) */
     uint64_t *backoff_ms;    /* [backend] */
     int8_t *state;           /* [backend]: -1 not known yet, 0 down, 1 up (as last told workers) */
+    struct backend_tls *tls; /* [backend]: TLS contexts (connect.h) */
     uint64_t next_check_ms;  /* when to send the next MSG_HEALTH_CHECK */
     struct pinging *pinging; /* COM_PINGs under way, polled with the inbox */
     size_t npinging, pinging_cap;
@@ -60,93 +62,6 @@ static uint64_t now_ms(void)
     return clock_ms();
 }
 
-/* A libmariadb connection to backend be as user u (timeouts.connect for every step), or
- * NULL with err written. */
-static MYSQL *connect_backend(const struct cfg *cfg, const struct cfg_backend *be,
-                              const struct cfg_user *u, unsigned long flags, char *err,
-                              size_t errlen)
-{
-    MYSQL *my = mysql_init(NULL);
-    if (!my) {
-        snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
-    unsigned timeout_s = (unsigned)((cfg->timeouts.connect_ms + 999) / 1000);
-    if (timeout_s == 0)
-        timeout_s = 1;
-    mysql_optionsv(my, MYSQL_OPT_CONNECT_TIMEOUT, &timeout_s);
-    mysql_optionsv(my, MYSQL_OPT_READ_TIMEOUT, &timeout_s);
-    mysql_optionsv(my, MYSQL_OPT_WRITE_TIMEOUT, &timeout_s);
-    mysql_optionsv(my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-    if (flags & CLIENT_LOCAL_FILES) {
-        unsigned int on = 1;
-        mysql_optionsv(my, MYSQL_OPT_LOCAL_INFILE, &on);
-    }
-    bool unix_socket = be->addr.unix_socket; /* libmariadb: host "localhost" and the path */
-    if (!mysql_real_connect(my, unix_socket ? "localhost" : be->addr.host, u->backend_user,
-                            u->backend_password, NULL, be->addr.port,
-                            unix_socket ? be->addr.host : NULL, flags)) {
-        snprintf(err, errlen, "%u %s", mysql_errno(my), mysql_error(my));
-        mysql_close(my);
-        return NULL;
-    }
-    return my;
-}
-
-/* Connects one backend connection and detaches its socket from libmariadb. */
-static int open_backend(const struct cfg *cfg, const struct cfg_backend *be,
-                        const struct cfg_user *u, struct msg *out, char *err, size_t errlen)
-{
-    MYSQL *my = connect_backend(cfg, be, u,
-                                CLIENT_MULTI_STATEMENTS | CLIENT_MULTI_RESULTS |
-                                    CLIENT_PS_MULTI_RESULTS | CLIENT_LOCAL_FILES,
-                                err, errlen);
-    if (!my)
-        return -ECONNREFUSED;
-    unsigned long client_caps = 0, server_caps = 0, ext_caps = 0;
-    unsigned int status = 0;
-    mariadb_get_infov(my, MARIADB_CONNECTION_CLIENT_CAPABILITIES, &client_caps);
-    mariadb_get_infov(my, MARIADB_CONNECTION_SERVER_CAPABILITIES, &server_caps);
-    mariadb_get_infov(my, MARIADB_CONNECTION_EXTENDED_SERVER_CAPABILITIES, &ext_caps);
-    mariadb_get_infov(my, MARIADB_CONNECTION_SERVER_STATUS, &status);
-    uint64_t caps = client_caps & 0xffffffffu;
-    /* libmariadb asks a MariaDB server for every extended capability it supports. */
-    if (!(server_caps & CLIENT_MYSQL))
-        caps |= ((uint64_t)ext_caps & (MARIADB_CLIENT_SUPPORTED_FLAGS >> 32)) << 32;
-    MY_CHARSET_INFO cs;
-    mysql_get_character_set_info(my, &cs);
-    out->caps = caps;
-    out->charset = (uint8_t)cs.number;
-    out->status = (uint16_t)status;
-    out->server_conn_id = (uint32_t)mysql_thread_id(my);
-    snprintf(out->version, sizeof out->version, "%s", mysql_get_server_info(my));
-    memcpy(out->scramble, my->scramble_buff, sizeof out->scramble);
-
-    /* Hand-off: the worker keeps the TCP socket and speaks raw protocol on it. We keep a
-     * duplicate and point libmariadb's descriptor at /dev/null, so that mysql_close() frees
-     * the handle and "sends" its COM_QUIT into /dev/null instead of ending the session. */
-    int fd = mysql_get_socket(my);
-    int keep = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-    int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
-    if (keep < 0 || devnull < 0 || dup2(devnull, fd) < 0) {
-        snprintf(err, errlen, "could not detach the socket: %s", strerror(errno));
-        if (keep >= 0)
-            close(keep);
-        if (devnull >= 0)
-            close(devnull);
-        mysql_close(my);
-        return -EIO;
-    }
-    close(devnull);
-    mysql_close(my);
-    /* libmariadb made it non-blocking; the ring waits for readiness itself. */
-    int fl = fcntl(keep, F_GETFL);
-    if (fl >= 0)
-        fcntl(keep, F_SETFL, fl & ~O_NONBLOCK);
-    out->fd = keep;
-    return 0;
-}
-
 /* SIGHUP: this thread's tables for the new config, the per-backend ones matched by name.
  * Nothing is missing in the new generation until each worker reports its new shards'
  * deficits. False (the old config kept, not acknowledged) when memory ran out. */
@@ -157,9 +72,11 @@ static bool reshape(struct maintenance *m, const struct cfg *cfg, uint32_t gen)
     uint32_t *missing = calloc((size_t)m->p->nworkers * nshards + 1, sizeof *missing);
     uint64_t *retry_at = calloc(nb, sizeof *retry_at), *backoff = calloc(nb, sizeof *backoff);
     int8_t *state = calloc(nb, sizeof *state);
+    char(*errors)[PROXY_BACKEND_ERROR_LEN] = calloc(nb, sizeof *errors);
     _Atomic uint8_t *up = calloc(nb, sizeof *up);
     struct old_up *keep = calloc(1, sizeof *keep);
-    if (!missing || !retry_at || !backoff || !state || !up || !keep) {
+    if (!missing || !retry_at || !backoff || !state || !errors || !up || !keep) {
+        free(errors);
         free(missing);
         free(retry_at);
         free(backoff);
@@ -175,12 +92,16 @@ static bool reshape(struct maintenance *m, const struct cfg *cfg, uint32_t gen)
         retry_at[b] = ob >= 0 ? m->retry_at[ob] : 0;
         backoff[b] = ob >= 0 ? m->backoff_ms[ob] : BACKOFF_MIN_MS;
         state[b] = ob >= 0 ? m->state[ob] : -1;
+        if (ob >= 0 && m->p->backend_error)
+            memcpy(errors[b], m->p->backend_error[ob], sizeof errors[b]);
         atomic_init(&up[b], ob >= 0 ? atomic_load(&m->p->backend_up[ob]) : 1);
     }
     free(m->missing);
     free(m->retry_at);
     free(m->backoff_ms);
     free(m->state);
+    connect_tls_free(m->tls, old->nbackends);
+    m->tls = connect_tls_build(cfg);
     m->missing = missing;
     m->retry_at = retry_at;
     m->backoff_ms = backoff;
@@ -189,6 +110,8 @@ static bool reshape(struct maintenance *m, const struct cfg *cfg, uint32_t gen)
     keep->next = m->old_up;
     m->old_up = keep;
     m->p->backend_up = up;
+    free(m->p->backend_error);
+    m->p->backend_error = errors;
     m->nshards = nshards;
     m->cfg = cfg;
     m->gen = gen;
@@ -221,7 +144,7 @@ static void ping_finished(struct maintenance *m, struct pinging *pg)
         log_warn("backend_ping_failed", "worker=%u backend=%s server_conn=%u error=\"%s\"",
                  msg->worker, backend, msg->server_conn_id, pg->lp.err);
     }
-    close(msg->fd);
+    msg_conn_close(msg);
     if (shard_valid(m, msg) && !m->stop)
         m->missing[msg->worker * m->nshards + msg->shard]++;
     free(msg);
@@ -243,7 +166,7 @@ static void ping_start(struct maintenance *m, struct msg *msg)
         m->pinging_cap = cap;
     }
     struct pinging *pg = &m->pinging[m->npinging++];
-    *pg = (struct pinging){.lp = {.fd = msg->fd}, .msg = msg};
+    *pg = (struct pinging){.lp = {.fd = msg->fd, .ssl = msg->ssl}, .msg = msg};
     liveness_ping_start(&pg->lp, m->cfg->timeouts.connect_ms);
     if (pg->lp.done) { /* the send failed */
         ping_finished(m, pg);
@@ -278,7 +201,7 @@ static void kill_on_server(struct maintenance *m, struct msg *msg)
     const struct cfg *cfg = m->cfg;
     const struct cfg_backend *be = &cfg->backends[msg->shard / cfg->nusers];
     char err[160] = "", sql[64];
-    MYSQL *my = connect_backend(cfg, be, &cfg->users[msg->shard % cfg->nusers], 0, err, sizeof err);
+    MYSQL *my = connect_admin(cfg, be, &cfg->users[msg->shard % cfg->nusers], err, sizeof err);
     int n = snprintf(sql, sizeof sql, "KILL %s%u", msg->query_only ? "QUERY " : "",
                      msg->server_conn_id);
     if (my && mysql_real_query(my, sql, (unsigned long)n) != 0)
@@ -331,7 +254,7 @@ static void refresh_routines(struct maintenance *m)
         if (same < ui)
             continue; /* that backend user's functions are in already */
         char err[256];
-        MYSQL *my = connect_backend(cfg, &cfg->backends[bi], u, 0, err, sizeof err);
+        MYSQL *my = connect_admin(cfg, &cfg->backends[bi], u, err, sizeof err);
         if (!my || !routines_fetch(my, set, err, sizeof err)) {
             complete = false;
             log_warn("routines_fetch_failed", "backend=%s user=%s error=\"%s\"",
@@ -371,7 +294,8 @@ static void on_msg(struct maintenance *m, struct msg *msg)
             (*miss)++;
         break;
     case MSG_CONN_STALE:
-        liveness_quit(msg->fd);
+        liveness_quit(msg->fd, msg->ssl);
+        msg->ssl = NULL;
         if (miss && msg->replace)
             (*miss)++;
         break;
@@ -386,7 +310,7 @@ static void on_msg(struct maintenance *m, struct msg *msg)
             ping_start(m, msg);
             return;
         }
-        close(msg->fd); /* of an older generation: its worker asks again if it needs one */
+        msg_conn_close(msg); /* of an older generation: its worker asks again if it needs one */
         break;
     default:
         break;
@@ -423,6 +347,8 @@ static void set_backend_state(struct maintenance *m, size_t bi, bool up, const c
                  (unsigned long long)m->backoff_ms[bi]);
     m->state[bi] = up ? 1 : 0;
     atomic_store(&m->p->backend_up[bi], up ? 1 : 0);
+    if (m->p->backend_error)
+        snprintf(m->p->backend_error[bi], sizeof m->p->backend_error[bi], "%s", up ? "" : err);
     struct msg state = {
         .kind = MSG_BACKEND_STATE, .fd = -1, .gen = m->gen, .backend = (uint32_t)bi, .up = up};
     snprintf(state.error, sizeof state.error, "%s", up ? "" : err);
@@ -445,7 +371,8 @@ static uint32_t fill(struct maintenance *m, uint32_t *opened_per_shard)
                 if (!msg)
                     return opened;
                 char err[256];
-                int rc = open_backend(cfg, be, u, msg, err, sizeof err);
+                int rc =
+                    connect_pooled(cfg, be, m->tls ? &m->tls[bi] : NULL, u, msg, err, sizeof err);
                 if (rc < 0) {
                     free(msg);
                     STAT_INC(m->p->mstats.connect_failed);
@@ -558,6 +485,9 @@ static void free_tables(struct maintenance *m)
     free(m->retry_at);
     free(m->backoff_ms);
     free(m->state);
+    connect_tls_free(m->tls, m->cfg->nbackends);
+    free(m->p->backend_error);
+    m->p->backend_error = NULL;
     free(m);
 }
 
@@ -575,6 +505,8 @@ struct maintenance *maintenance_start(struct proxy *p, int ready_fd)
     m->retry_at = calloc(cfg->nbackends, sizeof *m->retry_at);
     m->backoff_ms = calloc(cfg->nbackends, sizeof *m->backoff_ms);
     m->state = calloc(cfg->nbackends, sizeof *m->state);
+    m->tls = connect_tls_build(cfg);
+    p->backend_error = calloc(cfg->nbackends, sizeof *p->backend_error);
     if (!m->missing || !m->retry_at || !m->backoff_ms || !m->state || msgq_init(&m->inbox) < 0) {
         free_tables(m);
         return NULL;
