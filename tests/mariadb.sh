@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
 # A throwaway MariaDB server for tests and demos: private data dir, free port on 127.0.0.1.
 #
-#   tests/mariadb.sh start DIR   initialise DIR, start mariadbd, create the test user and
-#                                database, wait until it answers; prints shell exports
-#                                (RINGSQL_TEST_MARIADB_HOST/PORT/SOCKET/DIR) and writes them
+#   tests/mariadb.sh start DIR   initialise DIR, make test certificates in DIR/certs
+#                                (tests/lib/make_certs.sh), start mariadbd with TLS on, create
+#                                the test user and database, wait until it answers; prints shell
+#                                exports (RINGSQL_TEST_MARIADB_HOST/PORT/SOCKET/DIR and
+#                                RINGSQL_TEST_CERTS, the certificate directory) and writes them
 #                                to DIR/env as well
 #   tests/mariadb.sh stop DIR    stop the server started in DIR (by its PID) and wait for it
-#   tests/mariadb.sh restart DIR start it again on the same port and data dir
+#   tests/mariadb.sh restart DIR start it again on the same port and data dir, with the same
+#                                options
+#
+# The server accepts TLS (server-cert.pem, signed by DIR/certs/ca.pem) and plaintext alike.
+# With RINGSQL_MARIADB_REQUIRE_TLS=1 in the environment of `start` it refuses plaintext over
+# TCP (--require-secure-transport, for backend-TLS tests); that choice is kept in DIR and
+# holds for `restart` too.
 #
 # The test user is ringsql_test / test_pass with every privilege; database ringsql_test;
 # root has no password from 127.0.0.1. Nothing here touches a system-wide MariaDB.
@@ -35,17 +43,34 @@ find_bin() {
     die "none of '$*' is installed (apt-get install mariadb-server mariadb-client)"
 }
 
+here=$(cd "$(dirname "$0")" && pwd)
+
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Whether the server in DIR refuses plaintext (decided at start, kept in DIR/require-tls).
+require_tls() { [[ -f $1/require-tls ]]; }
+
+# root_client DIR PORT ARGS...: the client as root over TCP, with TLS where the server
+# requires it (the client of Debian 12 does not try TLS unless told).
+root_client() {
+    local dir=$1 port=$2 client tls_opt=()
+    shift 2
+    client=$(find_bin mariadb mysql)
+    require_tls "$dir" && tls_opt=(--ssl)
+    "$client" --no-defaults "${tls_opt[@]}" -h127.0.0.1 -P"$port" -uroot "$@"
 }
 
 # Runs mariadbd in the background on DIR's data and port; records its PID.
 launch() {
     local dir=$1 port=$2 mariadbd
     mariadbd=$(find_bin mariadbd mysqld)
-    local user_opt=()
+    local user_opt=() tls_opt=(--ssl-ca="$dir/certs/ca.pem" --ssl-cert="$dir/certs/server-cert.pem"
+        --ssl-key="$dir/certs/server-key.pem")
     [[ $(id -u) -eq 0 ]] && user_opt=(--user=root)
-    "$mariadbd" --no-defaults "${user_opt[@]}" \
+    require_tls "$dir" && tls_opt+=(--require-secure-transport=ON)
+    "$mariadbd" --no-defaults "${user_opt[@]}" "${tls_opt[@]}" \
         --datadir="$dir/data" --port="$port" --bind-address=127.0.0.1 \
         --socket="$dir/mariadb.sock" --pid-file="$dir/mariadb.pid" \
         --log-error="$dir/mariadb.err" --skip-name-resolve --skip-log-bin \
@@ -57,11 +82,9 @@ launch() {
 
 # Waits (bounded) until the server answers a query over TCP as root.
 wait_ready() {
-    local dir=$1 port=$2 client deadline
-    client=$(find_bin mariadb mysql)
+    local dir=$1 port=$2 deadline
     deadline=$((SECONDS + START_TIMEOUT_S))
-    until "$client" --no-defaults -h127.0.0.1 -P"$port" -uroot --connect-timeout=2 \
-        -e 'SELECT 1' >/dev/null 2>&1; do
+    until root_client "$dir" "$port" --connect-timeout=2 -e 'SELECT 1' >/dev/null 2>&1; do
         if ! kill -0 "$(cat "$dir/mariadbd.pid")" 2>/dev/null; then
             tail -20 "$dir/mariadb.err" >&2 || true
             die "mariadbd exited during start-up (log: $dir/mariadb.err)"
@@ -78,18 +101,18 @@ export RINGSQL_TEST_MARIADB_HOST=127.0.0.1
 export RINGSQL_TEST_MARIADB_PORT=$port
 export RINGSQL_TEST_MARIADB_SOCKET=$dir/mariadb.sock
 export RINGSQL_TEST_MARIADB_DIR=$dir
+export RINGSQL_TEST_CERTS=$dir/certs
 EOF
     cat "$dir/env"
 }
 
 start() {
-    local dir=$1 port client install_db
+    local dir=$1 port install_db
     [[ -e $dir/mariadbd.pid ]] && kill -0 "$(cat "$dir/mariadbd.pid")" 2>/dev/null &&
         die "a server already runs for $dir (PID $(cat "$dir/mariadbd.pid"))"
     mkdir -p "$dir"
     dir=$(cd "$dir" && pwd)
     install_db=$(find_bin mariadb-install-db mysql_install_db)
-    client=$(find_bin mariadb mysql)
     local user_opt=()
     [[ $(id -u) -eq 0 ]] && user_opt=(--user=root)
     if [[ ! -d $dir/data/mysql ]]; then
@@ -97,11 +120,17 @@ start() {
             --auth-root-authentication-method=normal --skip-test-db >"$dir/install.log" 2>&1 ||
             { tail -20 "$dir/install.log" >&2; die "mariadb-install-db failed"; }
     fi
+    "$here/lib/make_certs.sh" "$dir/certs" || die "cannot make the test certificates in $dir/certs"
+    if [[ ${RINGSQL_MARIADB_REQUIRE_TLS:-0} == 1 ]]; then
+        : >"$dir/require-tls"
+    else
+        rm -f "$dir/require-tls"
+    fi
     port=$(free_port)
     echo "$port" >"$dir/port"
     launch "$dir" "$port"
     wait_ready "$dir" "$port"
-    "$client" --no-defaults -h127.0.0.1 -P"$port" -uroot <<'SQL'
+    root_client "$dir" "$port" <<'SQL'
 CREATE DATABASE IF NOT EXISTS ringsql_test;
 CREATE USER IF NOT EXISTS 'ringsql_test'@'%' IDENTIFIED BY 'test_pass';
 GRANT ALL PRIVILEGES ON *.* TO 'ringsql_test'@'%' WITH GRANT OPTION;
@@ -131,6 +160,7 @@ restart() {
     local dir=$1 port
     dir=$(cd "$dir" && pwd)
     port=$(cat "$dir/port")
+    "$here/lib/make_certs.sh" "$dir/certs" || die "cannot make the test certificates in $dir/certs"
     launch "$dir" "$port"
     wait_ready "$dir" "$port"
 }

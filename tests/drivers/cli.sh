@@ -4,6 +4,10 @@
 # environment. Prints one line per check, "<check>: ok" / "FAIL <why>" / "skip <why>", and
 # exits 0; the tools' own errors go to stderr. Every tool gets --no-defaults first and the
 # host, port, user and password explicitly.
+#
+# With DRV_TLS_CA set only the TLS checks run (tls_login, tls_rows), each with the mariadb
+# client and --ssl --ssl-ca=DRV_TLS_CA --ssl-verify-server-cert (TLS required, the server's
+# certificate verified); the client's own status (\s) shows the cipher in use.
 # shellcheck disable=SC2317 # the check_* functions are called by name, from the loop
 set -uo pipefail
 : "${DRV_HOST:?} ${DRV_PORT:?} ${DRV_USER:?} ${DRV_PASSWORD:?} ${DRV_DB:?}"
@@ -156,8 +160,36 @@ check_close() {
     expect 'SELECT 1 on a new connection' "$(sql -e 'SELECT 1')" 1
 }
 
-for check in login wrong_password select1 rows_1000 rollback multi_statement error_then_query \
-    result_20mb use_db dump_restore import_local slap_50 admin_ping close; do
+# tls_sql ARGS...: sql over TLS, the server's certificate verified against DRV_TLS_CA; ends the
+# check with the client's error when it fails.
+tls_sql() {
+    local err=$DRV_TMPDIR/tls.err
+    sql --ssl --ssl-ca="$DRV_TLS_CA" --ssl-verify-server-cert "$@" 2>"$err" ||
+        { cat "$err" >&2; fail "$(head -n 1 "$err" | head -c 200)"; }
+}
+# The client's status line of its TLS ("SSL: Cipher in use is ..."), after the rows.
+readonly STATUS=$'\n\\s'
+
+check_tls_login() {
+    local out
+    out=$(tls_sql -e "SELECT DATABASE();$STATUS") || fail "$out"
+    expect 'DATABASE()' "$(head -n 1 <<<"$out")" "$DRV_DB"
+    grep -q $'^SSL:\t*Cipher in use is ' <<<"$out" || fail "the client shows no TLS cipher in use"
+}
+
+# 5 000 rows of about 105 bytes, some 500 KiB: many TLS records.
+check_tls_rows() {
+    local out
+    out=$(tls_sql -e "SELECT seq, REPEAT('x', 100) FROM seq_1_to_5000;$STATUS") || fail "$out"
+    expect 'rows and sum of seq' \
+        "$(awk -F'\t' '$2 ~ /^x{100}$/ { n++; s += $1 } END { print n + 0, s + 0 }' <<<"$out")" '5000 12502500'
+    grep -q $'^SSL:\t*Cipher in use is ' <<<"$out" || fail "the client shows no TLS cipher in use"
+}
+
+checks=(login wrong_password select1 rows_1000 rollback multi_statement error_then_query
+    result_20mb use_db dump_restore import_local slap_50 admin_ping close)
+[[ -n ${DRV_TLS_CA:-} ]] && checks=(tls_login tls_rows)
+for check in "${checks[@]}"; do
     if why=$("check_$check"); then
         echo "$check: ok"
     else

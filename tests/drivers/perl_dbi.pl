@@ -3,6 +3,9 @@
 # DBD::MariaDB and DBD::mysql, chosen by $ARGV[0] ("MariaDB" or "mysql"). Both are built on
 # libmariadb; their options differ only by prefix (mariadb_* / mysql_*). Prints one
 # "<check>: ok|FAIL why|skip why" line per check.
+#
+# With DRV_TLS_CA set only the TLS checks run (tls_login, tls_rows), on one connection with
+# ssl=1 (TLS enforced), ssl_ca_file=<the CA> and ssl_verify_server_cert=1.
 use strict;
 use warnings;
 use DBI qw(:sql_types);
@@ -14,7 +17,7 @@ die "usage: $0 MariaDB|mysql\n" unless $driver =~ /^(MariaDB|mysql)$/;
 my $opt = lc $driver;    # prefix of the driver's own attributes: mariadb_* or mysql_*
 
 my %env = map { $_ => $ENV{"DRV_$_"} // '' }
-  qw(HOST PORT USER PASSWORD DB USER2 PASSWORD2 DB2 TARGET NAME);
+  qw(HOST PORT USER PASSWORD DB USER2 PASSWORD2 DB2 TARGET NAME TLS_CA);
 (my $prefix = "drv_" . ($env{NAME} || "perl-dbd-$opt") . "_$env{TARGET}") =~ s/[^A-Za-z0-9]/_/g;
 my $timeout_s = 10;
 
@@ -54,8 +57,12 @@ sub com_stmt_execute {    # the server's global count of COM_STMT_EXECUTE
     return ($dbh->selectrow_array("SHOW GLOBAL STATUS LIKE 'Com_stmt_execute'"))[1];
 }
 
-my $dbh;    # the shared connection, opened by login
-sub shared { $dbh //= connect_db() }
+my $dbh;    # the shared connection, opened by login (by tls_login for the TLS checks)
+sub connect_tls {
+    connect_db(ssl => 1, ssl_ca_file => $env{TLS_CA}, ssl_verify_server_cert => 1,
+        $opt eq 'mysql' ? (ssl_optional => 1) : ());
+}
+sub shared { $dbh //= $env{TLS_CA} ? connect_tls() : connect_db() }
 
 # A check that takes its own handle closes it even when it fails.
 sub with_conn {
@@ -182,6 +189,21 @@ my @checks = (
         with_conn({}, sub { expect('SELECT 1 on a new connection', $_[0]->selectrow_array('SELECT 1'), 1) });
     },
 );
+
+my @tls_checks = (
+    tls_login => sub {
+        $dbh = connect_tls();
+        expect('DATABASE()', $dbh->selectrow_array('SELECT DATABASE()'), $env{DB});
+    },
+    tls_rows => sub {
+        my $rows = shared()->selectall_arrayref("SELECT seq, REPEAT('x', 100) FROM seq_1_to_5000");
+        my $sum = 0;
+        $sum += $_->[0] for @$rows;
+        expect('rows', scalar @$rows, 5000);
+        expect('sum of seq', $sum, 12502500);
+    },
+);
+@checks = @tls_checks if $env{TLS_CA};
 
 $| = 1;
 while (my ($name, $check) = splice @checks, 0, 2) {

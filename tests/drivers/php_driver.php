@@ -8,6 +8,11 @@
 // COM_STMT_EXECUTE), mysqli_prepare (always server-side). Multi-statements: PDO with
 // MYSQL_ATTR_MULTI_STATEMENTS (CLIENT_MULTI_STATEMENTS at login); mysqli::multi_query, which
 // switches the option on and off with COM_SET_OPTION.
+//
+// With DRV_TLS_CA set only the TLS checks run (tls_login, tls_rows), on one connection that
+// requires TLS and verifies the server's certificate against that CA: PDO with
+// MYSQL_ATTR_SSL_CA and MYSQL_ATTR_SSL_VERIFY_SERVER_CERT, mysqli with ssl_set(),
+// MYSQLI_OPT_SSL_VERIFY_SERVER_CERT and the MYSQLI_CLIENT_SSL flag.
 
 declare(strict_types=1);
 
@@ -53,6 +58,8 @@ function expectError(Api $api, int $errno, Closure $action): void
 interface Api
 {
     public function connect(string $user, string $password, string $db): object;
+    /** A connection that requires TLS and verifies the server's certificate against $ca. */
+    public function connectTls(string $user, string $password, string $db, string $ca): object;
     /** The MySQL error number carried by a driver exception, or null. */
     public function errno(Throwable $e): ?int;
     public function exec(object $c, string $sql): void;
@@ -74,14 +81,22 @@ interface Api
 
 final class PdoApi implements Api
 {
-    public function connect(string $user, string $password, string $db): object
+    public function connect(string $user, string $password, string $db, array $options = []): object
     {
         $dsn = sprintf('mysql:host=%s;port=%s;dbname=%s;charset=utf8mb4', env('DRV_HOST'), env('DRV_PORT'), $db);
-        return new PDO($dsn, $user, $password, [
+        return new PDO($dsn, $user, $password, $options + [
             PDO::ATTR_ERRMODE => PDO::ERRMODE_EXCEPTION,
             PDO::ATTR_TIMEOUT => TIMEOUT_S,
             PDO::ATTR_EMULATE_PREPARES => false,
             PDO::MYSQL_ATTR_MULTI_STATEMENTS => true,
+        ]);
+    }
+
+    public function connectTls(string $user, string $password, string $db, string $ca): object
+    {
+        return $this->connect($user, $password, $db, [
+            PDO::MYSQL_ATTR_SSL_CA => $ca,
+            PDO::MYSQL_ATTR_SSL_VERIFY_SERVER_CERT => true,
         ]);
     }
 
@@ -189,14 +204,25 @@ final class MysqliApi implements Api
         mysqli_report(MYSQLI_REPORT_ERROR | MYSQLI_REPORT_STRICT);
     }
 
-    public function connect(string $user, string $password, string $db): object
+    public function connect(string $user, string $password, string $db, ?string $ca = null): object
     {
         $c = mysqli_init();
         $c->options(MYSQLI_OPT_CONNECT_TIMEOUT, TIMEOUT_S);
         $c->options(MYSQLI_OPT_READ_TIMEOUT, TIMEOUT_S);
-        $c->real_connect(env('DRV_HOST'), $user, $password, $db, (int)env('DRV_PORT'));
+        $flags = 0;
+        if ($ca !== null) {
+            $c->ssl_set(null, null, $ca, null, null);
+            $c->options(MYSQLI_OPT_SSL_VERIFY_SERVER_CERT, true);
+            $flags = MYSQLI_CLIENT_SSL;
+        }
+        $c->real_connect(env('DRV_HOST'), $user, $password, $db, (int)env('DRV_PORT'), null, $flags);
         $c->set_charset('utf8mb4');
         return $c;
+    }
+
+    public function connectTls(string $user, string $password, string $db, string $ca): object
+    {
+        return $this->connect($user, $password, $db, $ca);
     }
 
     public function errno(Throwable $e): ?int
@@ -317,6 +343,23 @@ function check(string $name, Closure $body): void
     } finally {
         gc_collect_cycles(); // connections of the check are closed before the next one
     }
+}
+
+$tlsCa = getenv('DRV_TLS_CA');
+if ($tlsCa !== false && $tlsCa !== '') {
+    $tls = null; // the TLS connection of both checks
+    $connectTls = function () use ($api, $user, $password, $db, $tlsCa, &$tls): object {
+        return $tls ??= $api->connectTls($user, $password, $db, $tlsCa);
+    };
+    check('tls_login', function () use ($connectTls, $scalar, $db) {
+        expect($scalar($connectTls(), 'SELECT DATABASE()'), $db, 'DATABASE()');
+    });
+    check('tls_rows', function () use ($api, $connectTls) {
+        $rows = $api->rows($connectTls(), "SELECT seq, REPEAT('x', 100) FROM seq_1_to_5000");
+        expect([count($rows), array_sum(array_map(fn($r) => (int)$r[0], $rows))], [5000, 12502500],
+            '[rows, sum of seq]');
+    });
+    exit(0);
 }
 
 check('login', function () use ($connect, $scalar, $db) {

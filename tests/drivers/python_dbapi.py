@@ -1,11 +1,19 @@
 #!/usr/bin/env python3
 """Driver conformance checks (contract: tests/drivers/run.sh) for the two Python DB-API
 MySQL drivers: PyMySQL (pure Python) and mysqlclient (MySQLdb, on libmariadb), chosen by
-argv[1] ("pymysql" or "MySQLdb"). Prints one "<check>: ok|FAIL why|skip why" line per check."""
+argv[1] ("pymysql" or "MySQLdb"). Prints one "<check>: ok|FAIL why|skip why" line per check.
+
+With DRV_TLS_CA set only the TLS checks run, on one connection that requires TLS and verifies
+the server's certificate against that CA. PyMySQL: ssl={'ca': ...} verifies (CERT_REQUIRED, host
+name checked) but falls back to plaintext when the server offers no TLS, so its socket is checked
+too. mysqlclient: ssl={'ca': ...} plus libmariadb's ssl-verify-server-cert=1 from an option file
+(mysqlclient 1.4 has no API for it; the client flag alone does not stop the plaintext fallback),
+with which libmariadb refuses a server without TLS or with a certificate of another CA."""
 import hashlib
 import importlib
 import os
 import re
+import ssl
 import sys
 
 CONNECT_TIMEOUT_S = 10
@@ -16,6 +24,7 @@ HOST, PORT = env("DRV_HOST", "127.0.0.1"), int(env("DRV_PORT", "3306"))
 USER, PASSWORD, DB = env("DRV_USER", ""), env("DRV_PASSWORD", ""), env("DRV_DB", "")
 USER2, PASSWORD2, DB2 = env("DRV_USER2", ""), env("DRV_PASSWORD2", ""), env("DRV_DB2", "")
 TARGET = env("DRV_TARGET", "direct")
+TLS_CA = env("DRV_TLS_CA", "")
 MODULE = sys.argv[1] if len(sys.argv) > 1 else "pymysql"
 PREFIX = re.sub(r"[^A-Za-z0-9]", "_", "drv_%s_%s" % (env("DRV_NAME", MODULE), TARGET))
 # Both users always map to these backend users through ringsql; direct they are themselves.
@@ -38,12 +47,26 @@ db = import_driver(MODULE)
 CLIENT = importlib.import_module(MODULE + ".constants.CLIENT")
 
 
-def connect(user=USER, password=PASSWORD, database=DB, client_flag=0):
+def connect(user=USER, password=PASSWORD, database=DB, client_flag=0, **extra):
     """A fresh connection; both drivers take the same keyword arguments (autocommit is off,
     as DB-API requires)."""
     return db.connect(host=HOST, port=PORT, user=user, password=password, database=database,
                       connect_timeout=CONNECT_TIMEOUT_S, read_timeout=IO_TIMEOUT_S,
-                      write_timeout=IO_TIMEOUT_S, client_flag=client_flag)
+                      write_timeout=IO_TIMEOUT_S, client_flag=client_flag, **extra)
+
+
+def connect_tls():
+    """A connection that requires TLS and verifies the server's certificate against TLS_CA."""
+    if MODULE == "pymysql":
+        c = connect(ssl={"ca": TLS_CA})
+        if not isinstance(c._sock, ssl.SSLSocket):
+            c.close()
+            raise AssertionError("PyMySQL connected without TLS (the server offered none)")
+        return c
+    option_file = os.path.join(env("DRV_TMPDIR", "/tmp"), "tls-client.cnf")
+    with open(option_file, "w") as f:
+        f.write("[client]\nssl-verify-server-cert=1\n")
+    return connect(ssl={"ca": TLS_CA}, read_default_file=option_file)
 
 
 def errno_of(err):
@@ -214,6 +237,26 @@ class Checks:
             c2.close()
 
 
+class TlsChecks:
+    """The checks of the TLS targets (DRV_TLS_CA set): both on one verified TLS connection."""
+
+    def __init__(self):
+        self.c = None
+
+    def tls_login(self):
+        self.c = connect_tls()
+        expect("DATABASE()", scalar(self.c, "SELECT DATABASE()"), DB)
+
+    def tls_rows(self):
+        if self.c is None:
+            self.c = connect_tls()
+        rows = query(self.c, "SELECT seq, REPEAT('x', 100) FROM seq_1_to_5000")
+        expect("rows", len(rows), 5000)
+        expect("sum of seq", sum(r[0] for r in rows), 12502500)
+
+
+TLS_ORDER = ["tls_login", "tls_rows"]
+
 ORDER = ["login", "wrong_password", "select1", "rows_1000", "rollback", "prepared_100",
          "blob_5mb", "multi_statement", "user_var", "error_then_query", "result_20mb",
          "use_db", "change_db", "change_user", "close"]
@@ -224,8 +267,8 @@ def one_line(text):
 
 
 def main():
-    checks = Checks()
-    for name in ORDER:
+    checks, order = (TlsChecks(), TLS_ORDER) if TLS_CA else (Checks(), ORDER)
+    for name in order:
         try:
             getattr(checks, name)()
             print("%s: ok" % name, flush=True)

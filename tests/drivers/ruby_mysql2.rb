@@ -5,6 +5,12 @@
 # Server-side prepared statements: Client#prepare (mysql_stmt_prepare, COM_STMT_PREPARE /
 # COM_STMT_EXECUTE). Multi-statements: the MULTI_STATEMENTS connect flag. mysql2 has no
 # transaction API, so rollback sends BEGIN / ROLLBACK as statements.
+#
+# With DRV_TLS_CA set only the TLS checks run (tls_login, tls_rows), on one connection that
+# requires TLS and verifies the server's certificate against that CA: sslca plus sslverify, and
+# libmariadb's ssl-verify-server-cert=1 from an option file (default_file), because mysql2 0.5.3
+# on libmariadb supports no ssl_mode and its sslverify flag alone lets a server without TLS
+# through in plaintext; Client#ssl_cipher then shows the TLS in use.
 require 'digest'
 require 'mysql2'
 require 'securerandom'
@@ -68,7 +74,38 @@ end
 USER, PASSWORD, DB = env('DRV_USER'), env('DRV_PASSWORD'), env('DRV_DB')
 USER2, PASSWORD2, DB2 = env('DRV_USER2'), env('DRV_PASSWORD2'), env('DRV_DB2')
 PREFIX = "drv_#{env('DRV_NAME')}_#{env('DRV_TARGET')}".gsub(/[^A-Za-z0-9]/, '_')
+TLS_CA = ENV.fetch('DRV_TLS_CA', '')
 $stdout.sync = true
+
+# A client that requires TLS and verifies the server's certificate against TLS_CA.
+def connect_tls
+  option_file = File.join(env('DRV_TMPDIR'), 'tls-client.cnf')
+  File.write(option_file, "[client]\nssl-verify-server-cert=1\n")
+  c = Mysql2::Client.new(host: env('DRV_HOST'), port: Integer(env('DRV_PORT')),
+                         username: USER, password: PASSWORD, database: DB, encoding: 'utf8mb4',
+                         connect_timeout: TIMEOUT_S, read_timeout: TIMEOUT_S, write_timeout: TIMEOUT_S,
+                         sslca: TLS_CA, sslverify: true, default_file: option_file)
+  if c.ssl_cipher.nil?
+    c.close
+    raise CheckFailed, 'connected without TLS'
+  end
+  c
+end
+
+unless TLS_CA.empty?
+  tls = nil # the connection of both checks
+  check('tls_login') do
+    tls = connect_tls
+    expect(scalar(tls, 'SELECT DATABASE()'), DB, 'DATABASE()')
+  end
+  check('tls_rows') do
+    tls ||= connect_tls
+    rows = tls.query("SELECT seq, REPEAT('x', 100) FROM seq_1_to_5000", as: :array).to_a
+    expect([rows.size, rows.sum(&:first)], [5000, 12_502_500], '[rows, sum of seq]')
+  end
+  tls&.close
+  exit 0
+end
 
 check('login') do
   with_client { |c| expect(scalar(c, 'SELECT DATABASE()'), DB, 'DATABASE()') }

@@ -4,6 +4,13 @@
 # per driver x check x target, "ok N - driver check target" (a check that cannot run is a
 # TAP skip that says why).
 #
+# Then the TLS column, the same three targets over TLS: tls-direct (the MariaDB of
+# tests/mariadb.sh, whose certificates are in RINGSQL_TEST_CERTS), tls-session and tls-txn
+# (two more ringsql instances with a tls: block, the server certificate of those certificates).
+# There each driver runs only tls_login and tls_rows, with TLS required and the server's
+# certificate verified against RINGSQL_TEST_CERTS/ca.pem. A TLS ringsql that does not serve
+# fails its two targets (every driver's tls_login and tls_rows there), not the whole run.
+#
 #   tests/drivers/run.sh RINGSQL_BIN [DRIVER...]
 #
 # Needs RINGSQL_TEST_MARIADB_HOST/PORT (tests/mariadb.sh start) and the packages that
@@ -12,9 +19,12 @@
 # Contract of a driver script: run with the environment
 #   DRV_HOST DRV_PORT DRV_USER DRV_PASSWORD DRV_DB       the target and its first user
 #   DRV_USER2 DRV_PASSWORD2 DRV_DB2                      a second user and database
-#   DRV_TARGET (direct|session|txn) DRV_NAME DRV_TMPDIR
-# it prints one line per check, "<check>: ok", "<check>: FAIL <why>" or "<check>: skip <why>",
-# and exits 0 (a non-zero exit with no FAIL line is reported as a failure of its own).
+#   DRV_TARGET (direct|session|txn|tls-direct|tls-session|tls-txn) DRV_NAME DRV_TMPDIR
+#   DRV_TLS_CA                                           the TLS targets only: the CA file
+# it prints one line per check, "<check>: ok", "<check>: FAIL <why>" or "<check>: skip <why>"
+# (with DRV_TLS_CA only tls_login and tls_rows, TLS required and the server's certificate
+# verified against that CA), and exits 0 (a non-zero exit with no FAIL line is reported as a
+# failure of its own).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 bin=${1:?usage: run.sh RINGSQL_BIN [DRIVER...]}
@@ -23,6 +33,14 @@ host=${RINGSQL_TEST_MARIADB_HOST:?set by tests/mariadb.sh}
 dbport=${RINGSQL_TEST_MARIADB_PORT:?set by tests/mariadb.sh}
 work=$(mktemp -d "${RINGSQL_TEST_TMPDIR:-/tmp}/ringsql-drivers-XXXXXX")
 readonly SCRIPT_TIMEOUT_S=180
+readonly TLS_SCRIPT_TIMEOUT_S=60
+# The certificates of the TLS column: the MariaDB's own, or (a server started some other way,
+# whose tls-direct is then skipped) a set made here for the TLS ringsql instances.
+certs=${RINGSQL_TEST_CERTS:-}
+if [[ -z $certs ]]; then
+    certs=$work/certs
+    "$here/../lib/make_certs.sh" "$certs" || { echo "Bail out! cannot make test certificates"; exit 1; }
+fi
 
 # name | command (run from the repository root) | what it needs on PATH
 DRIVERS=(
@@ -66,16 +84,30 @@ users='  - name: app
     password: "secret2"
     backend_user: ringsql_test2
     backend_password: test_pass2'
+tls_yaml="tls:
+  cert: \"$certs/server-cert.pem\"
+  key: \"$certs/server-key.pem\""
 ringsql_start "$bin" "$work" session session 24 "$users"
 ringsql_start "$bin" "$work" txn transaction 24 "$users"
+ringsql_start "$bin" "$work" tls_session session 8 "$users" "$tls_yaml"
+ringsql_start "$bin" "$work" tls_txn transaction 8 "$users" "$tls_yaml"
 cleanup() {
-    kill -TERM "$pid_session" "$pid_txn" 2>/dev/null
-    wait "$pid_session" "$pid_txn" 2>/dev/null
+    kill -TERM "$pid_session" "$pid_txn" "$pid_tls_session" "$pid_tls_txn" 2>/dev/null
+    wait "$pid_session" "$pid_txn" "$pid_tls_session" "$pid_tls_txn" 2>/dev/null
     rm -rf "$work"
 }
 trap cleanup EXIT
 for name in session txn; do
     ringsql_wait "$work" "$name" 20
+done
+# A TLS ringsql that does not serve (it may refuse its tls: block) fails only its targets.
+declare -A tls_down=()
+for name in tls_session tls_txn; do
+    if ! ringsql_up "$work" "$name" 20; then
+        tls_down[$name]=1
+        echo "# ringsql ($name) does not serve; its targets fail. Its log:"
+        sed 's/^/#   /' "$work/$name.log"
+    fi
 done
 
 # Compiled drivers are built once, into the run's work directory.
@@ -103,18 +135,40 @@ for entry in "${DRIVERS[@]}"; do
         sed 's/^/# /' "$work"/build-*.log
         continue
     fi
-    for target in direct session txn; do
+    for target in direct session txn tls-direct tls-session tls-txn; do
         case $target in
-        direct) t_port=$dbport t_user=ringsql_test t_pw=test_pass t_user2=ringsql_test2 t_pw2=test_pass2 ;;
-        session) t_port=$port_session t_user=app t_pw=secret t_user2=app2 t_pw2=secret2 ;;
-        txn) t_port=$port_txn t_user=app t_pw=secret t_user2=app2 t_pw2=secret2 ;;
+        direct | tls-direct)
+            t_port=$dbport t_user=ringsql_test t_pw=test_pass t_user2=ringsql_test2 t_pw2=test_pass2 ;;
+        session | tls-session) t_port=$port_session t_user=app t_pw=secret t_user2=app2 t_pw2=secret2 ;;
+        txn | tls-txn) t_port=$port_txn t_user=app t_pw=secret t_user2=app2 t_pw2=secret2 ;;
+        esac
+        t_ca='' limit=$SCRIPT_TIMEOUT_S
+        case $target in
+        tls-*)
+            t_ca=$certs/ca.pem limit=$TLS_SCRIPT_TIMEOUT_S
+            instance=${target//-/_}
+            [[ $target != tls-direct ]] && t_port=port_$instance && t_port=${!t_port}
+            if [[ $target == tls-direct && -z ${RINGSQL_TEST_CERTS:-} ]]; then
+                for check in tls_login tls_rows; do
+                    tap skip "$name $check $target" \
+                        "RINGSQL_TEST_CERTS is not set (a MariaDB not started by tests/mariadb.sh)"
+                done
+                continue
+            fi
+            if [[ -n ${tls_down[$instance]:-} ]]; then
+                for check in tls_login tls_rows; do
+                    tap fail "$name $check $target" "ringsql ($instance) does not serve"
+                done
+                continue
+            fi
+            ;;
         esac
         out=$work/$name.$target.out
         mkdir -p "$work/tmp.$name.$target"
         DRV_HOST=127.0.0.1 DRV_PORT=$t_port DRV_USER=$t_user DRV_PASSWORD=$t_pw \
             DRV_DB=ringsql_test DRV_USER2=$t_user2 DRV_PASSWORD2=$t_pw2 DRV_DB2=ringsql_test2 \
-            DRV_TARGET=$target DRV_NAME=$name DRV_TMPDIR=$work/tmp.$name.$target \
-            timeout "$SCRIPT_TIMEOUT_S" $cmd >"$out" 2>"$out.err" </dev/null
+            DRV_TARGET=$target DRV_NAME=$name DRV_TMPDIR=$work/tmp.$name.$target DRV_TLS_CA=$t_ca \
+            timeout "$limit" $cmd >"$out" 2>"$out.err" </dev/null
         rc=$?
         saw_fail=0
         while IFS= read -r line; do
@@ -128,7 +182,7 @@ for entry in "${DRIVERS[@]}"; do
             esac
         done <"$out"
         if ((rc != 0 && !saw_fail)); then
-            tap fail "$name exit $target" "exit status $rc$( ((rc == 124)) && echo ", over ${SCRIPT_TIMEOUT_S}s")"
+            tap fail "$name exit $target" "exit status $rc$( ((rc == 124)) && echo ", over ${limit}s")"
         fi
         if ((rc != 0 || saw_fail)); then
             tail -n 20 "$out.err" | sed 's/^/#   /'
@@ -136,7 +190,7 @@ for entry in "${DRIVERS[@]}"; do
     done
 done
 # Each ringsql stops on SIGTERM with status 0, and no sanitizer report in its log.
-for name in session txn; do
+for name in session txn tls_session tls_txn; do
     p=pid_$name
     log=$work/$name.log
     kill -TERM "${!p}" 2>/dev/null

@@ -5,12 +5,18 @@
 // Parameters go through SERVER-SIDE prepared statements: the driver prepares every
 // statement that has arguments (COM_STMT_PREPARE/EXECUTE) unless interpolateParams=true,
 // which this DSN does not set. Checks whose state lives in the session pin one *sql.Conn.
+//
+// With DRV_TLS_CA set only the TLS checks run (tls_login, tls_rows), on one connection with
+// tls=<a config registered with that CA as its only root>: TLS required (ErrNoTLS otherwise),
+// the server's certificate verified against the CA and its name against the host.
 package main
 
 import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -29,6 +35,7 @@ var (
 	pass   = os.Getenv("DRV_PASSWORD")
 	dbName = os.Getenv("DRV_DB")
 	db2    = os.Getenv("DRV_DB2")
+	tlsCA  = os.Getenv("DRV_TLS_CA")
 	// drv_<driver>_<target>, non-alphanumerics replaced by '_'.
 	table = regexp.MustCompile(`[^A-Za-z0-9]`).ReplaceAllString(
 		"drv_"+os.Getenv("DRV_NAME")+"_"+os.Getenv("DRV_TARGET"), "_")
@@ -39,9 +46,12 @@ const checkTimeout = 25 * time.Second
 // open returns a pool for user/password on dbName. multiStatements for multi_statement;
 // maxAllowedPacket above the driver's 4 MiB default for the 5 MB blob; 10 s timeouts.
 func open(u, p string) (*sql.DB, error) {
-	dsn := fmt.Sprintf("%s:%s@tcp(%s:%s)/%s?multiStatements=true&maxAllowedPacket=16777216"+
+	return sql.Open("mysql", dsn(u, p))
+}
+
+func dsn(u, p string) string {
+	return fmt.Sprintf("%s:%s@tcp(%s:%s)/%s?multiStatements=true&maxAllowedPacket=16777216"+
 		"&timeout=10s&readTimeout=10s&writeTimeout=10s", u, p, host, port, dbName)
-	return sql.Open("mysql", dsn)
 }
 
 // withConn runs fn on one fresh connection (its own pool, closed afterwards).
@@ -389,6 +399,79 @@ func checkClose(ctx context.Context) error {
 	})
 }
 
+// tlsConn is the connection of the TLS checks, opened by the first of them.
+var tlsConn *sql.Conn
+
+func tlsConnection(ctx context.Context) (*sql.Conn, error) {
+	if tlsConn != nil {
+		return tlsConn, nil
+	}
+	pem, err := os.ReadFile(tlsCA)
+	if err != nil {
+		return nil, err
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("no certificate in %s", tlsCA)
+	}
+	// No ServerName: the driver sets it to the host, so Go checks the name as well.
+	if err := mysql.RegisterTLSConfig("drv-ca", &tls.Config{RootCAs: roots}); err != nil {
+		return nil, err
+	}
+	db, err := sql.Open("mysql", dsn(user, pass)+"&tls=drv-ca")
+	if err != nil {
+		return nil, err
+	}
+	c, err := db.Conn(ctx)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	tlsConn = c
+	return c, nil
+}
+
+func checkTLSLogin(ctx context.Context) error {
+	c, err := tlsConnection(ctx)
+	if err != nil {
+		return err
+	}
+	got, err := queryString(ctx, c, "SELECT DATABASE()")
+	if err != nil {
+		return err
+	}
+	return expect("DATABASE()", got, dbName)
+}
+
+func checkTLSRows(ctx context.Context) error {
+	c, err := tlsConnection(ctx)
+	if err != nil {
+		return err
+	}
+	rows, err := c.QueryContext(ctx, "SELECT seq, REPEAT('x', 100) FROM seq_1_to_5000")
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	count, seqSum := 0, 0
+	var seq int
+	var s sql.RawBytes
+	for rows.Next() {
+		if err := rows.Scan(&seq, &s); err != nil {
+			return err
+		}
+		count++
+		seqSum += seq
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if err := expect("rows", count, 5000); err != nil {
+		return err
+	}
+	return expect("sum of seq", seqSum, 12502500)
+}
+
 type check struct {
 	name string
 	fn   func(context.Context) error
@@ -412,6 +495,9 @@ func main() {
 		{"change_db", nil, "database/sql has no change-database API"},
 		{"change_user", nil, "database/sql and go-sql-driver have no COM_CHANGE_USER API"},
 		{"close", checkClose, ""},
+	}
+	if tlsCA != "" {
+		checks = []check{{"tls_login", checkTLSLogin, ""}, {"tls_rows", checkTLSRows, ""}}
 	}
 	// The driver's own logging (e.g. "unexpected EOF") goes to stderr, never stdout.
 	for _, ch := range checks {

@@ -5,6 +5,11 @@
 // useServerPrepStmts=true makes PreparedStatement a SERVER-SIDE prepared statement
 // (COM_STMT_PREPARE/EXECUTE; prepared_100 also asserts the driver's class for it);
 // allowMultiQueries=true allows "SELECT 1; SELECT 2".
+//
+// With DRV_TLS_CA set only the TLS checks run (tls_login, tls_rows), on one connection with
+// useSsl=true (TLS required) and serverSslCert=<the CA file>: Connector/J 2.7 has no sslMode
+// (that is 3.x's verify-ca); in 2.7 serverSslCert makes that CA the only trusted one, and the
+// host name is checked as well.
 import java.security.SecureRandom;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -21,6 +26,7 @@ public class DriverCheck {
     static final String PASSWORD = System.getenv("DRV_PASSWORD");
     static final String DB = System.getenv("DRV_DB");
     static final String DB2 = System.getenv("DRV_DB2");
+    static final String TLS_CA = System.getenv("DRV_TLS_CA");
     // drv_<driver>_<target>, non-alphanumerics replaced by '_'.
     static final String TABLE = ("drv_" + System.getenv("DRV_NAME") + "_" + System.getenv("DRV_TARGET"))
             .replaceAll("[^A-Za-z0-9]", "_");
@@ -38,11 +44,15 @@ public class DriverCheck {
         }
     }
 
-    static Connection connect(String user, String password) throws SQLException {
+    static Connection connect(String user, String password, String extra) throws SQLException {
         String url = "jdbc:mariadb://" + HOST + ":" + PORT + "/" + DB
                 + "?useServerPrepStmts=true&allowMultiQueries=true"
-                + "&connectTimeout=10000&socketTimeout=10000";
+                + "&connectTimeout=10000&socketTimeout=10000" + extra;
         return DriverManager.getConnection(url, user, password);
+    }
+
+    static Connection connect(String user, String password) throws SQLException {
+        return connect(user, password, "");
     }
 
     static Connection connect() throws SQLException {
@@ -316,6 +326,33 @@ public class DriverCheck {
         }
     }
 
+    /** The connection of the TLS checks, opened by the first of them. */
+    static Connection tls;
+
+    static Connection tlsConnection() throws SQLException {
+        if (tls == null) {
+            tls = connect(USER, PASSWORD, "&useSsl=true&serverSslCert=" + TLS_CA);
+        }
+        return tls;
+    }
+
+    static void tlsLogin() throws Exception {
+        expect("DATABASE()", scalar(tlsConnection(), "SELECT DATABASE()"), DB);
+    }
+
+    static void tlsRows() throws Exception {
+        try (Statement st = tlsConnection().createStatement();
+                ResultSet rs = st.executeQuery("SELECT seq, REPEAT('x', 100) FROM seq_1_to_5000")) {
+            long count = 0, seqSum = 0;
+            while (rs.next()) {
+                seqSum += rs.getLong(1);
+                count++;
+            }
+            expect("rows", count, 5000L);
+            expect("sum of seq", seqSum, 12502500L);
+        }
+    }
+
     static void run(String name, Check check) {
         String verdict;
         try {
@@ -337,6 +374,12 @@ public class DriverCheck {
 
     public static void main(String[] args) {
         DriverManager.setLoginTimeout(10);
+        if (TLS_CA != null && !TLS_CA.isEmpty()) {
+            run("tls_login", DriverCheck::tlsLogin);
+            run("tls_rows", DriverCheck::tlsRows);
+            System.out.flush();
+            return;
+        }
         run("login", DriverCheck::login);
         run("wrong_password", DriverCheck::wrongPassword);
         run("select1", DriverCheck::select1);

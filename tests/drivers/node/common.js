@@ -4,8 +4,12 @@
 // per check on stdout ("<check>: ok" / "FAIL <why>" / "skip <why>"), details on stderr,
 // exit status 0.
 //
+// With DRV_TLS_CA set only the TLS checks run (tls_login, tls_rows), on one connection that
+// connect() opens with tlsCa: TLS required, the server's certificate verified against that CA.
+//
 // Adapter (every method async unless noted; rows are arrays of arrays):
-//   connect({user, password, database})   a new connection (connect/read timeouts set)
+//   connect({user, password, database, tlsCa})   a new connection (connect/read timeouts set);
+//                                         with tlsCa TLS, verified against that CA file
 //   query(conn, sql, params)              text protocol, client-side parameters -> rows
 //   multi(conn, sql)                      multi-statement text query -> [rows, rows, ...]
 //   prepare(conn, sql)                    server-side statement -> {execute(params) -> rows, close()}
@@ -23,7 +27,7 @@ const env = (name) => {
 const E = {
     user: env('DRV_USER'), password: env('DRV_PASSWORD'), db: env('DRV_DB'),
     user2: env('DRV_USER2'), password2: env('DRV_PASSWORD2'), db2: env('DRV_DB2'),
-    target: env('DRV_TARGET'), name: env('DRV_NAME'),
+    target: env('DRV_TARGET'), name: env('DRV_NAME'), tlsCa: process.env.DRV_TLS_CA || '',
 };
 const CHECK_TIMEOUT_MS = 20000;
 
@@ -175,12 +179,28 @@ function checks(d) {
     };
 }
 
+// The checks of the TLS targets, both on one TLS connection (ctx.shared(), closed at the end).
+function tlsChecks(d) {
+    const one = async (c, sql) => (await d.query(c, sql))[0][0];
+    return {
+        async tls_login(ctx) {
+            eq(await one(await ctx.shared(), 'SELECT DATABASE()'), E.db, 'DATABASE()');
+        },
+        async tls_rows(ctx) {
+            const rows = await d.query(await ctx.shared(), "SELECT seq, REPEAT('x', 100) FROM seq_1_to_5000");
+            eq(rows.length, 5000, 'rows');
+            eq(rows.reduce((sum, r) => sum + num(r[0]), 0), 12502500, 'sum of seq');
+        },
+    };
+}
+
 // Runs one check with its own connections (destroyed afterwards) under a timeout.
-async function runOne(d, name, fn) {
+async function runOne(d, name, fn, shared) {
     const open = new Set();
     const ctx = {
         async connect(opts) { const c = await d.connect(opts); open.add(c); return c; },
         async close(c) { open.delete(c); await d.close(c); },
+        shared,
     };
     let timer;
     const timeout = new Promise((_, reject) => {
@@ -209,7 +229,20 @@ async function run(d) {
     // A connection that fails outside a pending call must not end the script.
     process.on('uncaughtException', (e) => console.error('uncaught:', e));
     process.on('unhandledRejection', (e) => console.error('unhandled rejection:', e));
-    for (const [name, fn] of Object.entries(checks(d))) await runOne(d, name, fn);
+    let tls = null; // the TLS connection, opened by the first TLS check that gets it
+    const shared = async () => {
+        tls ??= d.connect({ user: E.user, password: E.password, database: E.db, tlsCa: E.tlsCa });
+        try {
+            return await tls;
+        } catch (e) {
+            tls = null; // the next check tries again
+            throw e;
+        }
+    };
+    for (const [name, fn] of Object.entries(E.tlsCa ? tlsChecks(d) : checks(d))) await runOne(d, name, fn, shared);
+    if (tls) {
+        try { d.destroy(await tls); } catch (e) { console.error('destroy:', e.message); }
+    }
     process.exit(0);
 }
 

@@ -3,16 +3,20 @@
 // with client-side parameters, conn.prepare() + execute() a server-side prepared statement
 // (COM_STMT_PREPARE, then COM_STMT_EXECUTE), changeUser() sends COM_CHANGE_USER (the
 // connector allows it only when the server announces itself as MariaDB).
+// TLS (connect with tlsCa): ssl {ca, rejectUnauthorized: true}, so TLS is required and the
+// server's certificate verified against that CA (its name against the host too).
 'use strict';
 const mariadb = require('mariadb');
+const fs = require('fs');
 const { run } = require('./common');
 
 const TIMEOUT_MS = 10000; // connect timeout, and socket (read) timeout
 
 run({
-    connect: ({ user, password, database }) => mariadb.createConnection({
+    connect: ({ user, password, database, tlsCa }) => mariadb.createConnection({
         host: process.env.DRV_HOST, port: Number(process.env.DRV_PORT), user, password, database,
         connectTimeout: TIMEOUT_MS, socketTimeout: TIMEOUT_MS, multipleStatements: true, rowsAsArray: true,
+        ...(tlsCa ? { ssl: { ca: fs.readFileSync(tlsCa), rejectUnauthorized: true } } : {}),
     }),
     query: (c, sql, params) => c.query(sql, params),
     multi: (c, sql) => c.query(sql),

@@ -2,17 +2,21 @@
 // themselves live in common.js. query() is the text protocol with client-side parameters,
 // execute() a server-side prepared statement (COM_STMT_PREPARE once, cached per connection,
 // then COM_STMT_EXECUTE), changeUser() sends COM_CHANGE_USER.
+// TLS (connect with tlsCa): ssl {ca, rejectUnauthorized: true}, so TLS is required and the
+// server's certificate verified against that CA (its name against the host too).
 'use strict';
 const mysql = require('mysql2/promise');
+const fs = require('fs');
 const { run } = require('./common');
 
 const TIMEOUT_MS = 10000; // connect timeout, and the per-command timeout mysql2 offers
 const q = (sql) => ({ sql, timeout: TIMEOUT_MS });
 
 run({
-    connect: ({ user, password, database }) => mysql.createConnection({
+    connect: ({ user, password, database, tlsCa }) => mysql.createConnection({
         host: process.env.DRV_HOST, port: Number(process.env.DRV_PORT), user, password, database,
         connectTimeout: TIMEOUT_MS, multipleStatements: true, rowsAsArray: true,
+        ...(tlsCa ? { ssl: { ca: fs.readFileSync(tlsCa), rejectUnauthorized: true } } : {}),
     }),
     query: async (c, sql, params) => (await c.query(q(sql), params))[0],
     multi: async (c, sql) => (await c.query(q(sql)))[0],
