@@ -8,9 +8,13 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include <openssl/rand.h>
+
 #include "config/config.h"
 #include "core/base/log.h"
 #include "core/proxy.h"
+#include "protocol/auth.h"
+#include "protocol/sha2_crypt.h"
 #include "ringsql_version.h"
 
 enum exit_code { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_CONFIG = 2 };
@@ -18,12 +22,17 @@ enum exit_code { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_CONFIG = 2 };
 static void usage(FILE *out)
 {
     fputs("usage: ringsql -c FILE [--check]\n"
+          "       ringsql --hash-password native|caching_sha2 < password\n"
           "       ringsql --version | --help\n"
           "\n"
           "A MySQL/MariaDB wire-protocol proxy and connection pooler on io_uring.\n"
           "\n"
           "  -c, --config FILE  the YAML config to run with (see docs/config.md)\n"
           "      --check        validate the config, print a one-line summary and exit\n"
+          "      --hash-password KIND\n"
+          "                     read a password (one line) on stdin and print what\n"
+          "                     users[].password may hold instead: native (*HEX, as\n"
+          "                     PASSWORD()) or caching_sha2 ($A$005$..., as mysql.user)\n"
           "  -V, --version      print the version and exit\n"
           "  -h, --help         print this help and exit\n"
           "\n"
@@ -37,6 +46,52 @@ static void usage(FILE *out)
           "         to finish; a second SIGTERM stops at once), SIGINT stops at once,\n"
           "         SIGHUP reloads the config (see docs/operations.md).\n",
           out);
+}
+
+/* --hash-password: a password from stdin to its stored form, so that no plaintext needs to
+ * sit in a config or a Secret. */
+static int hash_password(const char *kind)
+{
+    char pw[PROTO_SHA2_CRYPT_MAX_PASSWORD + 2];
+    if (!fgets(pw, sizeof pw, stdin)) {
+        fputs("ringsql: no password on stdin\n", stderr);
+        return EXIT_CONFIG;
+    }
+    size_t len = strcspn(pw, "\r\n");
+    pw[len] = '\0';
+    int rc = EXIT_OK;
+    if (strcmp(kind, "native") == 0) {
+        uint8_t h[PROTO_NATIVE_HASH_LEN];
+        proto_native_hash(pw, len, h);
+        putchar('*');
+        for (size_t i = 0; i < sizeof h; i++)
+            printf("%02X", h[i]);
+        putchar('\n');
+    } else if (strcmp(kind, "caching_sha2") == 0) {
+        /* A salt of characters YAML and shells take as they are. */
+        static const char alphabet[] =
+            "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+        uint8_t salt[PROTO_SHA2_CRYPT_SALT_LEN];
+        char out[PROTO_SHA2_CRYPT_TEXT_LEN + 1];
+        if (RAND_bytes(salt, sizeof salt) != 1) {
+            fputs("ringsql: no random bytes for a salt\n", stderr);
+            rc = EXIT_RUNTIME;
+        } else {
+            for (size_t i = 0; i < sizeof salt; i++)
+                salt[i] = (uint8_t)alphabet[salt[i] % (sizeof alphabet - 1)];
+            if (proto_sha2_crypt_make(pw, len, salt, 5000, out) < 0) {
+                fputs("ringsql: could not hash the password\n", stderr);
+                rc = EXIT_RUNTIME;
+            } else {
+                puts(out);
+            }
+        }
+    } else {
+        fprintf(stderr, "ringsql: --hash-password takes native or caching_sha2, not '%s'\n", kind);
+        rc = EXIT_CONFIG;
+    }
+    explicit_bzero(pw, sizeof pw);
+    return rc;
 }
 
 static void print_summary(const struct cfg *cfg)
@@ -86,6 +141,7 @@ int main(int argc, char **argv)
     static const struct option options[] = {
         {"config", required_argument, NULL, 'c'},
         {"check", no_argument, NULL, 'k'},
+        {"hash-password", required_argument, NULL, 'H'},
         {"version", no_argument, NULL, 'V'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -101,6 +157,8 @@ int main(int argc, char **argv)
         case 'k':
             check_only = true;
             break;
+        case 'H':
+            return hash_password(optarg);
         case 'V':
             printf("ringsql %s\n", RINGSQL_VERSION);
             return EXIT_OK;

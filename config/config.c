@@ -4,6 +4,8 @@
 #include "config/cpus.h"
 #include "config/loader.h"
 #include "config/tls.h"
+#include "protocol/ed25519.h"
+#include "protocol/sha2_crypt.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -350,11 +352,45 @@ static const yaml_node_t *list_item(struct loader *ld, const char *key, size_t i
     return root;
 }
 
+/* A worker checks a caching_sha2_password hash on its event loop, for every first login of a
+ * user: a round count above this (20 times MySQL's default) would stall everyone else. */
+#define CFG_SHA2_CRYPT_MAX_ROUNDS 100000u
+
+static bool is_native_hash(const char *pw)
+{
+    return strlen(pw) == 41 && pw[0] == '*' && strspn(pw + 1, "0123456789abcdefABCDEF") == 40;
+}
+
+bool cfg_password_is_sha2_crypt(const char *pw)
+{
+    return strncmp(pw, "$A$", 3) == 0 || strncmp(pw, "0x2441", 6) == 0;
+}
+
+bool cfg_password_is_ed25519(const char *pw)
+{
+    return strncmp(pw, "ed25519:", 8) == 0;
+}
+
 static bool is_password_hash(const char *pw)
 {
-    if (strlen(pw) != 41 || pw[0] != '*')
-        return false;
-    return strspn(pw + 1, "0123456789abcdefABCDEF") == 40;
+    return is_native_hash(pw) || cfg_password_is_sha2_crypt(pw) || cfg_password_is_ed25519(pw);
+}
+
+static void check_sha2_crypt(struct loader *ld, const yaml_node_t *at, size_t i,
+                             const struct cfg_user *u)
+{
+    struct proto_sha2_crypt h;
+    if (proto_sha2_crypt_parse(u->password, strlen(u->password), &h) < 0)
+        node_error(ld, at,
+                   "users[%zu]: user '%s' has a password that starts like a "
+                   "caching_sha2_password hash but is not one (expected \"$A$005$\" and 63 "
+                   "more bytes as in mysql.user, or 0x and 140 hex digits)",
+                   i, u->name);
+    else if (h.rounds > CFG_SHA2_CRYPT_MAX_ROUNDS)
+        node_error(ld, at,
+                   "users[%zu]: user '%s' has a caching_sha2_password hash of %u rounds; ringsql "
+                   "checks at most %u (each first login costs that many on a worker)",
+                   i, u->name, h.rounds, CFG_SHA2_CRYPT_MAX_ROUNDS);
 }
 
 static void check_users(struct loader *ld)
@@ -374,6 +410,15 @@ static void check_users(struct loader *ld)
                        u->name);
             continue;
         }
+        uint8_t pub[PROTO_ED25519_KEY_LEN];
+        if (cfg_password_is_sha2_crypt(u->password))
+            check_sha2_crypt(ld, at, i, u);
+        else if (cfg_password_is_ed25519(u->password) &&
+                 proto_ed25519_pub_parse(u->password + 8, strlen(u->password + 8), pub) < 0)
+            node_error(ld, at,
+                       "users[%zu]: user '%s': after \"ed25519:\" expected the 43 base64 "
+                       "characters MariaDB stores for ed25519 (SELECT ed25519_password('...'))",
+                       i, u->name);
         if (!u->backend_user)
             u->backend_user = strdup(u->name);
         if (!u->backend_password) {

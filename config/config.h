@@ -53,7 +53,9 @@ struct cfg_backend {
 
 struct cfg_user {
     char *name;
-    /* What clients log in with: plaintext, or "*HEX" (MySQL's SHA1(SHA1(pw)) hash). */
+    /* What clients log in with: plaintext, "*HEX" (MySQL's SHA1(SHA1(pw)) hash) or
+     * caching_sha2_password's stored form ("$A$005$...", or 0x + hex, as in mysql.user), or
+     * "ed25519:" + the public key MariaDB's ed25519 plugin stores. */
     char *password;
     /* What ringsql logs in to the backends with; defaults to name / password. */
     char *backend_user;
@@ -127,6 +129,11 @@ void cfg_errors_free(struct cfg_errors *errs);
 /* The name of a backend TLS mode ("disabled", ..., "verify_identity"). */
 const char *cfg_backend_tls_mode_name(enum cfg_backend_tls_mode mode);
 
+/* Whether a users[].password is caching_sha2_password's stored form: "$A$..." or its "0x2441..."
+ * hex spelling (SHOW CREATE USER). */
+bool cfg_password_is_sha2_crypt(const char *pw);
+/* Whether it is a client_ed25519 public key: "ed25519:" and MariaDB's 43 base64 characters. */
+bool cfg_password_is_ed25519(const char *pw);
 const struct cfg_user *cfg_find_user(const struct cfg *cfg, const char *name);
 const struct cfg_backend *cfg_find_backend(const struct cfg *cfg, const char *name);
 const char *cfg_log_level_name(enum cfg_log_level level);

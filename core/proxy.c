@@ -210,6 +210,12 @@ int proxy_run(struct cfg *cfg)
                  cfg->tls.ca ? cfg->tls.ca : "-",
                  cfg->tls.min_version == CFG_TLS_1_3 ? "1.3" : "1.2");
     }
+    char rsa_err[200];
+    if (tls_ctx_rsa(cfg, &p.rsa_key, &p.rsa_pem, rsa_err, sizeof rsa_err) < 0) {
+        log_error("rsa_key_failed", "error=\"%s\"", rsa_err);
+        rc = EXIT_RUNTIME;
+        goto out;
+    }
     if (choose_io(cfg, &p.io_kind) < 0) {
         rc = EXIT_RUNTIME;
         goto out;
@@ -268,6 +274,8 @@ out:
         close(p.drained_fd);
     reload_finish(&reload);
     SSL_CTX_free(p.tls_server);
+    EVP_PKEY_free(p.rsa_key);
+    free(p.rsa_pem);
     cfg_free((struct cfg *)p.cfg);
     mysql_library_end();
     if (rc == EXIT_CLEAN)

@@ -132,6 +132,11 @@ void reload_start(struct proxy *p, struct reload *r)
     reload_keep_restart_keys(cur, next);
     reload_log_changes(cur, next);
     reload_tls(p, next);
+    char rsa_err[200];
+    if (tls_ctx_rsa(next, &p->rsa_key, &p->rsa_pem, rsa_err, sizeof rsa_err) < 0)
+        log_error("reload_rsa_key_failed",
+                  "error=\"%s\" action=\"users stored as caching_sha2_password hashes need TLS\"",
+                  rsa_err);
     log_init(next->log_level, next->log_format);
     /* Published before the messages: the maintenance thread reads p->cfg on each pass and
      * acknowledges its message once no pass can still hold the old one. */

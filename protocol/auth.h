@@ -20,6 +20,7 @@ enum {
 
 #define PROTO_PLUGIN_NATIVE "mysql_native_password"
 #define PROTO_PLUGIN_CACHING_SHA2 "caching_sha2_password"
+#define PROTO_PLUGIN_ED25519 "client_ed25519"
 
 /* mysql_native_password. */
 

@@ -220,8 +220,7 @@ ssize_t proto_build_ssl_request(uint8_t *buf, size_t cap, uint8_t seq, uint64_t 
     return proto_wr_packet_end(&w, start, seq);
 }
 
-ssize_t proto_build_handshake_response(uint8_t *buf, size_t cap, uint8_t seq,
-                                       uint64_t server_caps,
+ssize_t proto_build_handshake_response(uint8_t *buf, size_t cap, uint8_t seq, uint64_t server_caps,
                                        const struct proto_handshake_response *r)
 {
     uint64_t caps = proto_caps_negotiate(r->caps, server_caps);
@@ -248,15 +247,30 @@ ssize_t proto_build_handshake_response(uint8_t *buf, size_t cap, uint8_t seq,
     return proto_wr_packet_end(&w, start, seq);
 }
 
-ssize_t proto_build_auth_switch(uint8_t *buf, size_t cap, uint8_t seq, const char *plugin,
-                                const uint8_t *data, size_t data_len)
+static ssize_t build_auth_switch(uint8_t *buf, size_t cap, uint8_t seq, const char *plugin,
+                                 const uint8_t *data, size_t data_len, bool nul)
 {
     struct proto_wr w = proto_wr_init(buf, cap);
     size_t start = proto_wr_packet_begin(&w);
     proto_wr_u8(&w, PROTO_HDR_EOF);
     proto_wr_nul_str(&w, plugin, strlen(plugin));
-    proto_wr_nul_str(&w, data, data_len);
+    if (nul)
+        proto_wr_nul_str(&w, data, data_len);
+    else
+        proto_wr_mem(&w, data, data_len);
     return proto_wr_packet_end(&w, start, seq);
+}
+
+ssize_t proto_build_auth_switch(uint8_t *buf, size_t cap, uint8_t seq, const char *plugin,
+                                const uint8_t *data, size_t data_len)
+{
+    return build_auth_switch(buf, cap, seq, plugin, data, data_len, true);
+}
+
+ssize_t proto_build_auth_switch_exact(uint8_t *buf, size_t cap, uint8_t seq, const char *plugin,
+                                      const uint8_t *data, size_t data_len)
+{
+    return build_auth_switch(buf, cap, seq, plugin, data, data_len, false);
 }
 
 int proto_auth_switch_parse(const uint8_t *p, size_t len, struct proto_bytes *plugin,

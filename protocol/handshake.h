@@ -35,9 +35,8 @@
      PROTO_CLIENT_MULTI_STATEMENTS | PROTO_CLIENT_MULTI_RESULTS | PROTO_CLIENT_PS_MULTI_RESULTS |  \
      PROTO_CLIENT_PLUGIN_AUTH | PROTO_CLIENT_CONNECT_ATTRS |                                       \
      PROTO_CLIENT_PLUGIN_AUTH_LENENC_DATA | PROTO_CLIENT_CAN_HANDLE_EXPIRED_PASSWORDS |            \
-     PROTO_CLIENT_SESSION_TRACK |                                                                  \
-     PROTO_CLIENT_DEPRECATE_EOF | PROTO_MARIADB_CLIENT_STMT_BULK_OPERATIONS |                      \
-     PROTO_MARIADB_CLIENT_EXTENDED_METADATA)
+     PROTO_CLIENT_SESSION_TRACK | PROTO_CLIENT_DEPRECATE_EOF |                                     \
+     PROTO_MARIADB_CLIENT_STMT_BULK_OPERATIONS | PROTO_MARIADB_CLIENT_EXTENDED_METADATA)
 
 /* The capabilities both sides use: the intersection, where the MariaDB extended half only
  * counts when both sides cleared CLIENT_MYSQL (otherwise those bytes were filler). */
@@ -93,8 +92,7 @@ int proto_attrs_next(struct proto_rd *r, struct proto_bytes *key, struct proto_b
  * that offered server_caps; r->caps are the client's wishes and should already be
  * negotiated. Returns the packet length or -errno (-EMSGSIZE: an auth response longer than
  * 255 bytes when the server cannot take it length-encoded). */
-ssize_t proto_build_handshake_response(uint8_t *buf, size_t cap, uint8_t seq,
-                                       uint64_t server_caps,
+ssize_t proto_build_handshake_response(uint8_t *buf, size_t cap, uint8_t seq, uint64_t server_caps,
                                        const struct proto_handshake_response *r);
 ssize_t proto_build_ssl_request(uint8_t *buf, size_t cap, uint8_t seq, uint64_t server_caps,
                                 const struct proto_handshake_response *r);
@@ -103,6 +101,9 @@ ssize_t proto_build_ssl_request(uint8_t *buf, size_t cap, uint8_t seq, uint64_t 
  * servers do for scrambles; the parser drops one trailing NUL if present. */
 ssize_t proto_build_auth_switch(uint8_t *buf, size_t cap, uint8_t seq, const char *plugin,
                                 const uint8_t *data, size_t data_len);
+/* The same with data as it is, no NUL after it (client_ed25519 reads exactly its nonce). */
+ssize_t proto_build_auth_switch_exact(uint8_t *buf, size_t cap, uint8_t seq, const char *plugin,
+                                      const uint8_t *data, size_t data_len);
 int proto_auth_switch_parse(const uint8_t *p, size_t len, struct proto_bytes *plugin,
                             struct proto_bytes *data);
 

@@ -44,4 +44,9 @@ struct proxy {
     /* The context clients' TLS sessions come from (tls:), NULL without one. The main thread's
      * reference: workers hold their own (struct ssl_ctx_st is OpenSSL's SSL_CTX). */
     struct ssl_ctx_st *tls_server;
+    /* caching_sha2_password's RSA key and its public PEM (full authentication without TLS),
+     * made at start when a user's password is stored as its hash; NULL otherwise. Never
+     * changes once made (a reload that needs it first makes it before telling workers). */
+    struct evp_pkey_st *rsa_key;
+    char *rsa_pem;
 };

@@ -1,8 +1,13 @@
 /* tls_ctx: see tls_ctx.h. */
 #include "core/base/tls_ctx.h"
 
+#include <errno.h>
 #include <openssl/err.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "protocol/sha2_rsa.h"
 
 void tls_ctx_error(char *err, size_t errlen, const char *what)
 {
@@ -83,4 +88,30 @@ fail:
     tls_ctx_error(err, errlen, step);
     SSL_CTX_free(ctx);
     return NULL;
+}
+
+int tls_ctx_rsa(const struct cfg *cfg, EVP_PKEY **key, char **pem, char *err, size_t errlen)
+{
+    bool need = false;
+    for (size_t i = 0; i < cfg->nusers; i++)
+        need |= cfg->users[i].password && cfg_password_is_sha2_crypt(cfg->users[i].password);
+    if (!need || *key)
+        return 0;
+    EVP_PKEY *k;
+    char text[2048];
+    int rc = proto_rsa_key_new(&k, 2048);
+    if (rc < 0) {
+        snprintf(err, errlen, "cannot make an RSA key: %s", strerror(-rc));
+        return rc;
+    }
+    size_t n = proto_rsa_public_pem(k, text, sizeof text);
+    char *copy = n ? strdup(text) : NULL;
+    if (!copy) {
+        EVP_PKEY_free(k);
+        snprintf(err, errlen, "cannot write the RSA public key");
+        return -ENOMEM;
+    }
+    *key = k;
+    *pem = copy;
+    return 0;
 }

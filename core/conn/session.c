@@ -2,10 +2,11 @@
  *
  *   accept ──(a connection free or on its way for a single user, else 1040 / 1429)──> SS_GREETING
  *   SS_GREETING   Handshake V10 sent, the login's receive linked behind it ─> SS_LOGIN
- *   SS_LOGIN      HandshakeResponse41: native or sha2 fast path ok ─> SS_BIND
- *                 another plugin ─> AuthSwitchRequest ─────────────> SS_AUTH_SWITCH
+ *   SS_LOGIN      SSLRequest (tls: configured): TLS starts, still SS_LOGIN
+ *                 HandshakeResponse41: native or sha2 fast path ok ─> SS_BIND
+ *                 another plugin, or sha2 full authentication ─────> SS_AUTH_SWITCH
  *                 wrong user/password (1045), no free backend (1040) ─> SS_REJECT
- *   SS_AUTH_SWITCH  mysql_native_password answer ok ──────────────> SS_BIND, else SS_REJECT
+ *   SS_AUTH_SWITCH  the plugin's exchange (session_auth.c) ok ─────> SS_BIND, else SS_REJECT
  *   SS_BIND       [COM_RESET_CONNECTION] COM_INIT_DB, or COM_CHANGE_USER to clear a database
  *                 a previous client chose / COM_SET_OPTION / SET NAMES on the backend, one by one
  *                 all ok: OK (after AuthMoreData 0x03 for sha2) sent, the first command's
@@ -32,7 +33,7 @@
  *
  * This file holds a session's life: allocation, its own sends and receives, ERRs, closing,
  * deadlines. The other steps are in session_txn.c, session_bind.c, session_kill.c,
- * session_login.c and session_forward.c (session_int.h says how they are layered). */
+ * session_auth.c, session_login.c and session_forward.c (session_int.h says how they are layered). */
 #include "core/conn/session_int.h"
 
 #include <arpa/inet.h>

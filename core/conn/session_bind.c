@@ -540,3 +540,40 @@ void session_on_wait_timeout(struct session *s, int res)
              ctx(s, &c), (unsigned long long)s->w->cfg->timeouts.pool_wait_ms);
     end_wait(s);
 }
+
+/* The credentials are right: a connection of the user's pool is taken (or waited for), the
+ * session's database and character set applied, and the OK sent. */
+void login_ok(struct session *s)
+{
+    uint32_t user = s->user;
+    if (s->b && (s->b->pc.shard->retired || s->b->pc.shard->user != user)) {
+        /* Bound to another user's shard (pre-bound at accept, or COM_CHANGE_USER): give it
+         * back, untouched or through a reset. */
+        unbind(s, true);
+        s->reset_first = false;
+    }
+    if (s->txn) {
+        /* A login, or a COM_CHANGE_USER (which resets the backend it keeps), starts clean. */
+        s->pinned = false;
+        s->diag_held = false;
+        s->last_insert_id = 0;
+        if (!s->b)
+            s->reset_first = false;
+        if (!s->b && s->db_len == 0) {
+            /* Nothing to apply and nothing to check on a backend: bound at the first command. */
+            if (layout_known(s, s->w->binfo[0].caps))
+                send_login_ok(s);
+            return;
+        }
+    }
+    if (!s->b && !take_backend(s, user)) {
+        (void)connection_in_sight(s->w, user); /* grows the shard for the next client */
+        if (s->txn && wait_for_backend(s)) {
+            s->login_wait = true;
+            return;
+        }
+        reject_no_backend(s, user);
+        return;
+    }
+    bind_for_login(s);
+}

@@ -9,6 +9,7 @@
 #include "core/conn/stmt_meta.h"
 #include "core/worker/worker.h"
 #include "protocol/constants.h"
+#include "protocol/lenenc.h"
 
 /* The pieces of a session, lowest first: each calls only the pieces listed before it, never
  * one listed after it, so that no files call each other in a circle (check_layers.py).
@@ -19,7 +20,8 @@
  *   session_bind.c     taking a connection (or waiting for one), applying the client's
  *                      database, options and character set on it, the login's OK
  *   session_kill.c     KILL [QUERY] of a session
- *   session_login.c    greeting, HandshakeResponse, auth switch, COM_CHANGE_USER
+ *   session_auth.c     credentials against the config, each plugin's exchange
+ *   session_login.c    greeting, SSLRequest, HandshakeResponse, COM_CHANGE_USER
  *   session_forward.c  commands to the backend and responses back (through xlat), the
  *                      completions that drive them, and session_start
  * Where a lower piece goes on in a higher one, it calls through s->up (struct session_up). */
@@ -36,6 +38,14 @@ enum session_state {
     SS_REJECT,
     SS_LOST,
     SS_CLOSED,
+};
+
+/* SS_AUTH_SWITCH: what the client's next packet answers (session_auth.c). */
+enum auth_step {
+    AUTH_NATIVE,    /* a switch to mysql_native_password */
+    AUTH_SHA2,      /* a switch to caching_sha2_password */
+    AUTH_SHA2_FULL, /* "perform full authentication", or the public key sent */
+    AUTH_ED25519,   /* a switch to client_ed25519: its signature of s->nonce */
 };
 
 enum bind_step {
@@ -92,6 +102,7 @@ struct session {
     bool response_done;
     bool infile;
     bool sha2_fast;
+    enum auth_step auth;
     bool tls;       /* the client's socket speaks TLS (after its SSLRequest) */
     bool tls_start; /* its SSLRequest came: TLS starts with the bytes after it */
     bool buried;
@@ -121,6 +132,7 @@ struct session {
     uint8_t charset;
     uint8_t seq; /* next sequence id ringsql sends during login */
     uint8_t scramble[PROTO_SCRAMBLE_LEN];
+    uint8_t nonce[32]; /* client_ed25519's: the scramble and 12 more random bytes */
     char peer[64];
     char user_name[80];
     char db[SESSION_DB_CAP];
@@ -183,10 +195,19 @@ void bind_for_login(struct session *s);
 void send_login_ok(struct session *s);
 void bind_data(struct session *s);
 bool wait_for_backend(struct session *s);
+void login_ok(struct session *s);
 void bind_for_command(struct session *s);
 
 /* session_kill.c */
 void on_kill(struct session *s, uint8_t seq, uint32_t id, bool query_only);
+
+/* session_auth.c */
+/* Fills out with a fresh 20-byte scramble (7-bit, no NUL). */
+void make_scramble(struct worker *w, uint8_t *out);
+void authenticate(struct session *s, struct proto_bytes user, struct proto_bytes auth,
+                  struct proto_bytes plugin);
+/* The client's answer to an AuthSwitchRequest or AuthMoreData (s->auth says which). */
+void auth_reply(struct session *s, const uint8_t *p, size_t len, uint8_t seq);
 
 /* session_login.c */
 void greet(struct session *s);

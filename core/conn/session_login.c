@@ -2,7 +2,6 @@
 #include "core/conn/session_int.h"
 
 #include <errno.h>
-#include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,28 +45,6 @@ static uint64_t offered_caps(const struct worker *w)
 {
     uint64_t backend = w->binfo[0].caps;
     return SELF_CAPS | (backend & BACKEND_CAPS) | PROTO_CLIENT_DEPRECATE_EOF;
-}
-
-static void make_scramble(struct worker *w, uint8_t *out)
-{
-    /* Drawn from OpenSSL a batch at a time: each RAND_bytes call checks for a fork with
-     * getpid(), a system call. */
-    if (w->random_left < PROTO_SCRAMBLE_LEN) {
-        if (RAND_bytes(w->random, sizeof w->random) != 1) {
-            for (size_t i = 0; i < sizeof w->random; i++)
-                w->random[i] = (uint8_t)rand();
-        }
-        w->random_left = sizeof w->random;
-    }
-    w->random_left -= PROTO_SCRAMBLE_LEN;
-    memcpy(out, w->random + w->random_left, PROTO_SCRAMBLE_LEN);
-    explicit_bzero(w->random + w->random_left, PROTO_SCRAMBLE_LEN);
-    /* Scrambles are sent NUL-terminated and read as 7-bit text by some clients. */
-    for (int i = 0; i < PROTO_SCRAMBLE_LEN; i++) {
-        out[i] &= 0x7f;
-        if (out[i] == 0 || out[i] == '$')
-            out[i] = (uint8_t)('a' + i);
-    }
 }
 
 /* The framer's head while a login packet is read: grown on the heap (up to SESSION_LOGIN_MAX)
@@ -148,58 +125,6 @@ void start_tls(struct session *s)
     arm_client_recv(s); /* the handshake runs inside it; it ends with the HandshakeResponse */
 }
 
-static void deny(struct session *s, const char *user, bool with_password)
-{
-    char msg[256];
-    snprintf(msg, sizeof msg, "Access denied for user '%s'@'%s' (using password: %s)", user,
-             peer(s), with_password ? "YES" : "NO");
-    STAT_INC(s->w->st.rejected[REJECT_AUTH]);
-    /* Untouched (at login) straight back to available; used (COM_CHANGE_USER) reset first. */
-    unbind(s, true);
-    reject(s, PROTO_ER_ACCESS_DENIED, "28000", msg);
-}
-
-static void login_ok(struct session *s)
-{
-    uint32_t user = s->user;
-    if (s->b && (s->b->pc.shard->retired || s->b->pc.shard->user != user)) {
-        /* Bound to another user's shard (pre-bound at accept, or COM_CHANGE_USER): give it
-         * back, untouched or through a reset. */
-        unbind(s, true);
-        s->reset_first = false;
-    }
-    if (s->txn) {
-        /* A login, or a COM_CHANGE_USER (which resets the backend it keeps), starts clean. */
-        s->pinned = false;
-        s->diag_held = false;
-        s->last_insert_id = 0;
-        if (!s->b)
-            s->reset_first = false;
-        if (!s->b && s->db_len == 0) {
-            /* Nothing to apply and nothing to check on a backend: bound at the first command. */
-            if (layout_known(s, s->w->binfo[0].caps))
-                send_login_ok(s);
-            return;
-        }
-    }
-    if (!s->b && !take_backend(s, user)) {
-        (void)connection_in_sight(s->w, user); /* grows the shard for the next client */
-        if (s->txn && wait_for_backend(s)) {
-            s->login_wait = true;
-            return;
-        }
-        reject_no_backend(s, user);
-        return;
-    }
-    bind_for_login(s);
-}
-
-static bool bytes_eq(struct proto_bytes b, const char *str)
-{
-    size_t n = strlen(str);
-    return b.len == n && memcmp(b.ptr, str, n) == 0;
-}
-
 /* The database a client asked for; refused when too long. */
 static int set_db(struct session *s, struct proto_bytes db)
 {
@@ -212,74 +137,6 @@ static int set_db(struct session *s, struct proto_bytes db)
     s->db_len = db.len;
     s->db[s->db_len] = '\0';
     return 0;
-}
-
-/* Checks the credentials of a HandshakeResponse or a COM_CHANGE_USER against the config:
- * mysql_native_password, or the caching_sha2_password fast path; any other plugin is asked
- * to switch to mysql_native_password. Binds on success. */
-static void authenticate(struct session *s, struct proto_bytes user, struct proto_bytes auth,
-                         struct proto_bytes plugin)
-{
-    struct worker *w = s->w;
-    size_t ul = user.len < sizeof s->user_name - 1 ? user.len : sizeof s->user_name - 1;
-    if (ul > 0)
-        memcpy(s->user_name, user.ptr, ul);
-    s->user_name[ul] = '\0';
-    if (memchr(s->user_name, '\'', ul))
-        s->user_name[0] = '\0';
-    const struct cfg_user *cu = cfg_find_user(w->cfg, s->user_name);
-    bool with_pw = auth.len > 0;
-    if (!cu || user.len != ul) {
-        deny(s, s->user_name, with_pw);
-        return;
-    }
-    s->user = (uint32_t)(cu - w->cfg->users);
-    s->user_known = true;
-    if (cu->require_tls && !s->tls) {
-        char msg[256];
-        snprintf(msg, sizeof msg,
-                 "Access denied for user '%s'@'%s': this user must connect with TLS "
-                 "(--ssl, ssl-mode=REQUIRED)",
-                 s->user_name, peer(s));
-        STAT_INC(s->w->st.rejected[REJECT_AUTH]);
-        unbind(s, true);
-        reject(s, PROTO_ER_ACCESS_DENIED, "28000", msg);
-        return;
-    }
-    const struct worker_user *wu = &w->users[s->user];
-    const uint8_t *stored = wu->empty ? NULL : wu->native;
-    if (plugin.len == 0 || bytes_eq(plugin, PROTO_PLUGIN_NATIVE)) {
-        if (!proto_native_verify(s->scramble, auth.ptr, auth.len, stored)) {
-            deny(s, s->user_name, with_pw);
-            return;
-        }
-        login_ok(s);
-        return;
-    }
-    /* An empty sha2 answer from a user with a password: the client kept its scramble for the
-     * plugin the greeting named (libmariadb does) and waits to be switched. */
-    if (bytes_eq(plugin, PROTO_PLUGIN_CACHING_SHA2) &&
-        (wu->empty || (wu->has_sha2 && auth.len > 0))) {
-        if (!proto_sha2_verify(s->scramble, auth.ptr, auth.len, wu->empty ? NULL : wu->sha2)) {
-            deny(s, s->user_name, with_pw);
-            return;
-        }
-        s->sha2_fast = !wu->empty;
-        login_ok(s);
-        return;
-    }
-    /* Any other plugin (client_ed25519, mysql_clear_password, ...; sha2 when only a native hash
-     * is configured): switch to native, as a server whose user has that plugin does. */
-    ssize_t n = proto_build_auth_switch(s->out, sizeof s->out, s->seq, PROTO_PLUGIN_NATIVE,
-                                        s->scramble, PROTO_SCRAMBLE_LEN);
-    if (n < 0) {
-        close_session(s, true, "could not build the auth switch");
-        return;
-    }
-    s->seq = proto_seq_next(s->seq);
-    s->out_len = (uint32_t)n;
-    set_state(s, SS_AUTH_SWITCH);
-    send_own_then_recv(s);
 }
 
 static void on_handshake_response(struct session *s, const uint8_t *p, size_t len, uint8_t seq)
@@ -334,17 +191,6 @@ void on_change_user(struct session *s, const uint8_t *p, size_t len, uint8_t seq
     authenticate(s, cu.user, cu.auth_response, cu.auth_plugin);
 }
 
-static void on_auth_switch_reply(struct session *s, const uint8_t *p, size_t len, uint8_t seq)
-{
-    const struct worker_user *wu = &s->w->users[s->user];
-    s->seq = proto_seq_next(seq);
-    if (!proto_native_verify(s->scramble, p, len, wu->empty ? NULL : wu->native)) {
-        deny(s, s->user_name, len > 0);
-        return;
-    }
-    login_ok(s);
-}
-
 int login_packet(void *ctx, const uint8_t *head, size_t head_len, uint64_t len, uint8_t seq)
 {
     struct session *s = ctx;
@@ -358,7 +204,7 @@ int login_packet(void *ctx, const uint8_t *head, size_t head_len, uint64_t len, 
     } else if (s->state == SS_LOGIN) {
         on_handshake_response(s, head, head_len, seq);
     } else {
-        on_auth_switch_reply(s, head, head_len, seq);
+        auth_reply(s, head, head_len, seq);
     }
     login_head_drop(s);
     return 1;

@@ -222,6 +222,11 @@ void worker_users_init(struct worker *w)
             wu->empty = true;
         } else if (pw[0] == '*' && proto_native_hash_parse(pw, len, wu->native) == 0) {
             wu->has_sha2 = false;
+        } else if (proto_sha2_crypt_parse(pw, len, &wu->crypt) == 0) {
+            wu->crypt_only = true; /* config.c checked it */
+        } else if (cfg_password_is_ed25519(pw) &&
+                   proto_ed25519_pub_parse(pw + 8, len - 8, wu->ed25519) == 0) {
+            wu->ed25519_only = true;
         } else {
             proto_native_hash(pw, len, wu->native);
             proto_sha2_hash(pw, len, wu->sha2);

@@ -20,6 +20,8 @@
 #include "core/base/stats.h"
 #include "pool/pool.h"
 #include "protocol/auth.h"
+#include "protocol/ed25519.h"
+#include "protocol/sha2_crypt.h"
 #include "protocol/xlat.h"
 #include "protocol/tracker.h"
 
@@ -147,8 +149,17 @@ struct worker_user {
     const struct cfg_user *cfg;
     uint8_t native[PROTO_NATIVE_HASH_LEN];
     uint8_t sha2[PROTO_SHA2_HASH_LEN];
-    bool empty;    /* no password */
-    bool has_sha2; /* plaintext known: caching_sha2_password fast path possible */
+    bool empty; /* no password */
+    /* SHA256(SHA256(password)) known: from a plaintext password, or cached by a full
+     * authentication on this worker. caching_sha2_password's fast path is possible. */
+    bool has_sha2;
+    /* The config stores caching_sha2_password's hash ($A$005$...): no native hash, every
+     * first login authenticates in full. */
+    bool crypt_only;
+    struct proto_sha2_crypt crypt;
+    /* The config stores a client_ed25519 public key: only a signature can log in. */
+    bool ed25519_only;
+    uint8_t ed25519[PROTO_ED25519_KEY_LEN];
 };
 
 /* What a worker knows about a backend from its first connection. */
