@@ -76,7 +76,7 @@ def sysbench_cmd(args, target, test, extra, threads=None, action="run"):
            f"--mysql-port={target['port']}", f"--mysql-user={args.user}",
            f"--mysql-password={args.password}", f"--mysql-db={args.database}",
            f"--tables={args.tables}", f"--table-size={args.table_size}",
-           "--db-driver=mysql", "--mysql-ssl=off"] + extra
+           "--db-driver=mysql", f"--mysql-ssl={'on' if target.get('tls') else 'off'}"] + extra
     if threads:
         cmd += [f"--threads={threads}", f"--time={args.seconds}", "--report-interval=0",
                 "--histogram=off", f"--events={args.max_events}"]
@@ -87,8 +87,11 @@ def run_sysbench(args, target, workload, threads):
     test, extra = SYSBENCH_WORKLOADS[workload]
     cpu0 = cpu_seconds(target["pid"])
     rss0 = rss_kib(target["pid"])
+    # sysbench 1.0's --mysql-ssl reads cacert.pem, client-cert.pem and client-key.pem from
+    # its working directory.
     proc = subprocess.run(sysbench_cmd(args, target, test, extra, threads),
-                          capture_output=True, text=True, timeout=args.seconds + 60)
+                          capture_output=True, text=True, timeout=args.seconds + 60,
+                          cwd=args.tls_dir if target.get("tls") else None)
     cpu1 = cpu_seconds(target["pid"])
     out = proc.stdout
     queries = re.search(r"queries:\s+(\d+)\s+\(([\d.]+) per sec", out)
@@ -284,6 +287,11 @@ def main():
     p.add_argument("--exhaust-clients", type=int, default=400)
     p.add_argument("--loadgen", required=True)
     p.add_argument("--out", required=True)
+    p.add_argument("--tls-target", action="append", default=[],
+                   help="NAME of a target that clients reach over TLS (sysbench --mysql-ssl=on; "
+                        "the loadgen workloads skip it), repeatable")
+    p.add_argument("--tls-dir", help="where sysbench finds cacert.pem, client-cert.pem and "
+                                     "client-key.pem for the TLS targets")
     args = p.parse_args()
     # An option given on the command line wins over --quick's value, which wins over the default.
     for key, value in (QUICK if args.quick else FULL).items():
@@ -304,7 +312,8 @@ def main():
         pname, host, port = parse_target(spec)
         name = name or pname
         targets.append({"name": name, "host": host, "port": port,
-                        "pid": int(pids[name]) if name in pids else None})
+                        "pid": int(pids[name]) if name in pids else None,
+                        "tls": name in args.tls_target})
     os.makedirs(args.out, exist_ok=True)
     if any(w in SYSBENCH_WORKLOADS or w in PROTO_WORKLOADS for w in args.workloads):
         prepare(args, targets)
@@ -315,6 +324,8 @@ def main():
         for workload in args.workloads:
             for threads in thread_counts(args, workload):
                 for t in targets:  # interleaved: each target once per round
+                    if t["tls"] and workload not in SYSBENCH_WORKLOADS:
+                        continue  # ringsql-loadgen speaks no TLS
                     if workload in SYSBENCH_WORKLOADS:
                         row = run_sysbench(args, t, workload, threads)
                     else:

@@ -13,6 +13,10 @@
 #                                        pooling on the epoll I/O engine), benched in the same run
 #   --compare BIN                        another ringsql build ("old": BIN, session pooling, the
 #                                        same config), benched in the same run: old against new
+#   --tls                                TLS from the clients too: "direct-tls" (MariaDB's own
+#                                        TLS) and "ringsql-tls" (session pooling, TLS towards
+#                                        sysbench, the backend on its Unix socket), in the same
+#                                        run as the plaintext targets (sysbench workloads only)
 # Any further option goes to bench/run.py (--quick, --workloads, --threads 1,16,64,
 # --seconds 10, --runs 3, --idle-clients, --exhaust-clients, --user, --password, --database);
 # an option given with --quick overrides its value.
@@ -27,6 +31,7 @@ scripts/build.sh normal >/dev/null
 args=()
 workers=0
 io_epoll=false
+tls=false
 compare=
 while (($#)); do
     if [[ $1 == --workers ]]; then
@@ -36,6 +41,9 @@ while (($#)); do
         [[ ${2:-} == epoll ]] || { echo "bench: --io takes epoll (io_uring is the default)" >&2; exit 2; }
         io_epoll=true
         shift 2
+    elif [[ $1 == --tls ]]; then
+        tls=true
+        shift
     elif [[ $1 == --compare ]]; then
         compare=$(realpath "${2:?--compare needs a ringsql binary}")
         shift 2
@@ -57,8 +65,8 @@ if [[ " ${args[*]} " != *" --direct "* ]]; then
     # Two ringsql processes in front of the same MariaDB, on its Unix socket (same host):
     # "ringsql" with the seed's session pooling, "ringsql-txn" with pool.mode transaction
     # (many more clients than connections: the idle-scale figure).
-    start_ringsql() { # NAME MODE [IO [BIN]] -> sets port_NAME, pid_NAME
-        local name=$1 mode=$2 io=${3:-auto} bin=${4:-build/cmd/ringsql} port
+    start_ringsql() { # NAME MODE [IO [BIN [EXTRA_YAML]]] -> sets port_NAME, pid_NAME
+        local name=$1 mode=$2 io=${3:-auto} bin=${4:-build/cmd/ringsql} extra=${5:-} port
         port=$(free_port)
         cat >"$run_dir/$name.yaml" <<YAML
 listen: "127.0.0.1:$port"
@@ -79,6 +87,7 @@ log:
 YAML
         # io only when not the default: a --compare build may predate the key.
         [[ $io == auto ]] || echo "io: $io" >>"$run_dir/$name.yaml"
+        [[ -z $extra ]] || echo "$extra" >>"$run_dir/$name.yaml"
         env -u RINGSQL_IO "$bin" -c "$run_dir/$name.yaml" 2>"$run_dir/$name.log" &
         printf -v "pid_${name//-/_}" %s $!
         printf -v "port_${name//-/_}" %s "$port"
@@ -93,6 +102,12 @@ YAML
     if [[ -n $compare ]]; then
         start_ringsql old session auto "$compare"
         names+=(old)
+    fi
+    if $tls; then
+        start_ringsql ringsql-tls session auto build/cmd/ringsql "tls:
+  cert: $RINGSQL_TEST_CERTS/server-cert.pem
+  key: $RINGSQL_TEST_CERTS/server-key.pem"
+        names+=(ringsql_tls)
     fi
     pids=()
     for name in "${names[@]}"; do
@@ -126,6 +141,14 @@ YAML
         port_var=port_$name pid_var=pid_$name
         args+=(--peer "${name//_/-}=127.0.0.1:${!port_var}" --pid-of "${name//_/-}=${!pid_var}")
     done
+    if $tls; then
+        mkdir -p "$run_dir/tls"
+        cp "$RINGSQL_TEST_CERTS/ca.pem" "$run_dir/tls/cacert.pem"
+        cp "$RINGSQL_TEST_CERTS/client-cert.pem" "$RINGSQL_TEST_CERTS/client-key.pem" "$run_dir/tls/"
+        args+=(--tls-dir "$run_dir/tls" --peer "direct-tls=127.0.0.1:$RINGSQL_TEST_MARIADB_PORT"
+            --pid-of "direct-tls=$(cat "$run_dir/mariadb/mariadbd.pid")"
+            --tls-target direct-tls --tls-target ringsql-tls)
+    fi
     args+=("${rest[@]}")
 fi
 [[ " ${args[*]} " == *" --out "* ]] || args+=(--out "$out")
