@@ -21,6 +21,7 @@
 #include "core/io/io_int.h"
 
 enum tls_op { T_RECV = 1, T_SEND, T_CANCEL, T_PUMP };
+enum { TLS_OUT_KEEP = 16 * 1024 }; /* ciphertext buffer kept between sends */
 #define T_MASK UINT64_C(0xf)
 
 struct tls_conn {
@@ -176,9 +177,16 @@ static void flush(struct io *io, struct tls_conn *c)
 {
     if (c->eng_send || c->dead)
         return;
-    if (c->out_off == c->out_len)
-        c->out_off = c->out_len = 0;
     size_t pending = BIO_ctrl_pending(c->wbio);
+    if (c->out_off == c->out_len) {
+        c->out_off = c->out_len = 0;
+        /* A large result's ciphertext buffer is not kept by an idle session. */
+        if (!pending && c->out_cap > TLS_OUT_KEEP) {
+            free(c->out);
+            c->out = NULL;
+            c->out_cap = 0;
+        }
+    }
     if (pending) {
         if (c->out_len + pending > c->out_cap) {
             size_t cap = c->out_len + pending;
