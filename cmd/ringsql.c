@@ -58,6 +58,13 @@ static int hash_password(const char *kind)
         return EXIT_CONFIG;
     }
     size_t len = strcspn(pw, "\r\n");
+    if (len == 0 || len > PROTO_SHA2_CRYPT_MAX_PASSWORD) {
+        fprintf(stderr, "ringsql: %s\n",
+                len ? "a password of more than 256 bytes (MySQL's limit for caching_sha2)"
+                    : "an empty password: a user without one needs no hash (password: \"\")");
+        explicit_bzero(pw, sizeof pw);
+        return EXIT_CONFIG;
+    }
     pw[len] = '\0';
     int rc = EXIT_OK;
     if (strcmp(kind, "native") == 0) {

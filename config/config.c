@@ -419,6 +419,11 @@ static void check_users(struct loader *ld)
                        "users[%zu]: user '%s': after \"ed25519:\" expected the 43 base64 "
                        "characters MariaDB stores for ed25519 (SELECT ed25519_password('...'))",
                        i, u->name);
+        if (u->require_tls && !cfg->tls.enabled)
+            node_error(ld, at,
+                       "users[%zu]: user '%s' has require_tls: true, but ringsql offers no TLS "
+                       "(no top-level tls: with cert and key); the user could never log in",
+                       i, u->name);
         if (!u->backend_user)
             u->backend_user = strdup(u->name);
         if (!u->backend_password) {

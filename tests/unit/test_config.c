@@ -1,4 +1,5 @@
 /* Unit tests for config/: values, a full valid file, and every error path with its position. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -417,6 +418,469 @@ static void test_file_errors(void)
     unlink(path);
 }
 
+/* ---- TLS (config/tls.c), require_tls and the hashed password forms ---------------------- */
+
+/* Two readable files standing for a certificate and a key: tls.c only checks readability
+ * (OpenSSL parses them when the proxy builds its contexts). */
+static char tls_cert_path[64];
+static char tls_key_path[64];
+
+static bool make_tls_files(void)
+{
+    char *paths[] = {tls_cert_path, tls_key_path};
+    strcpy(tls_cert_path, "/tmp/ringsql-cfg-cert-XXXXXX");
+    strcpy(tls_key_path, "/tmp/ringsql-cfg-key-XXXXXX");
+    for (size_t i = 0; i < 2; i++) {
+        int fd = mkstemp(paths[i]);
+        if (!CHECK(fd >= 0))
+            return false;
+        CHECK(write(fd, "x\n", 2) == 2);
+        close(fd);
+    }
+    return true;
+}
+
+static void remove_tls_files(void)
+{
+    unlink(tls_cert_path);
+    unlink(tls_key_path);
+}
+
+/* MINIMAL with a top-level tls section; its keys start at line 8, column 3. */
+static char *with_tls(const char *body)
+{
+    char *yaml = NULL;
+    CHECK(asprintf(&yaml, MINIMAL "tls:\n%s", body) > 0);
+    return yaml;
+}
+
+static void test_tls_clients(void)
+{
+    if (!make_tls_files())
+        return;
+    struct cfg *cfg = load_ok(MINIMAL);
+    if (CHECK(cfg != NULL)) {
+        CHECK(!cfg->tls.enabled);
+        CHECK(cfg->tls.cert == NULL && cfg->tls.key == NULL && cfg->tls.ca == NULL);
+        CHECK_INT(cfg->tls.min_version, CFG_TLS_1_2);
+    }
+    cfg_free(cfg);
+
+    char body[512];
+    snprintf(body, sizeof body, "  cert: %s\n  key: %s\n", tls_cert_path, tls_key_path);
+    char *yaml = with_tls(body);
+    cfg = load_ok(yaml);
+    free(yaml);
+    if (CHECK(cfg != NULL)) {
+        CHECK(cfg->tls.enabled);
+        CHECK_STR(cfg->tls.cert, tls_cert_path);
+        CHECK_STR(cfg->tls.key, tls_key_path);
+        CHECK(cfg->tls.ca == NULL);
+        CHECK_INT(cfg->tls.min_version, CFG_TLS_1_2);
+    }
+    cfg_free(cfg);
+
+    snprintf(body, sizeof body, "  cert: %s\n  key: %s\n  ca: %s\n  min_version: \"1.3\"\n",
+             tls_cert_path, tls_key_path, tls_cert_path);
+    yaml = with_tls(body);
+    cfg = load_ok(yaml);
+    free(yaml);
+    if (CHECK(cfg != NULL)) {
+        CHECK(cfg->tls.enabled);
+        CHECK_STR(cfg->tls.ca, tls_cert_path);
+        CHECK_INT(cfg->tls.min_version, CFG_TLS_1_3);
+    }
+    cfg_free(cfg);
+
+    snprintf(body, sizeof body, "  cert: %s\n  key: %s\n  min_version: 1.2\n", tls_cert_path,
+             tls_key_path);
+    yaml = with_tls(body);
+    cfg = load_ok(yaml);
+    free(yaml);
+    if (CHECK(cfg != NULL))
+        CHECK_INT(cfg->tls.min_version, CFG_TLS_1_2);
+    cfg_free(cfg);
+    remove_tls_files();
+}
+
+static void test_tls_clients_errors(void)
+{
+    if (!make_tls_files())
+        return;
+    char body[512];
+    char *yaml;
+    /* cert and key are both required. */
+    snprintf(body, sizeof body, "  cert: %s\n", tls_cert_path);
+    yaml = with_tls(body);
+    expect_error(yaml, "8:3", "tls: missing required key 'key'");
+    free(yaml);
+    snprintf(body, sizeof body, "  key: %s\n", tls_key_path);
+    yaml = with_tls(body);
+    expect_error(yaml, "8:3", "tls: missing required key 'cert'");
+    free(yaml);
+    /* Unreadable files name the key and the path. */
+    snprintf(body, sizeof body, "  cert: /nonexistent/cert.pem\n  key: %s\n", tls_key_path);
+    yaml = with_tls(body);
+    expect_error(yaml, "8:9",
+                 "key 'tls.cert': cannot read '/nonexistent/cert.pem': No such file or directory");
+    free(yaml);
+    snprintf(body, sizeof body, "  cert: %s\n  key: /nonexistent/key.pem\n", tls_cert_path);
+    yaml = with_tls(body);
+    expect_error(yaml, "9:8", "key 'tls.key': cannot read '/nonexistent/key.pem'");
+    free(yaml);
+    snprintf(body, sizeof body, "  cert: %s\n  key: %s\n  ca: /nonexistent/ca.pem\n", tls_cert_path,
+             tls_key_path);
+    yaml = with_tls(body);
+    expect_error(yaml, "10:7", "key 'tls.ca': cannot read '/nonexistent/ca.pem'");
+    free(yaml);
+    /* min_version: 1.2 or 1.3 only. */
+    snprintf(body, sizeof body, "  cert: %s\n  key: %s\n  min_version: \"1.1\"\n", tls_cert_path,
+             tls_key_path);
+    yaml = with_tls(body);
+    expect_error(yaml, "10:16", "key 'tls.min_version': expected 1.2 or 1.3, got '1.1'");
+    free(yaml);
+    snprintf(body, sizeof body, "  cert: %s\n  key: %s\n  min_version: TLSv1.3\n", tls_cert_path,
+             tls_key_path);
+    yaml = with_tls(body);
+    expect_error(yaml, "10:16", "key 'tls.min_version': expected 1.2 or 1.3, got 'TLSv1.3'");
+    free(yaml);
+    /* Unknown keys, with the ones it knows. */
+    snprintf(body, sizeof body, "  cert: %s\n  key: %s\n  mode: required\n", tls_cert_path,
+             tls_key_path);
+    yaml = with_tls(body);
+    expect_error(yaml, "10:3",
+                 "tls: unknown key 'mode' (expected one of: cert, key, ca, min_version)");
+    free(yaml);
+    /* Not a mapping; an empty path. */
+    expect_error(MINIMAL "tls: on\n", "7:6", "tls: expected a mapping, got a scalar");
+    snprintf(body, sizeof body, "  cert: \"\"\n  key: %s\n", tls_key_path);
+    yaml = with_tls(body);
+    expect_error(yaml, "8:9", "key 'tls.cert': expected a non-empty string");
+    free(yaml);
+    remove_tls_files();
+}
+
+#define BTLS_HEAD                                                                                  \
+    "backends:\n"                                                                                  \
+    "  - name: primary\n"                                                                          \
+    "    address: \"127.0.0.1:3306\"\n"                                                            \
+    "    tls:\n"
+#define BTLS_TAIL "users:\n  - name: app\n    password: secret\n"
+
+static char *with_backend_tls(const char *body)
+{
+    char *yaml = NULL;
+    CHECK(asprintf(&yaml, BTLS_HEAD "%s" BTLS_TAIL, body) > 0);
+    return yaml;
+}
+
+static void test_tls_backends(void)
+{
+    if (!make_tls_files())
+        return;
+    struct cfg *cfg = load_ok(MINIMAL);
+    if (CHECK(cfg != NULL))
+        CHECK_INT(cfg->backends[0].tls.mode, CFG_BTLS_DISABLED);
+    cfg_free(cfg);
+
+    static const struct {
+        const char *name;
+        enum cfg_backend_tls_mode mode;
+    } modes[] = {
+        {"disabled", CFG_BTLS_DISABLED},
+        {"preferred", CFG_BTLS_PREFERRED},
+        {"required", CFG_BTLS_REQUIRED},
+        {"verify_ca", CFG_BTLS_VERIFY_CA},
+        {"verify_identity", CFG_BTLS_VERIFY_IDENTITY},
+    };
+    char body[512];
+    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+        snprintf(body, sizeof body, "      mode: %s\n", modes[i].name);
+        char *yaml = with_backend_tls(body);
+        cfg = load_ok(yaml);
+        free(yaml);
+        if (CHECK(cfg != NULL)) {
+            CHECK_INT(cfg->backends[0].tls.mode, modes[i].mode);
+            CHECK_STR(cfg_backend_tls_mode_name(cfg->backends[0].tls.mode), modes[i].name);
+        }
+        cfg_free(cfg);
+    }
+
+    snprintf(body, sizeof body,
+             "      mode: verify_identity\n      ca: %s\n      cert: %s\n"
+             "      key: %s\n",
+             tls_cert_path, tls_cert_path, tls_key_path);
+    char *yaml = with_backend_tls(body);
+    cfg = load_ok(yaml);
+    free(yaml);
+    if (CHECK(cfg != NULL)) {
+        CHECK_INT(cfg->backends[0].tls.mode, CFG_BTLS_VERIFY_IDENTITY);
+        CHECK_STR(cfg->backends[0].tls.ca, tls_cert_path);
+        CHECK_STR(cfg->backends[0].tls.cert, tls_cert_path);
+        CHECK_STR(cfg->backends[0].tls.key, tls_key_path);
+        CHECK(!cfg->tls.enabled); /* backend TLS says nothing about the client side */
+    }
+    cfg_free(cfg);
+    remove_tls_files();
+}
+
+static void test_tls_backends_errors(void)
+{
+    if (!make_tls_files())
+        return;
+    char body[512];
+    char *yaml;
+    /* mode is required. */
+    snprintf(body, sizeof body, "      ca: %s\n", tls_cert_path);
+    yaml = with_backend_tls(body);
+    expect_error(yaml, "5:7", "tls: missing required key 'mode'");
+    free(yaml);
+    /* A bad mode lists the choices. */
+    yaml = with_backend_tls("      mode: verify\n");
+    expect_error(yaml, "5:13",
+                 "key 'tls.mode': expected disabled, preferred, required, verify_ca or "
+                 "verify_identity, got 'verify'");
+    free(yaml);
+    yaml = with_backend_tls("      mode: true\n");
+    expect_error(yaml, "5:13", "key 'tls.mode': expected disabled, preferred");
+    free(yaml);
+    /* A client certificate needs both halves. */
+    snprintf(body, sizeof body, "      mode: required\n      cert: %s\n", tls_cert_path);
+    yaml = with_backend_tls(body);
+    expect_error(yaml, "5:7", "tls: give both 'cert' and 'key' (a client certificate), or neither");
+    free(yaml);
+    snprintf(body, sizeof body, "      mode: required\n      key: %s\n", tls_key_path);
+    yaml = with_backend_tls(body);
+    expect_error(yaml, "5:7", "tls: give both 'cert' and 'key'");
+    free(yaml);
+    /* Unreadable files; unknown keys. */
+    yaml = with_backend_tls("      mode: verify_ca\n      ca: /nonexistent/ca.pem\n");
+    expect_error(yaml, "6:11",
+                 "key 'tls.ca': cannot read '/nonexistent/ca.pem': No such file or directory");
+    free(yaml);
+    snprintf(body, sizeof body,
+             "      mode: required\n      cert: /nonexistent/c.pem\n"
+             "      key: %s\n",
+             tls_key_path);
+    yaml = with_backend_tls(body);
+    expect_error(yaml, "6:13", "key 'tls.cert': cannot read '/nonexistent/c.pem'");
+    free(yaml);
+    yaml = with_backend_tls("      mode: required\n      min_version: \"1.3\"\n");
+    expect_error(yaml, "6:7",
+                 "tls: unknown key 'min_version' (expected one of: mode, ca, cert, key)");
+    free(yaml);
+    yaml = with_backend_tls("      - required\n");
+    expect_error(yaml, "5:7", "tls: expected a mapping, got a list");
+    free(yaml);
+    remove_tls_files();
+}
+
+static void test_require_tls(void)
+{
+    struct cfg *cfg = load_ok(MINIMAL);
+    if (CHECK(cfg != NULL))
+        CHECK(!cfg->users[0].require_tls);
+    cfg_free(cfg);
+    /* Only with TLS offered: without it the user could never log in. */
+    expect_error(MINIMAL "    require_tls: true\n", "5:5",
+                 "users[0]: user 'app' has require_tls: true, but ringsql offers no TLS");
+    if (!make_tls_files())
+        return;
+    char *yaml = NULL;
+    CHECK(asprintf(&yaml,
+                   MINIMAL "    require_tls: true\n"
+                           "  - name: other\n"
+                           "    password: secret\n"
+                           "    require_tls: false\n"
+                           "tls:\n  cert: %s\n  key: %s\n",
+                   tls_cert_path, tls_key_path) > 0);
+    cfg = load_ok(yaml);
+    if (CHECK(cfg != NULL)) {
+        CHECK(cfg->users[0].require_tls);
+        CHECK(!cfg->users[1].require_tls);
+    }
+    cfg_free(cfg);
+    free(yaml);
+    remove_tls_files();
+    expect_error(MINIMAL "    require_tls: yes\n", "7:18",
+                 "key 'require_tls': expected true or false, got 'yes'");
+    expect_error(MINIMAL "    require_tls: [true]\n", "7:18",
+                 "key 'require_tls': expected true or false");
+}
+
+/* Users with one password, on lines 4..: users[0] starts at line 5, column 5. */
+#define USERS_HEAD                                                                                 \
+    "backends:\n"                                                                                  \
+    "  - name: p\n"                                                                                \
+    "    address: \"h:1\"\n"                                                                       \
+    "users:\n"                                                                                     \
+    "  - name: a\n"
+/* caching_sha2_password's stored form of "secret" (`ringsql --hash-password caching_sha2`),
+ * and the same 70 bytes as 0x + hex (SHOW CREATE USER's spelling). */
+#define SHA2_SALT_DIGEST "SPUKZ75WveZ1HwA5DAIVChJ6Ky8iVeAOpM4ZtokujudXT/q2BGtgOZ/Lp50Qo24"
+#define SHA2_SECRET "$A$005$" SHA2_SALT_DIGEST
+#define SHA2_SECRET_HEX                                                                            \
+    "0x244124303035245350554b5a37355776655a31487741354441495643684a364b7938695665414f704d345a74"   \
+    "6f6b756a756458542f7132424774674f5a2f4c703530516f3234"
+/* MariaDB's ed25519_password('secret'). */
+#define ED25519_SECRET "ed25519:ZIgUREUg5PVgQ6LskhXmO+eZLS0nC8be6HPjYWR4YJY"
+
+/* Loads a user of password pw (and backend_password bp when given); its password, NULL when
+ * the load failed. */
+static void expect_password_ok(const char *pw, const char *bp)
+{
+    char *yaml = NULL;
+    if (bp)
+        CHECK(asprintf(&yaml, USERS_HEAD "    password: \"%s\"\n    backend_password: %s\n", pw,
+                       bp) > 0);
+    else
+        CHECK(asprintf(&yaml, USERS_HEAD "    password: \"%s\"\n", pw) > 0);
+    struct cfg *cfg = load_ok(yaml);
+    if (!CHECK(cfg != NULL))
+        printf("#   password \"%s\" was refused\n", pw);
+    else {
+        CHECK_STR(cfg->users[0].password, pw);
+        CHECK_STR(cfg->users[0].backend_user, "a");
+        CHECK_STR(cfg->users[0].backend_password, bp ? bp : pw);
+    }
+    cfg_free(cfg);
+    free(yaml);
+}
+
+static void expect_password_error(const char *pw, const char *bp, const char *needle)
+{
+    char *yaml = NULL;
+    if (bp)
+        CHECK(asprintf(&yaml, USERS_HEAD "    password: \"%s\"\n    backend_password: %s\n", pw,
+                       bp) > 0);
+    else
+        CHECK(asprintf(&yaml, USERS_HEAD "    password: \"%s\"\n", pw) > 0);
+    expect_error(yaml, "5:5", needle);
+    free(yaml);
+}
+
+#define NOT_SHA2                                                                                   \
+    "users[0]: user 'a' has a password that starts like a caching_sha2_password hash but is "      \
+    "not one (expected \"$A$005$\" and 63 more bytes as in mysql.user, or 0x and 140 hex digits)"
+#define NOT_ED25519                                                                                \
+    "users[0]: user 'a': after \"ed25519:\" expected the 43 base64 characters MariaDB stores "     \
+    "for ed25519"
+#define HASH_NEEDS_BP                                                                              \
+    "users[0]: user 'a' has a hashed password, which cannot log in to the backends; set "          \
+    "'backend_password' or 'backend_password_env'"
+
+static void test_password_forms(void)
+{
+    /* plaintext: also what ringsql logs in to the backends with. */
+    expect_password_ok("secret", NULL);
+    expect_password_ok("secret", "other");
+    /* mysql_native_password's hash, either case. */
+    expect_password_ok("*14E65567ABDB5135D0CFD9A70B3032C179A49EE7", "pw");
+    expect_password_ok("*14e65567abdb5135d0cfd9a70b3032c179a49ee7", "pw");
+    /* caching_sha2_password's stored form, literal and hex (either case). */
+    expect_password_ok(SHA2_SECRET, "pw");
+    expect_password_ok(SHA2_SECRET_HEX, "pw");
+    char upper[sizeof SHA2_SECRET_HEX];
+    for (size_t i = 0; i < sizeof upper; i++)
+        upper[i] = i < 2 ? SHA2_SECRET_HEX[i] : (char)toupper((unsigned char)SHA2_SECRET_HEX[i]);
+    expect_password_ok(upper, "pw");
+    /* 100000 rounds (0x064 thousands) is the most ringsql checks. */
+    expect_password_ok("$A$064$" SHA2_SALT_DIGEST, "pw");
+    /* ed25519's public key. */
+    expect_password_ok(ED25519_SECRET, "pw");
+    /* "*" + something that is not 40 hex digits is a plaintext password, not a hash. */
+    expect_password_ok("*secret", NULL);
+
+    CHECK(cfg_password_is_sha2_crypt(SHA2_SECRET));
+    CHECK(cfg_password_is_sha2_crypt(SHA2_SECRET_HEX));
+    CHECK(!cfg_password_is_sha2_crypt("secret"));
+    CHECK(!cfg_password_is_sha2_crypt("*14E65567ABDB5135D0CFD9A70B3032C179A49EE7"));
+    CHECK(!cfg_password_is_sha2_crypt(ED25519_SECRET));
+    CHECK(cfg_password_is_ed25519(ED25519_SECRET));
+    CHECK(!cfg_password_is_ed25519(SHA2_SECRET));
+    CHECK(!cfg_password_is_ed25519("secret"));
+}
+
+static void test_password_hash_needs_backend_password(void)
+{
+    expect_password_error("*14E65567ABDB5135D0CFD9A70B3032C179A49EE7", NULL, HASH_NEEDS_BP);
+    expect_password_error(SHA2_SECRET, NULL, HASH_NEEDS_BP);
+    expect_password_error(SHA2_SECRET_HEX, NULL, HASH_NEEDS_BP);
+    expect_password_error(ED25519_SECRET, NULL, HASH_NEEDS_BP);
+    /* backend_password_env counts as a backend password too. */
+    setenv("RINGSQL_TEST_BACKEND_PW", "from-env", 1);
+    struct cfg *cfg = load_ok(USERS_HEAD "    password: \"" SHA2_SECRET "\"\n"
+                                         "    backend_password_env: RINGSQL_TEST_BACKEND_PW\n");
+    if (CHECK(cfg != NULL))
+        CHECK_STR(cfg->users[0].backend_password, "from-env");
+    cfg_free(cfg);
+}
+
+static void test_password_malformed_sha2(void)
+{
+    /* Wrong lengths. */
+    expect_password_error("$A$005$", "pw", NOT_SHA2);
+    expect_password_error("$A$005$" SHA2_SALT_DIGEST "x", "pw", NOT_SHA2);
+    char shorter[] = SHA2_SECRET;
+    shorter[sizeof shorter - 2] = '\0';
+    expect_password_error(shorter, "pw", NOT_SHA2);
+    /* The hex form: too short, odd, not hex. */
+    expect_password_error("0x2441", "pw", NOT_SHA2);
+    char hex[sizeof SHA2_SECRET_HEX];
+    memcpy(hex, SHA2_SECRET_HEX, sizeof hex);
+    hex[sizeof hex - 2] = 'g';
+    expect_password_error(hex, "pw", NOT_SHA2);
+    memcpy(hex, SHA2_SECRET_HEX, sizeof hex);
+    hex[sizeof hex - 2] = '\0';
+    expect_password_error(hex, "pw", NOT_SHA2);
+    /* Round count: not hex, zero (MySQL would silently use 5000). */
+    expect_password_error("$A$0G5$" SHA2_SALT_DIGEST, "pw", NOT_SHA2);
+    expect_password_error("$A$000$" SHA2_SALT_DIGEST, "pw", NOT_SHA2);
+    /* Layout: the '$' after the rounds, a '$' in the salt, a digest character outside crypt's
+     * base64 alphabet. */
+    char bad[] = SHA2_SECRET;
+    bad[6] = 'x';
+    expect_password_error(bad, "pw", NOT_SHA2);
+    memcpy(bad, SHA2_SECRET, sizeof bad);
+    bad[10] = '$';
+    expect_password_error(bad, "pw", NOT_SHA2);
+    memcpy(bad, SHA2_SECRET, sizeof bad);
+    bad[sizeof bad - 3] = '!';
+    expect_password_error(bad, "pw", NOT_SHA2);
+    /* "$A$" alone is a malformed hash, not a plaintext password. */
+    expect_password_error("$A$", "pw", NOT_SHA2);
+}
+
+static void test_password_sha2_rounds_bound(void)
+{
+    expect_password_error("$A$0C8$" SHA2_SALT_DIGEST, "pw",
+                          "users[0]: user 'a' has a caching_sha2_password hash of 200000 rounds; "
+                          "ringsql checks at most 100000 (each first login costs that many on a "
+                          "worker)");
+    expect_password_error("$A$065$" SHA2_SALT_DIGEST, "pw", "hash of 101000 rounds");
+    expect_password_error("$A$FFF$" SHA2_SALT_DIGEST, "pw", "hash of 4095000 rounds");
+    /* The same in hex: "$A$0C8$" is 24 41 24 30 43 38 24. */
+    char hex[sizeof SHA2_SECRET_HEX];
+    memcpy(hex, SHA2_SECRET_HEX, sizeof hex);
+    memcpy(hex + 2 + 6, "304338", 6);
+    expect_password_error(hex, "pw", "hash of 200000 rounds");
+}
+
+static void test_password_malformed_ed25519(void)
+{
+    expect_password_error("ed25519:", "pw", NOT_ED25519);
+    /* 42 and 44 characters. */
+    expect_password_error("ed25519:ZIgUREUg5PVgQ6LskhXmO+eZLS0nC8be6HPjYWR4YJ", "pw", NOT_ED25519);
+    expect_password_error("ed25519:ZIgUREUg5PVgQ6LskhXmO+eZLS0nC8be6HPjYWR4YJY=", "pw",
+                          NOT_ED25519);
+    /* A character outside base64; the 2 bits past the key not zero (Y is 011000, Z 011001). */
+    expect_password_error("ed25519:ZIgUREUg5PVgQ6LskhXmO+eZLS0nC8be6HPjYWR4Y!Y", "pw", NOT_ED25519);
+    expect_password_error("ed25519:ZIgUREUg5PVgQ6LskhXmO+eZLS0nC8be6HPjYWR4YJZ", "pw", NOT_ED25519);
+    /* A malformed key without backend_password: both problems are reported. */
+    expect_password_error("ed25519:short", NULL, NOT_ED25519);
+    expect_password_error("ed25519:short", NULL, HASH_NEEDS_BP);
+}
+
 int main(int argc, char **argv)
 {
     static const struct check_case cases[] = {
@@ -438,6 +902,16 @@ int main(int argc, char **argv)
         CHECK_CASE(test_file_errors),
         CHECK_CASE(test_shared_backend_user),
         CHECK_CASE(test_receive_buffers),
+        CHECK_CASE(test_tls_clients),
+        CHECK_CASE(test_tls_clients_errors),
+        CHECK_CASE(test_tls_backends),
+        CHECK_CASE(test_tls_backends_errors),
+        CHECK_CASE(test_require_tls),
+        CHECK_CASE(test_password_forms),
+        CHECK_CASE(test_password_hash_needs_backend_password),
+        CHECK_CASE(test_password_malformed_sha2),
+        CHECK_CASE(test_password_sha2_rounds_bound),
+        CHECK_CASE(test_password_malformed_ed25519),
     };
     return check_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
 }
