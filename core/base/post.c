@@ -39,8 +39,7 @@ void post_to_maintenance(struct proxy *p, struct msg *m)
 {
     struct msgq *q = maintenance_inbox(p);
     if (!q) {
-        if (m->fd >= 0)
-            close(m->fd);
+        msg_conn_close(m); /* a connection handed over while ringsql stops: its TLS too */
         free(m);
         return;
     }

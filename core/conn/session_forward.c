@@ -476,6 +476,14 @@ void session_on_client_recv(struct session *s, int res, unsigned flags)
             return;
         }
         const char *tls_why = s->tls ? io_tls_error(s->w->io, s->fd) : NULL;
+        if (tls_why && s->state == SS_LOGIN) {
+            /* A TLS handshake that failed (junk, a stall, a refused certificate) is worth a
+             * line at the default level: a client that cannot connect says little more. */
+            struct log_ctx c;
+            char safe[256];
+            log_info("tls_failed", "%s error=\"%s\"", ctx(s, &c),
+                     log_safe(tls_why, safe, sizeof safe));
+        }
         char why[200];
         snprintf(why, sizeof why, "%s", res == 0 ? "client closed" : tls_why ? tls_why : "error");
         close_session(s, true, why);
