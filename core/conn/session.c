@@ -16,6 +16,7 @@
  *                 SS_BIND; none free: SS_WAIT up to timeouts.pool_wait, then ERR 1040)
  *                 COM_CHANGE_USER: credentials checked as at login ──> SS_BIND (the backend
  *                 reset, or swapped for one of the new user's pool) or SS_AUTH_SWITCH
+ *                 COM_RESET_CONNECTION: reset by ringsql, the client's charset again ─> SS_BIND
  *                 COM_QUIT, hang-up ───────────────────────────────> SS_CLOSED
  *                 idle timeout: ERR 4031 ─────────────────────────> SS_REJECT
  *                 its backend connection died (KILL, server gone) ─> SS_LOST
@@ -33,7 +34,8 @@
  *
  * This file holds a session's life: allocation, its own sends and receives, ERRs, closing,
  * deadlines. The other steps are in session_txn.c, session_bind.c, session_kill.c,
- * session_auth.c, session_login.c and session_forward.c (session_int.h says how they are layered). */
+ * session_auth.c, session_login.c and session_forward.c (session_int.h says how they are layered).
+ */
 #include "core/conn/session_int.h"
 
 #include <arpa/inet.h>

@@ -253,7 +253,8 @@ static void bind_next(struct session *s)
         case BIND_RESET:
             s->bind = BIND_DB;
             /* COM_CHANGE_USER on the same backend; a COM_CHANGE_USER below resets too. */
-            if (s->reset_first && (s->db_len > 0 || backend_db_is(b, NULL, 0))) {
+            if (s->client_reset ||
+                (s->reset_first && (s->db_len > 0 || backend_db_is(b, NULL, 0)))) {
                 s->reset_first = false;
                 rc = backend_send_cmd(b, PROTO_COM_RESET_CONNECTION, NULL, 0);
                 goto sent;
@@ -262,8 +263,8 @@ static void bind_next(struct session *s)
         case BIND_DB:
             s->bind = BIND_MULTI;
             s->reset_first = false;
-            if (backend_db_is(b, s->db, s->db_len))
-                break;
+            if (s->client_reset || backend_db_is(b, s->db, s->db_len))
+                break; /* a client's COM_RESET_CONNECTION keeps its current database */
             if (s->db_len > 0) {
                 b->db_known = false; /* until the server says OK */
                 s->db_sent = true;
@@ -341,6 +342,7 @@ static void bind_next(struct session *s)
                 return;
             }
             deadline_unlink(&s->w->deadlines[s->dl_kind], &s->dl);
+            s->client_reset = false;
             send_login_ok(s);
             return;
         }
@@ -410,6 +412,24 @@ void bind_data(struct session *s)
         send_own(s);
         return;
     }
+    bind_next(s);
+}
+
+/* A client's COM_RESET_CONNECTION (s->in.sent past it, seq its sequence id), on the backend
+ * it holds: ringsql resets it and applies the client's own character set again (a server
+ * restores the login's; the pool's would be another), and keeps the current database, as a
+ * server does. The OK answers the command; a transaction-pooled session is free again. */
+void reset_for_client(struct session *s, uint8_t seq)
+{
+    s->seq = proto_seq_next(seq);
+    s->client_reset = true;
+    s->sha2_fast = false;
+    s->pinned = false;
+    s->diag_held = false;
+    s->last_insert_id = 0;
+    stmt_meta_clear(&s->meta);
+    s->bind = BIND_RESET;
+    set_state(s, SS_BIND);
     bind_next(s);
 }
 

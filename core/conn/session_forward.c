@@ -140,6 +140,11 @@ static int client_packet(void *ctx, const uint8_t *head, size_t head_len, uint64
         answer_command(s, seq, 0, NULL, NULL);
         return 1;
     }
+    if (head[0] == PROTO_COM_RESET_CONNECTION && whole) {
+        s->in.sent = s->in.scan;
+        reset_for_client(s, seq);
+        return 1;
+    }
     int v = proto_tracker_begin_packet(&b->tr, head, head_len, b->caps);
     if (v == -ENOTSUP && whole) {
         s->in.sent = s->in.scan;
@@ -152,7 +157,7 @@ static int client_packet(void *ctx, const uint8_t *head, size_t head_len, uint64
     if (head[0] == PROTO_COM_SET_OPTION)
         b->multi_known = false;
     else if (head[0] == PROTO_COM_RESET_CONNECTION)
-        backend_session_reset(b);
+        backend_session_reset(b); /* one in several packets: forwarded as it is */
     xlat_command(s, head, head_len, seq);
     s->cmd_reads_diag = s->txn && head[0] == PROTO_COM_QUERY &&
                         proto_query_reads_diagnostics(head + 1, head_len - 1);

@@ -108,6 +108,7 @@ struct session {
     bool buried;
     bool touched;         /* ringsql has sent the backend something for this session */
     bool reset_first;     /* COM_CHANGE_USER on the same backend: reset it before binding */
+    bool client_reset;    /* the client's COM_RESET_CONNECTION is being applied (SS_BIND) */
     bool txn;             /* pool.mode transaction: the backend is bound per transaction */
     bool pinned;          /* txn, but the session left state on its backend: bound until it ends */
     bool bind_for_cmd;    /* txn: binding for the command held in s->in, not for a login */
@@ -196,6 +197,7 @@ void send_login_ok(struct session *s);
 void bind_data(struct session *s);
 bool wait_for_backend(struct session *s);
 void login_ok(struct session *s);
+void reset_for_client(struct session *s, uint8_t seq);
 void bind_for_command(struct session *s);
 
 /* session_kill.c */

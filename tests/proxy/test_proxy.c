@@ -648,6 +648,53 @@ static void test_change_user(void)
     stop_proxy();
 }
 
+/* What a client that logged in with latin1 reads after SET NAMES utf8mb4 and
+ * COM_RESET_CONNECTION, and its database, on m. */
+static void after_reset(MYSQL *m, char *charset, size_t cap, char *db, size_t dbcap)
+{
+    CHECK(tdb_exec(m, "SET NAMES utf8mb4"));
+    CHECK(tdb_exec(m, "USE mysql"));
+    CHECK_INT(mysql_reset_connection(m), 0);
+    CHECK(tdb_query_value(m, "SELECT @@character_set_client", charset, cap));
+    CHECK(tdb_query_value(m, "SELECT DATABASE()", db, dbcap));
+}
+
+static MYSQL *connect_latin1(unsigned port, const char *user, const char *password)
+{
+    MYSQL *m = mysql_init(NULL);
+    mysql_optionsv(m, MYSQL_SET_CHARSET_NAME, "latin1");
+    if (!mysql_real_connect(m, "127.0.0.1", user, password, TDB_DATABASE, port, NULL, 0)) {
+        printf("# connect: %s\n", mysql_error(m));
+        mysql_close(m);
+        return NULL;
+    }
+    return m;
+}
+
+/* COM_RESET_CONNECTION gives the client back the character set it logged in with (the
+ * backend's login one was the pool's) and keeps the current database, as the server does. */
+static void test_reset_connection_restores_the_clients_charset(void)
+{
+    if (!start_proxy(1, 1))
+        return;
+    char direct_cs[64] = "", direct_db[64] = "", cs[64] = "", db[64] = "";
+    MYSQL *d = connect_latin1(tdb_server_port(), TDB_USER, TDB_PASSWORD);
+    if (CHECK(d != NULL)) {
+        after_reset(d, direct_cs, sizeof direct_cs, direct_db, sizeof direct_db);
+        mysql_close(d);
+    }
+    MYSQL *m = connect_latin1(proxy.port, "app", "secret");
+    if (CHECK(m != NULL)) {
+        after_reset(m, cs, sizeof cs, db, sizeof db);
+        CHECK_STR(direct_cs, "latin1");
+        CHECK_STR(cs, direct_cs);
+        CHECK_STR(db, direct_db);
+        query_is(m, "SELECT 6 * 7", "42"); /* the session goes on */
+        mysql_close(m);
+    }
+    stop_proxy();
+}
+
 /* COM_RESET_CONNECTION keeps the current database: a client that asks for none must not get
  * the one an earlier client chose on the same backend connection (at login or with USE). */
 static void test_no_database_leaks_between_clients(void)
@@ -886,6 +933,7 @@ int main(int argc, char **argv)
         CHECK_CASE(test_unix_socket_backend),
         CHECK_CASE(test_load_data_local_infile),
         CHECK_CASE(test_change_user),
+        CHECK_CASE(test_reset_connection_restores_the_clients_charset),
         CHECK_CASE(test_no_database_leaks_between_clients),
         CHECK_CASE(test_use_of_a_wide_charset_database),
         CHECK_CASE(test_result_with_70000_columns),

@@ -276,6 +276,32 @@ static void test_prepared_pins_ping_does_not_need_one(void)
     stop_proxy();
 }
 
+/* COM_RESET_CONNECTION on a pinned session: the connection is reset, the client's login
+ * character set applied again (not the pool's), and the session holds it no longer. */
+static void test_reset_connection_unpins_with_the_clients_charset(void)
+{
+    if (!start_txn_proxy(1))
+        return;
+    MYSQL *lat = mysql_init(NULL);
+    mysql_optionsv(lat, MYSQL_SET_CHARSET_NAME, "latin1");
+    bool ok = mysql_real_connect(lat, "127.0.0.1", "app", "secret", NULL, proxy.port, NULL, 0);
+    MYSQL *other = client(NULL);
+    if (CHECK(ok && other)) {
+        char v[64];
+        CHECK(tdb_exec(lat, "SET NAMES utf8mb4")); /* a change of session state: pinned */
+        CHECK(tdb_expect_error(other, "SELECT 1", 1040));
+        CHECK_INT(mysql_reset_connection(lat), 0);
+        if (CHECK(tdb_query_value(other, "SELECT 6 * 7", v, sizeof v)))
+            CHECK_STR(v, "42");
+        if (CHECK(tdb_query_value(lat, "SELECT @@character_set_client", v, sizeof v)))
+            CHECK_STR(v, "latin1");
+    }
+    mysql_close(lat);
+    if (other)
+        mysql_close(other);
+    stop_proxy();
+}
+
 /* The client's character set follows it onto whichever connection serves it; an unknown
  * database is still refused at login with the server's own error. */
 static void test_charset_and_database_follow_the_client(void)
@@ -439,6 +465,7 @@ int main(int argc, char **argv)
         CHECK_CASE(test_lookalikes_do_not_pin),
         CHECK_CASE(test_prepared_pins_ping_does_not_need_one),
         CHECK_CASE(test_charset_and_database_follow_the_client),
+        CHECK_CASE(test_reset_connection_unpins_with_the_clients_charset),
         CHECK_CASE(test_change_user_without_a_connection),
         CHECK_CASE(test_long_statement_keeps_its_connection),
         CHECK_CASE(test_warnings_and_insert_ids_stay_with_their_client),
