@@ -8,10 +8,18 @@
 static bool stateful_word(const struct sql_tok *t)
 {
     static const char *const words[] = {
-        "LOCK",           "GET_LOCK", "FOUND_ROWS", "SQL_CALC_FOUND_ROWS",
-        "LAST_INSERT_ID", "LASTVAL",  "ROW_COUNT",  "HANDLER",
-        "NEXTVAL",        "SETVAL", /* a sequence's last value, read back by LASTVAL */
-        "CALL", /* a procedure may do any of these where no scanner sees it */
+        "LOCK",
+        "GET_LOCK",
+        "FOUND_ROWS",
+        "SQL_CALC_FOUND_ROWS",
+        "LAST_INSERT_ID",
+        "LASTVAL",
+        "ROW_COUNT",
+        "HANDLER",
+        "NEXTVAL",
+        "SETVAL", /* a sequence's last value, read back by LASTVAL */
+        "CALL",   /* a procedure may do any of these where no scanner sees it */
+        "XA",     /* an XA transaction outlives the statements between its START and END */
     };
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
         if (sql_tok_is(t, words[i]))
@@ -98,11 +106,21 @@ bool proto_query_reads_diagnostics(const uint8_t *sql, size_t len)
                                      sql_tok_is(&b, "STACKED"));
 }
 
-bool proto_query_reads_insert_id(const uint8_t *sql, size_t len)
+static bool mentions(const uint8_t *sql, size_t len, const char *word)
 {
     struct sql_lex lx = sql_lex_init(sql, len);
     for (struct sql_tok t = sql_lex_next(&lx); t.kind != SQL_TOK_END; t = sql_lex_next(&lx))
-        if (sql_tok_is(&t, "LAST_INSERT_ID"))
+        if (sql_tok_is(&t, word))
             return true;
     return false;
+}
+
+bool proto_query_reads_insert_id(const uint8_t *sql, size_t len)
+{
+    return mentions(sql, len, "LAST_INSERT_ID");
+}
+
+bool proto_query_mentions_xa(const uint8_t *sql, size_t len)
+{
+    return mentions(sql, len, "XA");
 }

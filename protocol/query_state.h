@@ -36,6 +36,12 @@ bool proto_query_may_change_db(const uint8_t *sql, size_t len);
  * GET DIAGNOSTICS), which it leaves as it was: the previous statement's warnings and errors. */
 bool proto_query_reads_diagnostics(const uint8_t *sql, size_t len);
 
+/* Whether the statement may be an XA statement (the word XA anywhere). A connection that ran
+ * one is closed, not reset, when its session ends: COM_RESET_CONNECTION on a connection with a
+ * prepared XA transaction leaves the transaction's locks held by no one (MariaDB 10.11),
+ * where a disconnect leaves it prepared for XA COMMIT / ROLLBACK from any connection. */
+bool proto_query_mentions_xa(const uint8_t *sql, size_t len);
+
 /* Whether the statement mentions LAST_INSERT_ID (reads it, or sets it). */
 bool proto_query_reads_insert_id(const uint8_t *sql, size_t len);
 

@@ -221,6 +221,13 @@ void unbind(struct session *s, bool clean)
         return;
     }
     s->b = NULL;
+    if (s->xa) {
+        /* A reset would leave a prepared XA transaction's locks to no one; a disconnect
+         * leaves it prepared, for XA COMMIT or ROLLBACK from anywhere, as direct. */
+        b->sess = NULL;
+        backend_discard(b, "the session used XA: closed rather than reset");
+        return;
+    }
     bool idle = clean && !b->kill_pending && !s->c2b_busy && !s->b2c_busy && !s->expect_response &&
                 !s->infile &&
                 !(s->fr.in_logical && s->state != SS_LOGIN && s->state != SS_AUTH_SWITCH);

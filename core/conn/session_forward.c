@@ -161,6 +161,8 @@ static int client_packet(void *ctx, const uint8_t *head, size_t head_len, uint64
     xlat_command(s, head, head_len, seq);
     s->cmd_reads_diag = s->txn && head[0] == PROTO_COM_QUERY &&
                         proto_query_reads_diagnostics(head + 1, head_len - 1);
+    if (!s->xa && head[0] == PROTO_COM_QUERY && command_mentions_xa(s, head, head_len, len))
+        s->xa = true;
     if (s->txn && !s->pinned && command_pins(s, head, head_len, len))
         pin(s, "a statement that may leave state the server does not report");
     if (!s->txn && b->db_known && command_may_change_db(s, head, head_len, len))

@@ -109,6 +109,7 @@ struct session {
     bool touched;         /* ringsql has sent the backend something for this session */
     bool reset_first;     /* COM_CHANGE_USER on the same backend: reset it before binding */
     bool client_reset;    /* the client's COM_RESET_CONNECTION is being applied (SS_BIND) */
+    bool xa;              /* it ran an XA statement: its connection is closed, not reset */
     bool txn;             /* pool.mode transaction: the backend is bound per transaction */
     bool pinned;          /* txn, but the session left state on its backend: bound until it ends */
     bool bind_for_cmd;    /* txn: binding for the command held in s->in, not for a login */
@@ -182,6 +183,8 @@ void pin(struct session *s, const char *why);
 bool command_pins(const struct session *s, const uint8_t *head, size_t head_len, uint64_t len);
 bool command_may_change_db(const struct session *s, const uint8_t *head, size_t head_len,
                            uint64_t len);
+bool command_mentions_xa(const struct session *s, const uint8_t *head, size_t head_len,
+                         uint64_t len);
 bool needs_backend(const struct session *s);
 bool insert_id_is_another(const struct session *s);
 void release_if_free(struct session *s);

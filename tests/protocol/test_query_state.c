@@ -163,6 +163,29 @@ static void test_diagnostics_and_insert_id_readers(void)
     expect_each(reads_insert_id, not_ids, sizeof not_ids / sizeof not_ids[0], false);
 }
 
+static bool mentions_xa(const char *sql)
+{
+    return proto_query_mentions_xa((const uint8_t *)sql, strlen(sql));
+}
+
+static bool leaves_state(const char *sql)
+{
+    return proto_query_leaves_state((const uint8_t *)sql, strlen(sql), NULL);
+}
+
+/* XA statements: their connection is closed, not reset, and transaction pooling pins. */
+static void test_xa_statements(void)
+{
+    static const char *const xa[] = {"XA START 'x'",       "xa end 'x'",
+                                     "XA PREPARE 'x'",     "XA COMMIT 'x' ONE PHASE",
+                                     "/* c */ XA RECOVER", "SELECT 1; XA BEGIN 'y'"};
+    static const char *const not_xa[] = {"SELECT 'XA START'", "SELECT xab FROM t",
+                                         "SELECT 1 -- XA START"};
+    expect_each(mentions_xa, xa, sizeof xa / sizeof xa[0], true);
+    expect_each(mentions_xa, not_xa, sizeof not_xa / sizeof not_xa[0], false);
+    expect_each(leaves_state, xa, sizeof xa / sizeof xa[0], true);
+}
+
 /* The set itself: case-insensitive, exact length, shared and let go. */
 static void test_name_set(void)
 {
@@ -174,9 +197,11 @@ static void test_name_set(void)
     CHECK(copy && name_set_add_all(copy, routines));
     char name[16];
     for (int i = 0; copy && i < 1000; i++) /* past several growths */
-        CHECK(name_set_add(copy, (const uint8_t *)name, (size_t)snprintf(name, sizeof name, "f%d", i)));
+        CHECK(name_set_add(copy, (const uint8_t *)name,
+                           (size_t)snprintf(name, sizeof name, "f%d", i)));
     CHECK(name_set_count(copy) == 1002);
-    CHECK(name_set_has(copy, (const uint8_t *)"F999", 4) && name_set_has(copy, (const uint8_t *)"Lock me", 7));
+    CHECK(name_set_has(copy, (const uint8_t *)"F999", 4) &&
+          name_set_has(copy, (const uint8_t *)"Lock me", 7));
     CHECK(name_set_ref(copy) == copy);
     name_set_unref(copy);
     CHECK(name_set_has(copy, (const uint8_t *)"f0", 2));
@@ -196,6 +221,7 @@ int main(int argc, char **argv)
         CHECK_CASE(test_stateless_text_is_not_pinned),
         CHECK_CASE(test_database_changes_are_seen),
         CHECK_CASE(test_unterminated_text_is_safe),
+        CHECK_CASE(test_xa_statements),
         CHECK_CASE(test_name_set),
     };
     int rc = check_main(argc, argv, cases, sizeof cases / sizeof cases[0]);

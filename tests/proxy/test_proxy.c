@@ -695,6 +695,58 @@ static void test_reset_connection_restores_the_clients_charset(void)
     stop_proxy();
 }
 
+/* XA ROLLBACK xid on m, retried within a bound while the server has not yet let go of the
+ * connection that prepared it (XAER_NOTA until it took the client's disconnect). */
+static bool xa_rolled_back(MYSQL *m, const char *xid)
+{
+    char sql[96];
+    snprintf(sql, sizeof sql, "XA ROLLBACK '%s'", xid);
+    for (uint64_t end = tdb_now_ms() + RETRY_WAIT_MS; tdb_now_ms() < end; usleep(20000)) {
+        if (mysql_query(m, sql) == 0)
+            return true;
+        if (mysql_errno(m) != 1397) /* XAER_NOTA */
+            break;
+    }
+    printf("# %s: %u %s\n", sql, mysql_errno(m), mysql_error(m));
+    return false;
+}
+
+/* A client that prepared an XA transaction and left: the server keeps it prepared, for XA
+ * ROLLBACK from any connection, with its locks, as after a direct disconnect. (A reset of
+ * the pooled connection left its locks held by no one, for good.) */
+static void test_prepared_xa_outlives_the_session(void)
+{
+    if (!start_proxy(1, 1))
+        return;
+    MYSQL *d = tdb_connect_server();
+    MYSQL *m = connect_app(TDB_DATABASE, NULL);
+    if (CHECK(d && m)) {
+        CHECK(tdb_exec(d, "CREATE TABLE IF NOT EXISTS xa_t (id INT PRIMARY KEY, v INT)"));
+        CHECK(tdb_exec(d, "REPLACE INTO xa_t VALUES (1, 0)"));
+        CHECK(tdb_exec(m, "XA START 'ringsql_xa1'"));
+        CHECK(tdb_exec(m, "UPDATE xa_t SET v = 1 WHERE id = 1"));
+        CHECK(tdb_exec(m, "XA END 'ringsql_xa1'"));
+        CHECK(tdb_exec(m, "XA PREPARE 'ringsql_xa1'"));
+        mysql_close(m);
+        m = NULL;
+        CHECK(xa_rolled_back(d, "ringsql_xa1"));
+        CHECK(tdb_exec(d, "SET SESSION innodb_lock_wait_timeout = 1"));
+        CHECK(tdb_exec(d, "UPDATE xa_t SET v = 2 WHERE id = 1")); /* nobody holds the row */
+        MYSQL *n = connect_app(TDB_DATABASE, NULL); /* the pool serves the next client */
+        if (CHECK(n != NULL)) {
+            CHECK(tdb_exec(n, "XA START 'ringsql_xa2'"));
+            CHECK(tdb_exec(n, "XA END 'ringsql_xa2'"));
+            CHECK(tdb_exec(n, "XA ROLLBACK 'ringsql_xa2'"));
+            mysql_close(n);
+        }
+    }
+    if (m)
+        mysql_close(m);
+    if (d)
+        mysql_close(d);
+    stop_proxy();
+}
+
 /* COM_RESET_CONNECTION keeps the current database: a client that asks for none must not get
  * the one an earlier client chose on the same backend connection (at login or with USE). */
 static void test_no_database_leaks_between_clients(void)
@@ -934,6 +986,7 @@ int main(int argc, char **argv)
         CHECK_CASE(test_load_data_local_infile),
         CHECK_CASE(test_change_user),
         CHECK_CASE(test_reset_connection_restores_the_clients_charset),
+        CHECK_CASE(test_prepared_xa_outlives_the_session),
         CHECK_CASE(test_no_database_leaks_between_clients),
         CHECK_CASE(test_use_of_a_wide_charset_database),
         CHECK_CASE(test_result_with_70000_columns),
