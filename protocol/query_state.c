@@ -115,6 +115,38 @@ static bool mentions(const uint8_t *sql, size_t len, const char *word)
     return false;
 }
 
+/* @@global.name (any case): the scope of a system variable token. */
+static bool global_sys_var(const struct sql_tok *t)
+{
+    static const char prefix[] = "@@global.";
+    size_t n = sizeof prefix - 1;
+    if (t->kind != SQL_TOK_SYS_VAR || t->len <= n)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((t->p[i] | 0x20) != (prefix[i] | 0x20) && t->p[i] != prefix[i])
+            return false;
+    return true;
+}
+
+bool proto_query_sets_global(const uint8_t *sql, size_t len)
+{
+    struct sql_lex lx = sql_lex_init(sql, len);
+    bool first = true, in_set = false;
+    for (struct sql_tok t = sql_lex_next(&lx); t.kind != SQL_TOK_END; t = sql_lex_next(&lx)) {
+        if (t.kind == SQL_TOK_PUNCT && t.p[0] == ';') {
+            first = true;
+            in_set = false;
+            continue;
+        }
+        if (first)
+            in_set = sql_tok_is(&t, "SET");
+        first = false;
+        if (in_set && (sql_tok_is(&t, "GLOBAL") || global_sys_var(&t)))
+            return true;
+    }
+    return false;
+}
+
 bool proto_query_reads_insert_id(const uint8_t *sql, size_t len)
 {
     return mentions(sql, len, "LAST_INSERT_ID");

@@ -42,6 +42,10 @@ bool proto_query_reads_diagnostics(const uint8_t *sql, size_t len);
  * where a disconnect leaves it prepared for XA COMMIT / ROLLBACK from any connection. */
 bool proto_query_mentions_xa(const uint8_t *sql, size_t len);
 
+/* Whether the statement sets a global variable: a SET (in any statement of a multi-statement
+ * text) with GLOBAL, or @@global.name. SHOW GLOBAL STATUS and reads of @@global.x are not. */
+bool proto_query_sets_global(const uint8_t *sql, size_t len);
+
 /* Whether the statement mentions LAST_INSERT_ID (reads it, or sets it). */
 bool proto_query_reads_insert_id(const uint8_t *sql, size_t len);
 

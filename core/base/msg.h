@@ -44,6 +44,7 @@ struct msg {
     bool multi_stmts;       /* returning: its CLIENT_MULTI_STATEMENTS option as last set */
     uint64_t created_ms;    /* returning: when it was opened */
     uint64_t idle_since_ms; /* returning: idle since (a ping is not a use) */
+    uint64_t globals_epoch; /* proxy.globals_epoch when its session variables were read */
     /* MSG_BACKEND_STATE */
     uint32_t backend;
     bool up;

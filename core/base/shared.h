@@ -44,6 +44,11 @@ struct proxy {
     /* The context clients' TLS sessions come from (tls:), NULL without one. The main thread's
      * reference: workers hold their own (struct ssl_ctx_st is OpenSSL's SSL_CTX). */
     struct ssl_ctx_st *tls_server;
+    /* Counts the SET GLOBALs clients sent through ringsql. A backend connection whose
+     * session variables were read from the globals before the latest (at its connect or its
+     * last COM_RESET_CONNECTION, which reads them again) is reset before its next session,
+     * which then starts with the globals as they are, as a new direct connection would. */
+    _Atomic uint64_t globals_epoch;
     /* caching_sha2_password's RSA key and its public PEM (full authentication without TLS),
      * made at start when a user's password is stored as its hash; NULL otherwise. Never
      * changes once made (a reload that needs it first makes it before telling workers). */

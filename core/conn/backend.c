@@ -47,6 +47,7 @@ struct backend *backend_new(struct worker *w, struct msg *m)
     memcpy(b->scramble, m->scramble, sizeof b->scramble);
     b->multi_stmts = m->returning ? m->multi_stmts : true; /* maintenance connects with it */
     b->multi_known = true;
+    b->globals_epoch = m->globals_epoch;
     /* Fresh from the maintenance thread's login: no database, the login character set. Back
      * from a health-check ping: whatever a client left, unknown here. */
     b->db_known = !m->returning;
@@ -192,6 +193,7 @@ static void hand_over_now(struct backend *b)
     m->status = proto_tracker_status(&b->tr);
     m->multi_stmts = b->multi_stmts;
     m->created_ms = b->pc.created_ms;
+    m->globals_epoch = b->globals_epoch;
     m->idle_since_ms = b->pc.idle_since_ms;
     uint32_t bi = b->shard_idx / (uint32_t)w->cfg->nusers;
     snprintf(m->version, sizeof m->version, "%s", w->binfo[bi].version);
@@ -246,8 +248,15 @@ bool backend_db_is(const struct backend *b, const char *db, size_t len)
     return b->db_known && b->db_len == len && (len == 0 || memcmp(b->db, db, len) == 0);
 }
 
+bool backend_globals_stale(const struct backend *b)
+{
+    return b->globals_epoch !=
+           atomic_load_explicit(&b->w->proxy->globals_epoch, memory_order_relaxed);
+}
+
 void backend_session_reset(struct backend *b)
 {
+    b->globals_epoch = atomic_load_explicit(&b->w->proxy->globals_epoch, memory_order_relaxed);
     b->insert_id_set = false;
     b->diag_dirty = false;
     b->charset = b->charset0;

@@ -38,6 +38,9 @@ bool backend_db_is(const struct backend *b, const char *db, size_t len);
 /* COM_RESET_CONNECTION went to the connection (ringsql's or a client's): the login character
  * set is back and state tracking is off; the database stays. */
 void backend_session_reset(struct backend *b);
+/* A client set a global variable (SET GLOBAL) since this connection read them: the next
+ * session should start on a reset, which reads them again. */
+bool backend_globals_stale(const struct backend *b);
 /* Sends ringsql's own command (payload, seq 0) and begins tracking its response. */
 int backend_send_cmd(struct backend *b, uint8_t command, const void *arg, size_t arg_len);
 /* COM_CHANGE_USER to the connection's own backend user with no database: clears the session

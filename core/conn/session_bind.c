@@ -253,7 +253,7 @@ static void bind_next(struct session *s)
         case BIND_RESET:
             s->bind = BIND_DB;
             /* COM_CHANGE_USER on the same backend; a COM_CHANGE_USER below resets too. */
-            if (s->client_reset ||
+            if (s->client_reset || backend_globals_stale(b) ||
                 (s->reset_first && (s->db_len > 0 || backend_db_is(b, NULL, 0)))) {
                 s->reset_first = false;
                 rc = backend_send_cmd(b, PROTO_COM_RESET_CONNECTION, NULL, 0);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "core/base/log.h"
+#include "core/base/shared.h"
 #include "core/conn/backend.h"
 #include "core/conn/stmt_meta.h"
 #include "core/io/io.h"
@@ -163,6 +164,7 @@ static int client_packet(void *ctx, const uint8_t *head, size_t head_len, uint64
                         proto_query_reads_diagnostics(head + 1, head_len - 1);
     if (!s->xa && head[0] == PROTO_COM_QUERY && command_mentions_xa(s, head, head_len, len))
         s->xa = true;
+    s->sets_global = head[0] == PROTO_COM_QUERY && command_sets_global(s, head, head_len, len);
     if (s->txn && !s->pinned && command_pins(s, head, head_len, len))
         pin(s, "a statement that may leave state the server does not report");
     if (!s->txn && b->db_known && command_may_change_db(s, head, head_len, len))
@@ -255,6 +257,12 @@ static int track_response(struct session *s, const uint8_t *head, size_t head_le
     switch (v) {
     case PROTO_TRACK_DONE:
         s->response_done = true;
+        if (s->sets_global) {
+            /* Counted once the server has the new value: a connection reset from now on
+             * reads it (backend_globals_stale). */
+            s->sets_global = false;
+            atomic_fetch_add(&s->w->proxy->globals_epoch, 1);
+        }
         if (b->tr.last_insert_id) {
             s->last_insert_id = b->tr.last_insert_id;
             b->insert_id_set = true;

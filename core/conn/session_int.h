@@ -110,6 +110,7 @@ struct session {
     bool reset_first;     /* COM_CHANGE_USER on the same backend: reset it before binding */
     bool client_reset;    /* the client's COM_RESET_CONNECTION is being applied (SS_BIND) */
     bool xa;              /* it ran an XA statement: its connection is closed, not reset */
+    bool sets_global;     /* the command under way is a SET GLOBAL (proxy.globals_epoch) */
     bool txn;             /* pool.mode transaction: the backend is bound per transaction */
     bool pinned;          /* txn, but the session left state on its backend: bound until it ends */
     bool bind_for_cmd;    /* txn: binding for the command held in s->in, not for a login */
@@ -184,6 +185,8 @@ bool command_pins(const struct session *s, const uint8_t *head, size_t head_len,
 bool command_may_change_db(const struct session *s, const uint8_t *head, size_t head_len,
                            uint64_t len);
 bool command_mentions_xa(const struct session *s, const uint8_t *head, size_t head_len,
+                         uint64_t len);
+bool command_sets_global(const struct session *s, const uint8_t *head, size_t head_len,
                          uint64_t len);
 bool needs_backend(const struct session *s);
 bool insert_id_is_another(const struct session *s);

@@ -64,6 +64,16 @@ bool command_mentions_xa(const struct session *s, const uint8_t *head, size_t he
     return !text || proto_query_mentions_xa(text, n);
 }
 
+/* Whether a COM_QUERY sets a global variable (unreadable text counts as no: a missed one
+ * only leaves pooled connections with the globals they read, as before it). */
+bool command_sets_global(const struct session *s, const uint8_t *head, size_t head_len,
+                         uint64_t len)
+{
+    size_t n;
+    const uint8_t *text = command_text(s, head, head_len, len, &n);
+    return text && proto_query_sets_global(text, n);
+}
+
 /* Session pooling: whether this command may change the connection's current database, which
  * the next session's bind would then have to set again (a prepared statement's text is read
  * when it is prepared: the database is only checked at the next bind). */

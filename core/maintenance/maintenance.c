@@ -371,6 +371,7 @@ static uint32_t fill(struct maintenance *m, uint32_t *opened_per_shard)
                 if (!msg)
                     return opened;
                 char err[256];
+                msg->globals_epoch = atomic_load(&m->p->globals_epoch); /* before it reads them */
                 int rc =
                     connect_pooled(cfg, be, m->tls ? &m->tls[bi] : NULL, u, msg, err, sizeof err);
                 if (rc < 0) {

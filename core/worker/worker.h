@@ -120,6 +120,7 @@ struct backend {
     bool charset_known;
     uint8_t charset;
     bool tracking;
+    uint64_t globals_epoch; /* proxy.globals_epoch when its session variables were last read */
     uint8_t scramble[PROTO_SCRAMBLE_LEN]; /* the server's latest, for COM_CHANGE_USER */
     unsigned inflight;                    /* submissions not completed yet */
     bool recv_armed;

@@ -186,6 +186,27 @@ static void test_xa_statements(void)
     expect_each(leaves_state, xa, sizeof xa / sizeof xa[0], true);
 }
 
+static bool sets_global(const char *sql)
+{
+    return proto_query_sets_global((const uint8_t *)sql, strlen(sql));
+}
+
+/* SET GLOBAL: pooled connections read the globals again before their next session. */
+static void test_set_global(void)
+{
+    static const char *const yes[] = {"SET GLOBAL wait_timeout = 10",
+                                      "set global sql_mode=''",
+                                      "SET @@global.max_allowed_packet = 1 << 24",
+                                      "SET @@GLOBAL.wait_timeout = 5",
+                                      "SELECT 1; SET GLOBAL x = 1",
+                                      "/* c */ SET SESSION a = 1, GLOBAL b = 2"};
+    static const char *const no[] = {"SHOW GLOBAL STATUS",           "SELECT @@global.wait_timeout",
+                                     "SET SESSION wait_timeout = 5", "SET @global = 1",
+                                     "SELECT 'SET GLOBAL x = 1'",    "SET NAMES utf8mb4"};
+    expect_each(sets_global, yes, sizeof yes / sizeof yes[0], true);
+    expect_each(sets_global, no, sizeof no / sizeof no[0], false);
+}
+
 /* The set itself: case-insensitive, exact length, shared and let go. */
 static void test_name_set(void)
 {
@@ -222,6 +243,7 @@ int main(int argc, char **argv)
         CHECK_CASE(test_database_changes_are_seen),
         CHECK_CASE(test_unterminated_text_is_safe),
         CHECK_CASE(test_xa_statements),
+        CHECK_CASE(test_set_global),
         CHECK_CASE(test_name_set),
     };
     int rc = check_main(argc, argv, cases, sizeof cases / sizeof cases[0]);

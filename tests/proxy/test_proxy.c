@@ -747,6 +747,33 @@ static void test_prepared_xa_outlives_the_session(void)
     stop_proxy();
 }
 
+/* A SET GLOBAL through ringsql reaches the sessions that start after it, as new direct
+ * connections, also on pooled connections whose session variables were read before it: they
+ * are reset (which reads the globals again) before their next session. */
+static void test_set_global_reaches_later_sessions(void)
+{
+    if (!start_proxy(1, 2))
+        return;
+    MYSQL *a = connect_app(TDB_DATABASE, NULL), *b = connect_app(TDB_DATABASE, NULL);
+    if (CHECK(a && b)) {
+        mysql_close(b); /* its connection is reset and pooled, with the globals as they are */
+        b = NULL;
+        CHECK(tdb_exec(a, "SET GLOBAL wait_timeout = 4321"));
+        MYSQL *c = connect_app(TDB_DATABASE, NULL); /* on b's connection */
+        if (CHECK(c != NULL)) {
+            query_is(c, "SELECT @@session.wait_timeout", "4321");
+            mysql_close(c);
+        }
+        query_is(a, "SELECT @@session.wait_timeout", "28800"); /* its own session: as direct */
+        CHECK(tdb_exec(a, "SET GLOBAL wait_timeout = 28800"));
+    }
+    if (a)
+        mysql_close(a);
+    if (b)
+        mysql_close(b);
+    stop_proxy();
+}
+
 /* COM_RESET_CONNECTION keeps the current database: a client that asks for none must not get
  * the one an earlier client chose on the same backend connection (at login or with USE). */
 static void test_no_database_leaks_between_clients(void)
@@ -987,6 +1014,7 @@ int main(int argc, char **argv)
         CHECK_CASE(test_change_user),
         CHECK_CASE(test_reset_connection_restores_the_clients_charset),
         CHECK_CASE(test_prepared_xa_outlives_the_session),
+        CHECK_CASE(test_set_global_reaches_later_sessions),
         CHECK_CASE(test_no_database_leaks_between_clients),
         CHECK_CASE(test_use_of_a_wide_charset_database),
         CHECK_CASE(test_result_with_70000_columns),
