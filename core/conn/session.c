@@ -153,6 +153,8 @@ void maybe_free(struct session *s)
         worker_buf_release(w, &s->in);
     login_head_drop(s);
     stmt_meta_clear(&s->meta);
+    free(s->cu_undo);
+    s->cu_undo = NULL;
     if (s->bw.waiting) {
         struct buf_wait **pp = &w->buf_waiters;
         while (*pp && *pp != &s->bw)

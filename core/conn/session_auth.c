@@ -27,6 +27,7 @@
 #include "protocol/ed25519.h"
 #include "protocol/handshake.h"
 #include "protocol/packet.h"
+#include "protocol/response.h"
 #include "protocol/sha2_crypt.h"
 #include "protocol/sha2_rsa.h"
 
@@ -52,12 +53,45 @@ void make_scramble(struct worker *w, uint8_t *out)
     }
 }
 
+/* Wrong credentials in a COM_CHANGE_USER: as the server does, the ERR answers it and the
+ * session goes on as the user it was, in its database (session variables stay, where the
+ * server clears them). */
+static void change_user_denied(struct session *s, const char *msg)
+{
+    struct change_user_undo *u = s->cu_undo;
+    s->cu_undo = NULL;
+    s->user = u->user;
+    s->user_known = u->user_known;
+    s->charset = u->charset;
+    s->db_len = u->db_len;
+    memcpy(s->user_name, u->user_name, sizeof s->user_name);
+    memcpy(s->db, u->db, sizeof s->db);
+    free(u);
+    s->reset_first = false;
+    struct log_ctx c;
+    char safe[300];
+    log_info("change_user_denied", "%s error=\"%s\"", ctx(s, &c), log_safe(msg, safe, sizeof safe));
+    ssize_t n = proto_build_err(s->out, sizeof s->out, s->seq, s->caps, PROTO_ER_ACCESS_DENIED,
+                                "28000", msg, strlen(msg));
+    if (n < 0) {
+        close_session(s, true, "could not build ERR");
+        return;
+    }
+    s->out_len = (uint32_t)n;
+    set_state(s, SS_IDLE);
+    send_own(s);
+}
+
 static void deny(struct session *s, const char *user, bool with_password)
 {
     char msg[256];
     snprintf(msg, sizeof msg, "Access denied for user '%s'@'%s' (using password: %s)", user,
              peer(s), with_password ? "YES" : "NO");
     STAT_INC(s->w->st.rejected[REJECT_AUTH]);
+    if (s->cu_undo) {
+        change_user_denied(s, msg);
+        return;
+    }
     /* Untouched (at login) straight back to available; used (COM_CHANGE_USER) reset first. */
     unbind(s, true);
     reject(s, PROTO_ER_ACCESS_DENIED, "28000", msg);

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "core/base/log.h"
 #include "core/base/post.h"
@@ -566,6 +567,12 @@ void session_on_wait_timeout(struct session *s, int res)
 void login_ok(struct session *s)
 {
     uint32_t user = s->user;
+    if (s->cu_undo) {
+        /* A COM_CHANGE_USER's: the backend is reset or swapped, its statements are gone. */
+        free(s->cu_undo);
+        s->cu_undo = NULL;
+        stmt_meta_clear(&s->meta);
+    }
     if (s->b && (s->b->pc.shard->retired || s->b->pc.shard->user != user)) {
         /* Bound to another user's shard (pre-bound at accept, or COM_CHANGE_USER): give it
          * back, untouched or through a reset. */

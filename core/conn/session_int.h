@@ -60,6 +60,17 @@ enum bind_step {
 
 enum { SESSION_HEAD_CAP = 512, SESSION_OUT_CAP = 1024, SESSION_DB_CAP = 256 };
 
+/* What a COM_CHANGE_USER changes before its credentials are checked, kept to give back when
+ * they are wrong: the server keeps the connection, with the user and database it had. */
+struct change_user_undo {
+    uint32_t user;
+    bool user_known;
+    uint8_t charset;
+    size_t db_len;
+    char user_name[80];
+    char db[SESSION_DB_CAP];
+};
+
 /* What the lower pieces go on with in the higher ones, which they do not call by name: one
  * table, in session_forward.c, that session_start gives every session (s->up). */
 struct session_up {
@@ -106,10 +117,11 @@ struct session {
     bool tls;       /* the client's socket speaks TLS (after its SSLRequest) */
     bool tls_start; /* its SSLRequest came: TLS starts with the bytes after it */
     bool buried;
-    bool touched;         /* ringsql has sent the backend something for this session */
-    bool reset_first;     /* COM_CHANGE_USER on the same backend: reset it before binding */
-    bool client_reset;    /* the client's COM_RESET_CONNECTION is being applied (SS_BIND) */
-    bool xa;              /* it ran an XA statement: its connection is closed, not reset */
+    bool touched;      /* ringsql has sent the backend something for this session */
+    bool reset_first;  /* COM_CHANGE_USER on the same backend: reset it before binding */
+    bool client_reset; /* the client's COM_RESET_CONNECTION is being applied (SS_BIND) */
+    bool xa;           /* it ran an XA statement: its connection is closed, not reset */
+    struct change_user_undo *cu_undo; /* a COM_CHANGE_USER under way (NULL: none) */
     bool sets_global;     /* the command under way is a SET GLOBAL (proxy.globals_epoch) */
     bool txn;             /* pool.mode transaction: the backend is bound per transaction */
     bool pinned;          /* txn, but the session left state on its backend: bound until it ends */

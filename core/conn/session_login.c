@@ -179,13 +179,23 @@ void on_change_user(struct session *s, const uint8_t *p, size_t len, uint8_t seq
         reject(s, PROTO_ER_HANDSHAKE_ERROR, "08S01", "Bad COM_CHANGE_USER packet");
         return;
     }
+    /* Kept for wrong credentials (without memory for it, they end the session). */
+    struct change_user_undo *u = s->cu_undo ? s->cu_undo : malloc(sizeof *u);
+    if (u) {
+        *u = (struct change_user_undo){.user = s->user,
+                                       .user_known = s->user_known,
+                                       .charset = s->charset,
+                                       .db_len = s->db_len};
+        memcpy(u->user_name, s->user_name, sizeof u->user_name);
+        memcpy(u->db, s->db, sizeof u->db);
+    }
+    s->cu_undo = u;
     if (set_db(s, cu.database) < 0)
         return;
     if (cu.charset > 0 && cu.charset <= UINT8_MAX)
         s->charset = (uint8_t)cu.charset;
     s->sha2_fast = false;
     s->reset_first = true;
-    stmt_meta_clear(&s->meta); /* the backend is reset or swapped: its statements are gone */
     struct log_ctx c;
     log_info("session_change_user", "%s", ctx(s, &c)); /* user=: the one it changes from */
     authenticate(s, cu.user, cu.auth_response, cu.auth_plugin);

@@ -634,9 +634,15 @@ static void test_change_user(void)
             query_is(a, "SELECT CONNECTION_ID()", id1);
             mysql_close(a);
         }
-        /* A wrong password ends the session with 1045; the pools are unharmed. */
+        /* A wrong password or an unknown user gets 1045 and, as from the server, the session
+         * goes on as the user it was, in its database; the pools are unharmed. */
         CHECK(mysql_change_user(m, "app", "wrong", NULL) != 0);
         CHECK_UINT(mysql_errno(m), 1045);
+        query_is(m, "SELECT CONNECTION_ID()", id2);
+        query_is(m, "SELECT DATABASE()", TDB_DATABASE);
+        CHECK(mysql_change_user(m, "nobody", "x", NULL) != 0);
+        CHECK_UINT(mysql_errno(m), 1045);
+        query_is(m, "SELECT CONNECTION_ID()", id2);
         mysql_close(m);
     }
     MYSQL *r = connect_as("reporting", "pw2", NULL, NULL);
