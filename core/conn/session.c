@@ -19,12 +19,12 @@
  *                 COM_RESET_CONNECTION: reset by ringsql, the client's charset again ─> SS_BIND
  *                 COM_QUIT, hang-up ───────────────────────────────> SS_CLOSED
  *                 idle timeout: ERR 4031 ─────────────────────────> SS_REJECT
- *                 its backend connection died (KILL, server gone) ─> SS_LOST
+ *                 its backend connection died (KILL, server gone): what the server
+ *                 said forwarded, then closed, as the server's own ─> SS_CLOSED
  *   SS_FORWARD    response streamed back until the tracker says done ─> SS_IDLE
  *                 LOCAL INFILE request forwarded ─────────────────> SS_INFILE
  *   SS_INFILE     file packets forwarded until the empty one ──────> SS_FORWARD
  *                 backend died before any of the response: ERR 1927 ─> SS_REJECT
- *   SS_LOST       the next command gets ERR 1927; COM_QUIT, hang-up, timeout ─> SS_CLOSED
  *   SS_LOGIN, SS_AUTH_SWITCH  timeouts.handshake: ERR 1043 ──────────> SS_REJECT
  *   SS_REJECT     ERR sent ────────────────────────────────────────> SS_CLOSED
  *   SS_CLOSED     waits for its last completion, then is freed
@@ -55,8 +55,8 @@
 #include "protocol/response.h"
 
 static const char *const state_names[] = {
-    "greeting", "login", "auth_switch", "bind", "idle",   "forward",
-    "infile",   "wait",  "reject",      "lost", "closed",
+    "greeting", "login",  "auth_switch", "bind",   "idle",
+    "forward",  "infile", "wait",        "reject", "closed",
 };
 
 /* The client's address, looked up the first time a log line or an error names it: most
@@ -330,7 +330,7 @@ static void client_recv_deadline(struct session *s)
          * byte at a time does not get to keep its session. */
         kind = TIMEOUT_HANDSHAKE;
         at = s->login_deadline_ms;
-    } else if ((s->state == SS_IDLE || s->state == SS_LOST) && cfg->timeouts.client_idle_ms > 0) {
+    } else if (s->state == SS_IDLE && cfg->timeouts.client_idle_ms > 0) {
         kind = TIMEOUT_CLIENT_IDLE;
         at = w->now_ms + cfg->timeouts.client_idle_ms;
     }
@@ -496,7 +496,7 @@ void session_on_backend_failed(struct session *s)
     struct backend *b = s->b;
     if (!b) {
         /* A late completion after the failure was handled (an ERR 1927 on its way). */
-        if (s->state != SS_REJECT && s->state != SS_LOST)
+        if (s->state != SS_REJECT)
             close_session(s, false, "backend connection failed");
         return;
     }
@@ -528,15 +528,15 @@ void session_on_backend_failed(struct session *s)
         reject(s, PROTO_ER_CONNECTION_KILLED, "70100", msg);
         return;
     }
-    if (s->state == SS_IDLE) {
-        snprintf(s->out_lost, sizeof s->out_lost,
-                 "Lost connection to backend '%.64s' (server connection %u closed while this "
-                 "client was idle); reconnect",
-                 backend, conn);
-        set_state(s, SS_LOST);
-        arm_client_recv(s);
+    if (s->state == SS_IDLE && s->relay) {
+        /* What the server said before it closed (session_on_backend_recv): the client reads
+         * it, then finds the connection closed, as from the server itself. */
+        set_state(s, SS_REJECT);
+        send_own(s);
         return;
     }
+    /* Idle: the connection closes under the client as the server's would (a wait_timeout, a
+     * KILL): its library reports the server gone (2006, 2013) and may reconnect. */
     close_session(s, false, "backend connection failed");
 }
 

@@ -436,22 +436,6 @@ static void xlat_response_data(struct session *s)
 
 /* ---------- completions ---------- */
 
-/* SS_LOST: the client speaks after its backend connection died; COM_QUIT ends quietly,
- * anything else gets ERR 1927 (2013-style) naming the backend. */
-static void on_lost_command(struct session *s)
-{
-    const uint8_t *p = s->in.p;
-    bool quit = s->in.len >= PROTO_HEADER_LEN + 1 && p[PROTO_HEADER_LEN] == PROTO_COM_QUIT;
-    uint8_t seq = s->in.len >= PROTO_HEADER_LEN ? p[3] : 0;
-    worker_buf_release(s->w, &s->in);
-    if (quit) {
-        close_session(s, true, "client quit");
-        return;
-    }
-    s->seq = proto_seq_next(seq);
-    reject(s, PROTO_ER_CONNECTION_KILLED, "70100", s->out_lost);
-}
-
 void session_on_client_recv(struct session *s, int res, unsigned flags)
 {
     s->inflight--;
@@ -506,9 +490,6 @@ void session_on_client_recv(struct session *s, int res, unsigned flags)
     }
     s->in = rb;
     switch (s->state) {
-    case SS_LOST:
-        on_lost_command(s);
-        return;
     case SS_LOGIN:
     case SS_AUTH_SWITCH: {
         int rc = framer_walk(&s->fr, &s->in, login_packet, s);
@@ -675,7 +656,14 @@ void session_on_backend_recv(struct session *s, int res, unsigned flags)
         response_data(s);
         return;
     default:
-        /* The server spoke unasked (it is shutting down, or killed the connection). */
+        /* The server spoke unasked (it is shutting down, or killed the connection): what it
+         * said goes to an idle client, as from the server, before the connection closes. */
+        if (s->state == SS_IDLE && b->in.len <= sizeof s->out && !s->own_send) {
+            memcpy(s->out, b->in.p, b->in.len);
+            s->out_len = b->in.len;
+            s->relay = true;
+        }
+        worker_buf_release(s->w, &b->in);
         session_on_backend_failed(s);
         return;
     }

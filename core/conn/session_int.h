@@ -36,7 +36,6 @@ enum session_state {
     SS_INFILE,
     SS_WAIT,
     SS_REJECT,
-    SS_LOST,
     SS_CLOSED,
 };
 
@@ -121,6 +120,7 @@ struct session {
     bool reset_first;  /* COM_CHANGE_USER on the same backend: reset it before binding */
     bool client_reset; /* the client's COM_RESET_CONNECTION is being applied (SS_BIND) */
     bool xa;           /* it ran an XA statement: its connection is closed, not reset */
+    bool relay;        /* s->out holds what the server said unasked before it closed */
     struct change_user_undo *cu_undo; /* a COM_CHANGE_USER under way (NULL: none) */
     bool sets_global;     /* the command under way is a SET GLOBAL (proxy.globals_epoch) */
     bool txn;             /* pool.mode transaction: the backend is bound per transaction */
@@ -130,7 +130,6 @@ struct session {
     struct deadline wait; /* SS_WAIT: in w->pool_waiters, until timeouts.pool_wait */
     bool login_wait;      /* SS_WAIT for a login (its database to check), not a command */
     struct __kernel_timespec wait_ts;
-    char out_lost[200];         /* SS_LOST: the ERR 1927 message for the next command */
     uint64_t login_deadline_ms; /* accept + timeouts.handshake: for the whole login */
     bool resp_started;          /* some of the current command's response reached the client */
     uint8_t cmd_seq;            /* sequence id of the current command's first packet */
