@@ -147,6 +147,25 @@ bool proto_query_sets_global(const uint8_t *sql, size_t len)
     return false;
 }
 
+bool proto_query_names_state_tracking(const uint8_t *sql, size_t len)
+{
+    static const char name[] = "session_track_state_change";
+    const size_t n = sizeof name - 1;
+    struct sql_lex lx = sql_lex_init(sql, len);
+    for (struct sql_tok t = sql_lex_next(&lx); t.kind != SQL_TOK_END; t = sql_lex_next(&lx)) {
+        if (sql_tok_is(&t, name))
+            return true;
+        /* @@name, @@session.name: the name ends the token. */
+        if (t.kind == SQL_TOK_SYS_VAR && t.len > n &&
+            (t.p[t.len - n - 1] == '@' || t.p[t.len - n - 1] == '.')) {
+            struct sql_tok tail = {.kind = SQL_TOK_WORD, .p = t.p + t.len - n, .len = n};
+            if (sql_tok_is(&tail, name))
+                return true;
+        }
+    }
+    return false;
+}
+
 bool proto_query_reads_insert_id(const uint8_t *sql, size_t len)
 {
     return mentions(sql, len, "LAST_INSERT_ID");

@@ -46,6 +46,10 @@ bool proto_query_mentions_xa(const uint8_t *sql, size_t len);
  * text) with GLOBAL, or @@global.name. SHOW GLOBAL STATUS and reads of @@global.x are not. */
 bool proto_query_sets_global(const uint8_t *sql, size_t len);
 
+/* Whether the statement names session_track_state_change (as a word or @@[scope.]name): a
+ * client that sets it wants the state-change entries transaction pooling otherwise drops. */
+bool proto_query_names_state_tracking(const uint8_t *sql, size_t len);
+
 /* Whether the statement mentions LAST_INSERT_ID (reads it, or sets it). */
 bool proto_query_reads_insert_id(const uint8_t *sql, size_t len);
 

@@ -36,8 +36,8 @@ static int read_session_state(struct proto_rd *r, struct proto_ok *ok)
             break;
         struct proto_rd at = *r;
         at.pos += pad;
-        if ((rc = proto_rd_lenenc_str(&at, &ok->session_state)) == 0 &&
-            (rc = rd_done(&at)) == 0 && (rc = check_session_state(ok->session_state)) == 0) {
+        if ((rc = proto_rd_lenenc_str(&at, &ok->session_state)) == 0 && (rc = rd_done(&at)) == 0 &&
+            (rc = check_session_state(ok->session_state)) == 0) {
             *r = at;
             return 0;
         }
@@ -77,6 +77,61 @@ int proto_ok_parse(const uint8_t *p, size_t len, uint64_t caps, struct proto_ok 
     if (ok->status & PROTO_SERVER_SESSION_STATE_CHANGED)
         return read_session_state(&r, ok);
     return rd_done(&r);
+}
+
+size_t proto_ok_strip_state_change(uint8_t *p, size_t len, uint64_t caps)
+{
+    enum { BLOCK_MAX = 4096 }; /* a longer block is left as it is */
+    struct proto_ok ok;
+    if (!(caps & PROTO_CLIENT_SESSION_TRACK) || proto_ok_parse(p, len, caps, &ok) < 0 ||
+        !(ok.status & PROTO_SERVER_SESSION_STATE_CHANGED) || ok.session_state.len > BLOCK_MAX)
+        return len;
+    /* The block is the packet's tail, after its length (a minimal length-encoded integer). */
+    size_t block_at = (size_t)(ok.session_state.ptr - p);
+    size_t head = proto_lenenc_size(ok.session_state.len);
+    if (block_at < head || block_at + ok.session_state.len != len)
+        return len;
+    uint8_t kept[BLOCK_MAX];
+    size_t n = 0;
+    struct proto_rd r = proto_rd_init(ok.session_state.ptr, ok.session_state.len);
+    size_t start = 0;
+    uint8_t type;
+    struct proto_bytes data;
+    while (proto_session_state_next(&r, &type, &data) == 1) {
+        if (type != PROTO_SESSION_TRACK_STATE_CHANGE) {
+            memcpy(kept + n, ok.session_state.ptr + start, r.pos - start);
+            n += r.pos - start;
+        }
+        start = r.pos;
+    }
+    if (n == ok.session_state.len)
+        return len;
+    size_t at = block_at - head;
+    if (n == 0) {
+        /* Nothing left: no block (nor the padding a wide character set put before it), and
+         * no flag saying there is one. The OK parsed, so these reads succeed. */
+        struct proto_rd s = proto_rd_init(p, len);
+        uint8_t hdr;
+        uint64_t v;
+        uint16_t word;
+        struct proto_bytes info;
+        (void)proto_rd_u8(&s, &hdr);
+        (void)proto_rd_lenenc(&s, &v, NULL);
+        (void)proto_rd_lenenc(&s, &v, NULL);
+        size_t status_at = s.pos; /* a state block means a status (proto_ok_parse) */
+        (void)proto_rd_u16(&s, &word);
+        if (caps & PROTO_CLIENT_PROTOCOL_41)
+            (void)proto_rd_u16(&s, &word);
+        (void)proto_rd_lenenc_str(&s, &info);
+        uint16_t status = (uint16_t)(ok.status & ~PROTO_SERVER_SESSION_STATE_CHANGED);
+        p[status_at] = (uint8_t)status;
+        p[status_at + 1] = (uint8_t)(status >> 8);
+        return s.pos;
+    }
+    struct proto_wr w = proto_wr_init(p + at, len - at);
+    proto_wr_lenenc(&w, n);
+    proto_wr_mem(&w, kept, n);
+    return at + w.len;
 }
 
 int proto_session_state_next(struct proto_rd *r, uint8_t *type, struct proto_bytes *data)
@@ -180,8 +235,8 @@ int proto_column_count_parse(const uint8_t *p, size_t len, uint64_t caps, uint64
 int proto_coldef_parse(const uint8_t *p, size_t len, uint64_t caps, struct proto_coldef *c)
 {
     struct proto_rd r = proto_rd_init(p, len);
-    struct proto_bytes *strs[] = {&c->catalog, &c->schema, &c->table,
-                                  &c->org_table, &c->name, &c->org_name};
+    struct proto_bytes *strs[] = {&c->catalog,   &c->schema, &c->table,
+                                  &c->org_table, &c->name,   &c->org_name};
     uint64_t fixed_len;
     int rc;
     memset(c, 0, sizeof *c);
@@ -217,8 +272,7 @@ int proto_coldef_parse(const uint8_t *p, size_t len, uint64_t caps, struct proto
     return rd_done(&r);
 }
 
-int proto_prepare_ok_parse(const uint8_t *p, size_t len, uint64_t caps,
-                           struct proto_prepare_ok *ok)
+int proto_prepare_ok_parse(const uint8_t *p, size_t len, uint64_t caps, struct proto_prepare_ok *ok)
 {
     struct proto_rd r = proto_rd_init(p, len);
     uint8_t hdr, filler;

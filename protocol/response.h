@@ -51,6 +51,15 @@ bool proto_is_eof(const uint8_t *p, size_t len, uint64_t caps);
  * Returns 1 with an entry, 0 at the end, -EBADMSG if malformed. */
 int proto_session_state_next(struct proto_rd *r, uint8_t *type, struct proto_bytes *data);
 
+/* Session-state block entry types (SESSION_TRACK_*). */
+enum { PROTO_SESSION_TRACK_STATE_CHANGE = 2 };
+
+/* Drops the SESSION_TRACK_STATE_CHANGE entries from the OK packet p (len bytes of payload), in
+ * place: what a client sees of session_track_state_change when ringsql turned it on and the
+ * client did not. Its SERVER_SESSION_STATE_CHANGED flag goes too when no other entry stays.
+ * Returns the new length (len when there was nothing to drop, or p is no such OK). */
+size_t proto_ok_strip_state_change(uint8_t *p, size_t len, uint64_t caps);
+
 /* The first packet of a result set: the column count, and with
  * MARIADB_CLIENT_CACHE_METADATA a flag byte saying whether column definitions follow. */
 int proto_column_count_parse(const uint8_t *p, size_t len, uint64_t caps, uint64_t *count,

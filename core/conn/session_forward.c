@@ -16,6 +16,7 @@
 #include "protocol/kill.h"
 #include "protocol/packet.h"
 #include "protocol/query_state.h"
+#include "protocol/response.h"
 #include "protocol/xlat.h"
 
 /* ---------- forwarding ---------- */
@@ -165,6 +166,9 @@ static int client_packet(void *ctx, const uint8_t *head, size_t head_len, uint64
     if (!s->xa && head[0] == PROTO_COM_QUERY && command_mentions_xa(s, head, head_len, len))
         s->xa = true;
     s->sets_global = head[0] == PROTO_COM_QUERY && command_sets_global(s, head, head_len, len);
+    if (s->txn && !s->client_tracks_state && head[0] == PROTO_COM_QUERY &&
+        command_names_state_tracking(s, head, head_len, len))
+        s->client_tracks_state = true;
     if (s->txn && !s->pinned && command_pins(s, head, head_len, len))
         pin(s, "a statement that may leave state the server does not report");
     if (!s->txn && b->db_known && command_may_change_db(s, head, head_len, len))
@@ -292,9 +296,35 @@ static int track_response(struct session *s, const uint8_t *head, size_t head_le
 static int response_packet(void *ctx, const uint8_t *head, size_t head_len, uint64_t len,
                            uint8_t seq)
 {
-    (void)len;
+    struct session *s = ctx;
     (void)seq;
-    return track_response(ctx, head, head_len);
+    s->last_len = len;
+    return track_response(s, head, head_len);
+}
+
+/* Transaction pooling turned session_track_state_change on; a client that did not gets the
+ * response's last OK without its state-change entry (in place: the OK ends the buffer). An
+ * OK that straddles two receives, or ends one of several results, keeps it. */
+static void strip_state_change(struct session *s)
+{
+    struct backend *b = s->b;
+    uint64_t len = s->last_len;
+    if (!s->txn || s->client_tracks_state || !(s->caps & PROTO_CLIENT_SESSION_TRACK) ||
+        !(b->tr.status_seen & PROTO_SERVER_SESSION_STATE_CHANGED) || len >= PROTO_MAX_PAYLOAD ||
+        b->in.scan != b->in.len || b->in.scan - b->in.sent < len + PROTO_HEADER_LEN)
+        return;
+    uint8_t *h = b->in.p + b->in.scan - len - PROTO_HEADER_LEN;
+    if (((uint64_t)h[0] | (uint64_t)h[1] << 8 | (uint64_t)h[2] << 16) != len)
+        return;
+    size_t n = proto_ok_strip_state_change(h + PROTO_HEADER_LEN, (size_t)len, b->caps);
+    if (n == len)
+        return;
+    h[0] = (uint8_t)n;
+    h[1] = (uint8_t)(n >> 8);
+    h[2] = (uint8_t)(n >> 16);
+    uint32_t cut = (uint32_t)(len - n);
+    b->in.scan -= cut;
+    b->in.len -= cut;
 }
 
 static void xlat_response_data(struct session *s);
@@ -315,6 +345,8 @@ static void response_data(struct session *s)
         session_on_backend_failed(s);
         return;
     }
+    if (rc == 1)
+        strip_state_change(s);
     if (b->in.scan > b->in.sent) {
         forward_to_client(s);
         return;

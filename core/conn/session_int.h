@@ -120,7 +120,14 @@ struct session {
     bool reset_first;  /* COM_CHANGE_USER on the same backend: reset it before binding */
     bool client_reset; /* the client's COM_RESET_CONNECTION is being applied (SS_BIND) */
     bool xa;           /* it ran an XA statement: its connection is closed, not reset */
-    bool relay;        /* s->out holds what the server said unasked before it closed */
+    bool relay;
+    /* The client named session_track_state_change: the state-change entries transaction
+     * pooling turned on reach it (else the last OK of a response loses them). */
+    bool client_tracks_state;
+    uint64_t last_len;
+        /* the response packet the tracker saw last, its length */ /* s->out holds what the server
+                                                                      said unasked before it closed
+                                                                    */
     struct change_user_undo *cu_undo; /* a COM_CHANGE_USER under way (NULL: none) */
     bool sets_global;     /* the command under way is a SET GLOBAL (proxy.globals_epoch) */
     bool txn;             /* pool.mode transaction: the backend is bound per transaction */
@@ -199,6 +206,8 @@ bool command_mentions_xa(const struct session *s, const uint8_t *head, size_t he
                          uint64_t len);
 bool command_sets_global(const struct session *s, const uint8_t *head, size_t head_len,
                          uint64_t len);
+bool command_names_state_tracking(const struct session *s, const uint8_t *head, size_t head_len,
+                                  uint64_t len);
 bool needs_backend(const struct session *s);
 bool insert_id_is_another(const struct session *s);
 void release_if_free(struct session *s);

@@ -74,6 +74,15 @@ bool command_sets_global(const struct session *s, const uint8_t *head, size_t he
     return text && proto_query_sets_global(text, n);
 }
 
+/* Whether a COM_QUERY names session_track_state_change (unreadable text counts as no). */
+bool command_names_state_tracking(const struct session *s, const uint8_t *head, size_t head_len,
+                                  uint64_t len)
+{
+    size_t n;
+    const uint8_t *text = command_text(s, head, head_len, len, &n);
+    return text && proto_query_names_state_tracking(text, n);
+}
+
 /* Session pooling: whether this command may change the connection's current database, which
  * the next session's bind would then have to set again (a prepared statement's text is read
  * when it is prepared: the database is only checked at the next bind). */

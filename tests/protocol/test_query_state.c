@@ -207,6 +207,24 @@ static void test_set_global(void)
     expect_each(sets_global, no, sizeof no / sizeof no[0], false);
 }
 
+static bool names_tracking(const char *sql)
+{
+    return proto_query_names_state_tracking((const uint8_t *)sql, strlen(sql));
+}
+
+/* A client asking for session_track_state_change's entries itself. */
+static void test_state_tracking_named(void)
+{
+    static const char *const yes[] = {
+        "SET SESSION session_track_state_change = 1", "set session_track_state_change=ON",
+        "SET @@session.session_track_state_change = 1", "SET @@SESSION_TRACK_STATE_CHANGE = 1"};
+    static const char *const no[] = {"SELECT 'session_track_state_change'",
+                                     "SET SESSION session_track_schema = 1",
+                                     "SET @@session.xsession_track_state_change = 1"};
+    expect_each(names_tracking, yes, sizeof yes / sizeof yes[0], true);
+    expect_each(names_tracking, no, sizeof no / sizeof no[0], false);
+}
+
 /* The set itself: case-insensitive, exact length, shared and let go. */
 static void test_name_set(void)
 {
@@ -244,6 +262,7 @@ int main(int argc, char **argv)
         CHECK_CASE(test_unterminated_text_is_safe),
         CHECK_CASE(test_xa_statements),
         CHECK_CASE(test_set_global),
+        CHECK_CASE(test_state_tracking_named),
         CHECK_CASE(test_name_set),
     };
     int rc = check_main(argc, argv, cases, sizeof cases / sizeof cases[0]);

@@ -12,8 +12,10 @@ static const uint64_t caps41 = PROTO_CLIENT_PROTOCOL_41 | PROTO_CLIENT_TRANSACTI
 static void test_ok_roundtrip(void)
 {
     uint8_t buf[128];
-    struct proto_ok ok = {.affected_rows = 300, .last_insert_id = 70000,
-                          .status = PROTO_SERVER_STATUS_IN_TRANS, .warnings = 2,
+    struct proto_ok ok = {.affected_rows = 300,
+                          .last_insert_id = 70000,
+                          .status = PROTO_SERVER_STATUS_IN_TRANS,
+                          .warnings = 2,
                           .info = {(const uint8_t *)"Rows matched: 1", 15}};
     ssize_t n = proto_build_ok(buf, sizeof buf, 5, caps41, &ok);
     CHECK(n > 4);
@@ -58,6 +60,63 @@ static void test_ok_session_track(void)
     CHECK(proto_ok_parse(bad + 4, (size_t)n - 4, caps, &got) < 0);
     /* Bytes after the block are refused too. */
     CHECK_INT(proto_ok_parse(buf + 4, sizeof buf - 4, caps, &got), -EPROTO);
+}
+
+/* An OK of status 0x4000 | extra with block as its session state (info "ok"), its payload in
+ * buf; returns its length. */
+static size_t ok_with_state(uint8_t *buf, size_t cap, uint64_t caps, uint16_t extra,
+                            const uint8_t *block, size_t block_len)
+{
+    struct proto_ok ok = {.status = (uint16_t)(PROTO_SERVER_SESSION_STATE_CHANGED | extra),
+                          .info = {(const uint8_t *)"ok", 2},
+                          .session_state = {block, block_len}};
+    ssize_t n = proto_build_ok(buf, cap, 1, caps, &ok);
+    CHECK(n > 4);
+    memmove(buf, buf + 4, (size_t)n - 4);
+    return (size_t)n - 4;
+}
+
+/* session_track_state_change's entry is dropped for a client that did not ask for it; the
+ * other entries stay, and the flag goes only with the last of them. */
+static void test_ok_strip_state_change(void)
+{
+    const uint64_t caps = caps41 | PROTO_CLIENT_SESSION_TRACK | PROTO_CLIENT_DEPRECATE_EOF;
+    static const uint8_t only[] = {0x02, 0x01, '1'};
+    static const uint8_t both[] = {0x01, 0x03, 0x02, 'd', 'b', 0x02, 0x01, '1'};
+    static const uint8_t schema[] = {0x01, 0x03, 0x02, 'd', 'b'};
+    uint8_t buf[128];
+    struct proto_ok got;
+    size_t n =
+        ok_with_state(buf, sizeof buf, caps, PROTO_SERVER_STATUS_AUTOCOMMIT, only, sizeof only);
+    size_t m = proto_ok_strip_state_change(buf, n, caps);
+    CHECK(m < n);
+    if (CHECK_INT(proto_ok_parse(buf, m, caps, &got), 0)) {
+        CHECK_UINT(got.status, PROTO_SERVER_STATUS_AUTOCOMMIT);
+        CHECK_UINT(got.session_state.len, 0);
+        CHECK_MEM(got.info.ptr, got.info.len, "ok", 2);
+    }
+    n = ok_with_state(buf, sizeof buf, caps, 0, both, sizeof both);
+    m = proto_ok_strip_state_change(buf, n, caps);
+    CHECK_UINT(m, n - 3);
+    if (CHECK_INT(proto_ok_parse(buf, m, caps, &got), 0)) {
+        CHECK_UINT(got.status, PROTO_SERVER_SESSION_STATE_CHANGED);
+        CHECK_MEM(got.session_state.ptr, got.session_state.len, schema, sizeof schema);
+    }
+    /* Nothing to drop: unchanged. */
+    n = ok_with_state(buf, sizeof buf, caps, 0, schema, sizeof schema);
+    CHECK_UINT(proto_ok_strip_state_change(buf, n, caps), n);
+    /* The OK that stands for an EOF (0xfe) the same way. */
+    n = ok_with_state(buf, sizeof buf, caps, 0, only, sizeof only);
+    buf[0] = 0xfe;
+    m = proto_ok_strip_state_change(buf, n, caps);
+    CHECK(m < n && buf[0] == 0xfe && proto_ok_parse(buf, m, caps, &got) == 0);
+    /* Without SESSION_TRACK, truncated, or not an OK: left as it is. */
+    n = ok_with_state(buf, sizeof buf, caps, 0, only, sizeof only);
+    CHECK_UINT(proto_ok_strip_state_change(buf, n, caps41), n);
+    for (size_t cut = 1; cut < n; cut++)
+        CHECK_UINT(proto_ok_strip_state_change(buf, cut, caps), cut);
+    buf[0] = 0xff;
+    CHECK_UINT(proto_ok_strip_state_change(buf, n, caps), n);
 }
 
 static void test_ok_header_rules(void)
@@ -124,15 +183,13 @@ static void test_column_count(void)
     const uint64_t cache = caps41 | PROTO_MARIADB_CLIENT_CACHE_METADATA;
     CHECK_INT(proto_column_count_parse((const uint8_t *)"\x02\x00", 2, cache, &count, &meta), 0);
     CHECK(!meta);
-    CHECK_INT(proto_column_count_parse((const uint8_t *)"\x02", 1, cache, &count, &meta),
-              -EBADMSG);
+    CHECK_INT(proto_column_count_parse((const uint8_t *)"\x02", 1, cache, &count, &meta), -EBADMSG);
     CHECK_INT(proto_column_count_parse((const uint8_t *)"\x02\x07", 2, cache, &count, &meta),
               -EPROTO);
-    CHECK_INT(proto_column_count_parse((const uint8_t *)"\x00", 1, caps41, &count, &meta),
-              -EPROTO);
-    CHECK_INT(proto_column_count_parse((const uint8_t *)"\xfd\x71\x0d\x01", 4, caps41, &count,
-                                       &meta),
-              0); /* 68 977 columns: a SELECT list may be that long */
+    CHECK_INT(proto_column_count_parse((const uint8_t *)"\x00", 1, caps41, &count, &meta), -EPROTO);
+    CHECK_INT(
+        proto_column_count_parse((const uint8_t *)"\xfd\x71\x0d\x01", 4, caps41, &count, &meta),
+        0); /* 68 977 columns: a SELECT list may be that long */
     CHECK_UINT(count, 68977);
     CHECK_INT(proto_column_count_parse((const uint8_t *)"\x01\x01", 2, caps41, &count, &meta),
               -EPROTO); /* trailing byte */
@@ -141,9 +198,9 @@ static void test_column_count(void)
 /* A column definition captured from MariaDB (SELECT 1 AS a). */
 static void test_coldef(void)
 {
-    static const uint8_t def[] = {0x03, 'd',  'e',  'f',  0x00, 0x00, 0x00, 0x01, 'a',
-                                  0x00, 0x0c, 0x3f, 0x00, 0x01, 0x00, 0x00, 0x00, 0x08,
-                                  0x81, 0x00, 0x00, 0x00, 0x00};
+    static const uint8_t def[] = {0x03, 'd',  'e',  'f',  0x00, 0x00, 0x00, 0x01,
+                                  'a',  0x00, 0x0c, 0x3f, 0x00, 0x01, 0x00, 0x00,
+                                  0x00, 0x08, 0x81, 0x00, 0x00, 0x00, 0x00};
     struct proto_coldef c;
     CHECK_INT(proto_coldef_parse(def, sizeof def, caps41, &c), 0);
     CHECK_MEM(c.catalog.ptr, c.catalog.len, "def", 3);
@@ -187,11 +244,16 @@ static void test_local_infile(void)
 int main(int argc, char **argv)
 {
     static const struct check_case cases[] = {
-        CHECK_CASE(test_ok_roundtrip), CHECK_CASE(test_ok_session_track),
-        CHECK_CASE(test_ok_header_rules), CHECK_CASE(test_err),
-        CHECK_CASE(test_eof), CHECK_CASE(test_column_count),
-        CHECK_CASE(test_coldef), CHECK_CASE(test_prepare_ok),
+        CHECK_CASE(test_ok_roundtrip),
+        CHECK_CASE(test_ok_session_track),
+        CHECK_CASE(test_ok_header_rules),
+        CHECK_CASE(test_err),
+        CHECK_CASE(test_eof),
+        CHECK_CASE(test_column_count),
+        CHECK_CASE(test_coldef),
+        CHECK_CASE(test_prepare_ok),
         CHECK_CASE(test_local_infile),
+        CHECK_CASE(test_ok_strip_state_change),
     };
     return check_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
 }

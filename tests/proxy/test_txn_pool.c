@@ -302,6 +302,43 @@ static void test_reset_connection_unpins_with_the_clients_charset(void)
     stop_proxy();
 }
 
+/* What the last statement on m reported: the schema and the state-change entries. */
+static void tracked(MYSQL *m, const char *sql, bool *schema, bool *state)
+{
+    const char *data;
+    size_t len;
+    CHECK(tdb_exec(m, sql));
+    *schema = mysql_session_track_get_first(m, SESSION_TRACK_SCHEMA, &data, &len) == 0;
+    *state = mysql_session_track_get_first(m, SESSION_TRACK_STATE_CHANGE, &data, &len) == 0;
+}
+
+/* Transaction pooling turns session_track_state_change on for itself: a client sees its
+ * entries only once it asks for them, as directly; the other entries reach it as they are. */
+static void test_state_change_entries_only_when_asked(void)
+{
+    if (!start_txn_proxy(2))
+        return;
+    MYSQL *d = tdb_connect_server(), *m = client(NULL);
+    if (CHECK(d && m)) {
+        bool d_schema, d_state, schema, state;
+        tracked(d, "USE " TDB_DATABASE, &d_schema, &d_state);
+        tracked(m, "USE " TDB_DATABASE, &schema, &state);
+        CHECK(d_schema && !d_state);
+        CHECK(schema == d_schema && state == d_state);
+        CHECK(tdb_exec(d, "SET SESSION session_track_state_change = 1"));
+        CHECK(tdb_exec(m, "SET SESSION session_track_state_change = 1"));
+        tracked(d, "USE mysql", &d_schema, &d_state);
+        tracked(m, "USE mysql", &schema, &state);
+        CHECK(d_schema && d_state);
+        CHECK(schema == d_schema && state == d_state);
+    }
+    if (d)
+        mysql_close(d);
+    if (m)
+        mysql_close(m);
+    stop_proxy();
+}
+
 /* The client's character set follows it onto whichever connection serves it; an unknown
  * database is still refused at login with the server's own error. */
 static void test_charset_and_database_follow_the_client(void)
@@ -466,6 +503,7 @@ int main(int argc, char **argv)
         CHECK_CASE(test_prepared_pins_ping_does_not_need_one),
         CHECK_CASE(test_charset_and_database_follow_the_client),
         CHECK_CASE(test_reset_connection_unpins_with_the_clients_charset),
+        CHECK_CASE(test_state_change_entries_only_when_asked),
         CHECK_CASE(test_change_user_without_a_connection),
         CHECK_CASE(test_long_statement_keeps_its_connection),
         CHECK_CASE(test_warnings_and_insert_ids_stay_with_their_client),
