@@ -40,43 +40,85 @@ static bool db_word(const struct sql_tok *t)
     return false;
 }
 
-enum { LEAVES_STATE = 1, MAY_CHANGE_DB = 2 };
+/* @@global.name (any case): the scope of a system variable token. */
+static bool global_sys_var(const struct sql_tok *t)
+{
+    static const char prefix[] = "@@global.";
+    size_t n = sizeof prefix - 1;
+    if (t->kind != SQL_TOK_SYS_VAR || t->len <= n)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((t->p[i] | 0x20) != (prefix[i] | 0x20))
+            return false;
+    return true;
+}
 
-/* The findings of both questions, stopping once `want` are all found. */
+/* session_track_state_change as a word, or ending @@name / @@scope.name. */
+static bool names_state_tracking(const struct sql_tok *t)
+{
+    static const char name[] = "session_track_state_change";
+    const size_t n = sizeof name - 1;
+    if (sql_tok_is(t, name))
+        return true;
+    if (t->kind != SQL_TOK_SYS_VAR || t->len <= n ||
+        (t->p[t->len - n - 1] != '@' && t->p[t->len - n - 1] != '.'))
+        return false;
+    struct sql_tok tail = {.kind = SQL_TOK_WORD, .p = t->p + t->len - n, .len = n};
+    return sql_tok_is(&tail, name);
+}
+
+/* The facts of the text, stopping once `want` are all found. */
 static unsigned scan(const uint8_t *s, size_t len, unsigned want, const struct name_set *routines)
 {
     unsigned found = 0;
     struct sql_lex lx = sql_lex_init(s, len);
     /* The previous word, to tell SET [SESSION] TRANSACTION from START TRANSACTION. */
     struct sql_tok prev = {.kind = SQL_TOK_END};
-    bool routine_named = false; /* the previous token names a stored function */
+    bool routine_named = false;        /* the previous token names a stored function */
+    bool first = true, in_set = false; /* the statement's first token; it is SET */
     for (struct sql_tok t = sql_lex_next(&lx); t.kind != SQL_TOK_END; t = sql_lex_next(&lx)) {
         /* name(: a stored function's call, whose body no scanner sees. */
         if (routine_named && t.kind == SQL_TOK_PUNCT && t.p[0] == '(')
-            found |= LEAVES_STATE;
+            found |= PROTO_QF_LEAVES_STATE;
         routine_named = false;
+        if (t.kind == SQL_TOK_PUNCT && t.p[0] == ';') {
+            first = true;
+            continue;
+        }
+        if (first)
+            in_set = sql_tok_is(&t, "SET");
+        first = false;
+        if (in_set && (sql_tok_is(&t, "GLOBAL") || global_sys_var(&t)))
+            found |= PROTO_QF_SETS_GLOBAL;
+        if (names_state_tracking(&t))
+            found |= PROTO_QF_NAMES_STATE_TRACKING;
         if (t.kind == SQL_TOK_QUOTED && t.p[0] == '`' && t.len >= 2) {
             /* A quoted function name still calls it: `GET_LOCK`('x', 0) takes a lock. (A
              * quoted `use` is a column, not the statement.) */
             struct sql_tok name = {.kind = SQL_TOK_WORD, .p = t.p + 1, .len = t.len - 2};
             if (stateful_word(&name))
-                found |= LEAVES_STATE;
+                found |= PROTO_QF_LEAVES_STATE;
             routine_named = name_set_has(routines, name.p, name.len);
         } else if (t.kind == SQL_TOK_USER_VAR) {
-            found |= LEAVES_STATE; /* a user variable, maybe assigned (SET @@x is reported) */
+            /* a user variable, maybe assigned (SET @@x is reported) */
+            found |= PROTO_QF_LEAVES_STATE;
         } else if (t.kind == SQL_TOK_WORD) {
             if (stateful_word(&t))
-                found |= LEAVES_STATE;
+                found |= PROTO_QF_LEAVES_STATE;
+            if (sql_tok_is(&t, "XA"))
+                found |= PROTO_QF_XA;
+            if (sql_tok_is(&t, "CONNECTION_ID"))
+                found |= PROTO_QF_CONNECTION_ID;
             if (sql_tok_is(&t, "TRANSACTION") &&
                 (sql_tok_is(&prev, "SET") || sql_tok_is(&prev, "SESSION") ||
                  sql_tok_is(&prev, "LOCAL") || sql_tok_is(&prev, "GLOBAL")))
-                found |= LEAVES_STATE;
+                found |= PROTO_QF_LEAVES_STATE;
             /* NEXT VALUE FOR s, PREVIOUS VALUE FOR s: NEXTVAL and LASTVAL in other words. */
             if (sql_tok_is(&t, "VALUE") &&
                 (sql_tok_is(&prev, "NEXT") || sql_tok_is(&prev, "PREVIOUS")))
-                found |= LEAVES_STATE;
+                found |= PROTO_QF_LEAVES_STATE;
             if (db_word(&t))
-                found |= MAY_CHANGE_DB;
+                found |= PROTO_QF_MAY_CHANGE_DB;
             routine_named = name_set_has(routines, t.p, t.len);
             prev = t;
         }
@@ -86,14 +128,34 @@ static unsigned scan(const uint8_t *s, size_t len, unsigned want, const struct n
     return found;
 }
 
+unsigned proto_query_facts(const uint8_t *sql, size_t len, const struct name_set *routines)
+{
+    return scan(sql, len, PROTO_QF_ALL, routines);
+}
+
 bool proto_query_leaves_state(const uint8_t *sql, size_t len, const struct name_set *routines)
 {
-    return scan(sql, len, LEAVES_STATE, routines) & LEAVES_STATE;
+    return scan(sql, len, PROTO_QF_LEAVES_STATE, routines) & PROTO_QF_LEAVES_STATE;
 }
 
 bool proto_query_may_change_db(const uint8_t *sql, size_t len)
 {
-    return scan(sql, len, MAY_CHANGE_DB, NULL) & MAY_CHANGE_DB;
+    return scan(sql, len, PROTO_QF_MAY_CHANGE_DB, NULL) & PROTO_QF_MAY_CHANGE_DB;
+}
+
+bool proto_query_mentions_xa(const uint8_t *sql, size_t len)
+{
+    return scan(sql, len, PROTO_QF_XA, NULL) & PROTO_QF_XA;
+}
+
+bool proto_query_sets_global(const uint8_t *sql, size_t len)
+{
+    return scan(sql, len, PROTO_QF_SETS_GLOBAL, NULL) & PROTO_QF_SETS_GLOBAL;
+}
+
+bool proto_query_names_state_tracking(const uint8_t *sql, size_t len)
+{
+    return scan(sql, len, PROTO_QF_NAMES_STATE_TRACKING, NULL) & PROTO_QF_NAMES_STATE_TRACKING;
 }
 
 bool proto_query_reads_diagnostics(const uint8_t *sql, size_t len)
@@ -115,63 +177,7 @@ static bool mentions(const uint8_t *sql, size_t len, const char *word)
     return false;
 }
 
-/* @@global.name (any case): the scope of a system variable token. */
-static bool global_sys_var(const struct sql_tok *t)
-{
-    static const char prefix[] = "@@global.";
-    size_t n = sizeof prefix - 1;
-    if (t->kind != SQL_TOK_SYS_VAR || t->len <= n)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if ((t->p[i] | 0x20) != (prefix[i] | 0x20) && t->p[i] != prefix[i])
-            return false;
-    return true;
-}
-
-bool proto_query_sets_global(const uint8_t *sql, size_t len)
-{
-    struct sql_lex lx = sql_lex_init(sql, len);
-    bool first = true, in_set = false;
-    for (struct sql_tok t = sql_lex_next(&lx); t.kind != SQL_TOK_END; t = sql_lex_next(&lx)) {
-        if (t.kind == SQL_TOK_PUNCT && t.p[0] == ';') {
-            first = true;
-            in_set = false;
-            continue;
-        }
-        if (first)
-            in_set = sql_tok_is(&t, "SET");
-        first = false;
-        if (in_set && (sql_tok_is(&t, "GLOBAL") || global_sys_var(&t)))
-            return true;
-    }
-    return false;
-}
-
-bool proto_query_names_state_tracking(const uint8_t *sql, size_t len)
-{
-    static const char name[] = "session_track_state_change";
-    const size_t n = sizeof name - 1;
-    struct sql_lex lx = sql_lex_init(sql, len);
-    for (struct sql_tok t = sql_lex_next(&lx); t.kind != SQL_TOK_END; t = sql_lex_next(&lx)) {
-        if (sql_tok_is(&t, name))
-            return true;
-        /* @@name, @@session.name: the name ends the token. */
-        if (t.kind == SQL_TOK_SYS_VAR && t.len > n &&
-            (t.p[t.len - n - 1] == '@' || t.p[t.len - n - 1] == '.')) {
-            struct sql_tok tail = {.kind = SQL_TOK_WORD, .p = t.p + t.len - n, .len = n};
-            if (sql_tok_is(&tail, name))
-                return true;
-        }
-    }
-    return false;
-}
-
 bool proto_query_reads_insert_id(const uint8_t *sql, size_t len)
 {
     return mentions(sql, len, "LAST_INSERT_ID");
-}
-
-bool proto_query_mentions_xa(const uint8_t *sql, size_t len)
-{
-    return mentions(sql, len, "XA");
 }

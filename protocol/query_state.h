@@ -23,6 +23,19 @@
 
 struct name_set;
 
+/* What one pass over a statement's text finds (proto_query_facts); the functions below ask
+ * one question each. */
+enum {
+    PROTO_QF_LEAVES_STATE = 1 << 0,         /* proto_query_leaves_state */
+    PROTO_QF_MAY_CHANGE_DB = 1 << 1,        /* proto_query_may_change_db */
+    PROTO_QF_XA = 1 << 2,                   /* proto_query_mentions_xa */
+    PROTO_QF_SETS_GLOBAL = 1 << 3,          /* proto_query_sets_global */
+    PROTO_QF_NAMES_STATE_TRACKING = 1 << 4, /* proto_query_names_state_tracking */
+    PROTO_QF_CONNECTION_ID = 1 << 5,        /* the word CONNECTION_ID (connection_id.h) */
+    PROTO_QF_ALL = (1 << 6) - 1,
+};
+unsigned proto_query_facts(const uint8_t *sql, size_t len, const struct name_set *routines);
+
 /* sql: a COM_QUERY's text (without the command byte); routines: the stored functions' names
  * (may be NULL). */
 bool proto_query_leaves_state(const uint8_t *sql, size_t len, const struct name_set *routines);

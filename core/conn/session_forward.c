@@ -12,6 +12,7 @@
 #include "core/conn/stmt_meta.h"
 #include "core/io/io.h"
 #include "core/worker/worker.h"
+#include "protocol/connection_id.h"
 #include "protocol/constants.h"
 #include "protocol/kill.h"
 #include "protocol/packet.h"
@@ -163,15 +164,20 @@ static int client_packet(void *ctx, const uint8_t *head, size_t head_len, uint64
     xlat_command(s, head, head_len, seq);
     s->cmd_reads_diag = s->txn && head[0] == PROTO_COM_QUERY &&
                         proto_query_reads_diagnostics(head + 1, head_len - 1);
-    if (!s->xa && head[0] == PROTO_COM_QUERY && command_mentions_xa(s, head, head_len, len))
+    unsigned facts = command_facts(s, head, head_len, len);
+    if (facts & PROTO_QF_XA)
         s->xa = true;
-    s->sets_global = head[0] == PROTO_COM_QUERY && command_sets_global(s, head, head_len, len);
-    if (s->txn && !s->client_tracks_state && head[0] == PROTO_COM_QUERY &&
-        command_names_state_tracking(s, head, head_len, len))
+    s->sets_global = facts & PROTO_QF_SETS_GLOBAL;
+    if (facts & PROTO_QF_NAMES_STATE_TRACKING)
         s->client_tracks_state = true;
-    if (s->txn && !s->pinned && command_pins(s, head, head_len, len))
+    /* Transaction pooling: the backend's thread id would name whichever client that
+     * connection serves next (session pooling keeps the server's: PROCESSLIST agrees). */
+    if (s->txn && (facts & PROTO_QF_CONNECTION_ID) && whole)
+        proto_sql_rewrite_connection_id(s->in.p + s->in.scan - len + 1, (size_t)len - 1,
+                                        (uint32_t)s->id);
+    if (s->txn && !s->pinned && command_pins(head[0], facts))
         pin(s, "a statement that may leave state the server does not report");
-    if (!s->txn && b->db_known && command_may_change_db(s, head, head_len, len))
+    if (!s->txn && b->db_known && command_may_change_db(head[0], facts))
         b->db_known = false; /* transaction pooling learns it from the server (and pins) */
     STAT_INC(s->w->st.packets_c2b);
     STAT_INC(s->w->st.commands[head[0] < STAT_COMMANDS ? head[0] : STAT_COMMANDS - 1]);

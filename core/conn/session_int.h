@@ -125,9 +125,9 @@ struct session {
      * pooling turned on reach it (else the last OK of a response loses them). */
     bool client_tracks_state;
     uint64_t last_len;
-        /* the response packet the tracker saw last, its length */ /* s->out holds what the server
-                                                                      said unasked before it closed
-                                                                    */
+    /* the response packet the tracker saw last, its length */ /* s->out holds what the server
+                                                                  said unasked before it closed
+                                                                */
     struct change_user_undo *cu_undo; /* a COM_CHANGE_USER under way (NULL: none) */
     bool sets_global;     /* the command under way is a SET GLOBAL (proxy.globals_epoch) */
     bool txn;             /* pool.mode transaction: the backend is bound per transaction */
@@ -199,15 +199,9 @@ void watch_client_hup(struct session *s);
 
 /* session_txn.c */
 void pin(struct session *s, const char *why);
-bool command_pins(const struct session *s, const uint8_t *head, size_t head_len, uint64_t len);
-bool command_may_change_db(const struct session *s, const uint8_t *head, size_t head_len,
-                           uint64_t len);
-bool command_mentions_xa(const struct session *s, const uint8_t *head, size_t head_len,
-                         uint64_t len);
-bool command_sets_global(const struct session *s, const uint8_t *head, size_t head_len,
-                         uint64_t len);
-bool command_names_state_tracking(const struct session *s, const uint8_t *head, size_t head_len,
-                                  uint64_t len);
+unsigned command_facts(const struct session *s, const uint8_t *head, size_t head_len, uint64_t len);
+bool command_pins(uint8_t command, unsigned facts);
+bool command_may_change_db(uint8_t command, unsigned facts);
 bool needs_backend(const struct session *s);
 bool insert_id_is_another(const struct session *s);
 void release_if_free(struct session *s);

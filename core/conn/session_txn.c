@@ -37,70 +37,41 @@ static const uint8_t *command_text(const struct session *s, const uint8_t *head,
     return head + 1;
 }
 
-/* Transaction pooling: whether this command may leave state the server does not report. */
-bool command_pins(const struct session *s, const uint8_t *head, size_t head_len, uint64_t len)
+/* What a COM_QUERY's or COM_STMT_PREPARE's text says (protocol/query_state.h), in one pass;
+ * text that cannot be read counts as leaving state, changing the database and XA (the
+ * cautious answers), and as none of the rest. 0 for other commands. */
+unsigned command_facts(const struct session *s, const uint8_t *head, size_t head_len, uint64_t len)
 {
-    const uint8_t *text;
+    if (head[0] != PROTO_COM_QUERY && head[0] != PROTO_COM_STMT_PREPARE)
+        return 0;
     size_t n;
-    switch (head[0]) {
+    const uint8_t *text = command_text(s, head, head_len, len, &n);
+    if (!text)
+        return PROTO_QF_LEAVES_STATE | PROTO_QF_MAY_CHANGE_DB | PROTO_QF_XA;
+    return proto_query_facts(text, n, s->w->routines);
+}
+
+/* Transaction pooling: whether this command may leave state the server does not report. */
+bool command_pins(uint8_t command, unsigned facts)
+{
+    switch (command) {
     case PROTO_COM_STMT_PREPARE:
     case PROTO_COM_SET_OPTION:
     case PROTO_COM_INIT_DB: /* reported too, but the database is what binds check first */
         return true;
     case PROTO_COM_QUERY:
-        text = command_text(s, head, head_len, len, &n);
-        return !text || proto_query_leaves_state(text, n, s->w->routines);
+        return facts & PROTO_QF_LEAVES_STATE;
     default:
         return false;
     }
-}
-
-/* Whether a COM_QUERY may be an XA statement (unreadable text counts as yes). */
-bool command_mentions_xa(const struct session *s, const uint8_t *head, size_t head_len,
-                         uint64_t len)
-{
-    size_t n;
-    const uint8_t *text = command_text(s, head, head_len, len, &n);
-    return !text || proto_query_mentions_xa(text, n);
-}
-
-/* Whether a COM_QUERY sets a global variable (unreadable text counts as no: a missed one
- * only leaves pooled connections with the globals they read, as before it). */
-bool command_sets_global(const struct session *s, const uint8_t *head, size_t head_len,
-                         uint64_t len)
-{
-    size_t n;
-    const uint8_t *text = command_text(s, head, head_len, len, &n);
-    return text && proto_query_sets_global(text, n);
-}
-
-/* Whether a COM_QUERY names session_track_state_change (unreadable text counts as no). */
-bool command_names_state_tracking(const struct session *s, const uint8_t *head, size_t head_len,
-                                  uint64_t len)
-{
-    size_t n;
-    const uint8_t *text = command_text(s, head, head_len, len, &n);
-    return text && proto_query_names_state_tracking(text, n);
 }
 
 /* Session pooling: whether this command may change the connection's current database, which
  * the next session's bind would then have to set again (a prepared statement's text is read
  * when it is prepared: the database is only checked at the next bind). */
-bool command_may_change_db(const struct session *s, const uint8_t *head, size_t head_len,
-                           uint64_t len)
+bool command_may_change_db(uint8_t command, unsigned facts)
 {
-    const uint8_t *text;
-    size_t n;
-    switch (head[0]) {
-    case PROTO_COM_INIT_DB:
-        return true;
-    case PROTO_COM_QUERY:
-    case PROTO_COM_STMT_PREPARE:
-        text = command_text(s, head, head_len, len, &n);
-        return !text || proto_query_may_change_db(text, n);
-    default:
-        return false;
-    }
+    return command == PROTO_COM_INIT_DB || (facts & PROTO_QF_MAY_CHANGE_DB);
 }
 
 /* Whether the next command in s->in needs a backend: all but those ringsql answers itself. */

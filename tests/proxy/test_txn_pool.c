@@ -80,7 +80,7 @@ static void test_clients_share_one_connection(void)
             break;
     }
     for (size_t i = 0; i < N && m[i]; i++) {
-        if (!CHECK(tdb_query_value(m[i], "SELECT CONNECTION_ID()", id, sizeof id)))
+        if (!CHECK(tdb_query_value(m[i], "SELECT @@pseudo_thread_id", id, sizeof id)))
             break;
         if (i == 0)
             snprintf(first, sizeof first, "%s", id);
@@ -302,6 +302,43 @@ static void test_reset_connection_unpins_with_the_clients_charset(void)
     stop_proxy();
 }
 
+static void value_is(MYSQL *m, const char *sql, const char *want)
+{
+    char v[128];
+    if (CHECK(tdb_query_value(m, sql, v, sizeof v)))
+        CHECK_STR(v, want);
+}
+
+/* CONNECTION_ID() says the id the client was greeted with, ringsql's own, which its KILL takes:
+ * a backend connection's thread id would name whichever client that connection serves next. */
+static void test_connection_id_is_the_sessions(void)
+{
+    if (!start_txn_proxy(2))
+        return;
+    MYSQL *m = client(TDB_DATABASE);
+    if (CHECK(m != NULL)) {
+        char want[32], plus[32];
+        snprintf(want, sizeof want, "%lu", mysql_thread_id(m));
+        snprintf(plus, sizeof plus, "%lu", mysql_thread_id(m) + 1);
+        value_is(m, "SELECT CONNECTION_ID()", want);
+        value_is(m, "select connection_id ( ) + 1", plus);
+        value_is(m, "SELECT 'CONNECTION_ID()'", "CONNECTION_ID()"); /* strings stay */
+        MYSQL_STMT *st = mysql_stmt_init(m);
+        const char *q = "SELECT CONNECTION_ID()";
+        if (CHECK(mysql_stmt_prepare(st, q, strlen(q)) == 0) &&
+            CHECK(mysql_stmt_execute(st) == 0)) {
+            long long id = 0;
+            MYSQL_BIND bind = {.buffer_type = MYSQL_TYPE_LONGLONG, .buffer = &id};
+            CHECK(mysql_stmt_bind_result(st, &bind) == 0);
+            CHECK_INT(mysql_stmt_fetch(st), 0);
+            CHECK(id == (long long)mysql_thread_id(m));
+        }
+        mysql_stmt_close(st);
+        mysql_close(m);
+    }
+    stop_proxy();
+}
+
 /* What the last statement on m reported: the schema and the state-change entries. */
 static void tracked(MYSQL *m, const char *sql, bool *schema, bool *state)
 {
@@ -504,6 +541,7 @@ int main(int argc, char **argv)
         CHECK_CASE(test_charset_and_database_follow_the_client),
         CHECK_CASE(test_reset_connection_unpins_with_the_clients_charset),
         CHECK_CASE(test_state_change_entries_only_when_asked),
+        CHECK_CASE(test_connection_id_is_the_sessions),
         CHECK_CASE(test_change_user_without_a_connection),
         CHECK_CASE(test_long_statement_keeps_its_connection),
         CHECK_CASE(test_warnings_and_insert_ids_stay_with_their_client),
