@@ -252,7 +252,7 @@ static void bind_next(struct session *s)
     for (;;) {
         switch (s->bind) {
         case BIND_RESET:
-            s->bind = BIND_DB;
+            s->bind = BIND_CLEAR_DB;
             /* COM_CHANGE_USER on the same backend; a COM_CHANGE_USER below resets too. */
             if (s->client_reset || backend_globals_stale(b) ||
                 (s->reset_first && (s->db_len > 0 || backend_db_is(b, NULL, 0)))) {
@@ -261,26 +261,17 @@ static void bind_next(struct session *s)
                 goto sent;
             }
             break;
-        case BIND_DB:
+        case BIND_CLEAR_DB:
             s->bind = BIND_MULTI;
             s->reset_first = false;
-            if (s->client_reset || backend_db_is(b, s->db, s->db_len))
-                break; /* a client's COM_RESET_CONNECTION keeps its current database */
-            if (s->db_len > 0) {
-                b->db_known = false; /* until the server says OK */
-                s->db_sent = true;
-                rc = backend_send_cmd(b, PROTO_COM_INIT_DB, s->db, s->db_len);
-                goto sent;
-            }
+            /* A client's COM_RESET_CONNECTION keeps its current database. */
+            if (s->client_reset || s->db_len > 0 || backend_db_is(b, NULL, 0))
+                break;
             /* COM_RESET_CONNECTION kept an earlier client's database: clear it. */
             rc = backend_send_change_user(b);
             goto sent;
         case BIND_MULTI: {
             s->bind = BIND_CHARSET;
-            if (s->db_sent) {
-                s->db_sent = false;
-                backend_set_db(b, s->db, s->db_len);
-            }
             bool want = (s->caps & PROTO_CLIENT_MULTI_STATEMENTS) != 0;
             if (!b->multi_known || b->multi_stmts != want) {
                 /* COM_SET_OPTION: 0 turns multi-statements on, 1 off. */
@@ -293,7 +284,7 @@ static void bind_next(struct session *s)
             break;
         }
         case BIND_CHARSET:
-            s->bind = BIND_TRACK;
+            s->bind = BIND_DB;
             if (s->charset != 0 && (!b->charset_known || s->charset != b->charset)) {
                 char q[200];
                 int n = charset_query(s->charset, q, sizeof q);
@@ -303,8 +294,20 @@ static void bind_next(struct session *s)
                 goto sent;
             }
             break;
+        case BIND_DB:
+            s->bind = BIND_TRACK;
+            if (s->client_reset || s->db_len == 0 || backend_db_is(b, s->db, s->db_len))
+                break;
+            b->db_known = false; /* until the server says OK */
+            s->db_sent = true;
+            rc = backend_send_cmd(b, PROTO_COM_INIT_DB, s->db, s->db_len);
+            goto sent;
         case BIND_TRACK:
             s->bind = BIND_INSERT_ID;
+            if (s->db_sent) {
+                s->db_sent = false;
+                backend_set_db(b, s->db, s->db_len);
+            }
             if (s->txn && !b->tracking) {
                 /* The server then flags every OK that changed the session (SET, USE,
                  * temporary tables, PREPARE, ...): such a session keeps its backend. */

@@ -49,9 +49,10 @@ enum auth_step {
 
 enum bind_step {
     BIND_RESET,
-    BIND_DB,
+    BIND_CLEAR_DB, /* no database wanted, one kept by a reset: COM_CHANGE_USER clears it */
     BIND_MULTI,
     BIND_CHARSET,
+    BIND_DB, /* after the character set: the server's errors come in the client's */
     BIND_TRACK,
     BIND_INSERT_ID,
     BIND_DONE

@@ -780,6 +780,34 @@ static void test_set_global_reaches_later_sessions(void)
     stop_proxy();
 }
 
+/* A latin1 client's login to a database that does not exist (its name not ASCII): the same
+ * error, byte for byte, as from the server (ringsql applied the character set after the
+ * database, and the server read the name, and wrote its error, in the pool's). */
+static void test_unknown_database_error_in_the_clients_charset(void)
+{
+    if (!start_proxy(1, 1))
+        return;
+    const char *db = "caf\xe9_none";
+    unsigned errs[2] = {0, 0};
+    char msgs[2][256] = {"", ""};
+    for (int i = 0; i < 2; i++) {
+        MYSQL *m = mysql_init(NULL);
+        mysql_optionsv(m, MYSQL_SET_CHARSET_NAME, "latin1");
+        bool in = i == 0 ? mysql_real_connect(m, "127.0.0.1", TDB_USER, TDB_PASSWORD, db,
+                                              tdb_server_port(), NULL, 0) != NULL
+                         : mysql_real_connect(m, "127.0.0.1", "app", "secret", db, proxy.port, NULL,
+                                              0) != NULL;
+        CHECK(!in);
+        errs[i] = mysql_errno(m);
+        snprintf(msgs[i], sizeof msgs[i], "%s", mysql_error(m));
+        mysql_close(m);
+    }
+    CHECK_UINT(errs[0], 1049);
+    CHECK_UINT(errs[1], errs[0]);
+    CHECK_STR(msgs[1], msgs[0]);
+    stop_proxy();
+}
+
 /* COM_RESET_CONNECTION keeps the current database: a client that asks for none must not get
  * the one an earlier client chose on the same backend connection (at login or with USE). */
 static void test_no_database_leaks_between_clients(void)
@@ -1021,6 +1049,7 @@ int main(int argc, char **argv)
         CHECK_CASE(test_reset_connection_restores_the_clients_charset),
         CHECK_CASE(test_prepared_xa_outlives_the_session),
         CHECK_CASE(test_set_global_reaches_later_sessions),
+        CHECK_CASE(test_unknown_database_error_in_the_clients_charset),
         CHECK_CASE(test_no_database_leaks_between_clients),
         CHECK_CASE(test_use_of_a_wide_charset_database),
         CHECK_CASE(test_result_with_70000_columns),
