@@ -276,15 +276,26 @@ static void test_prepared_pins_ping_does_not_need_one(void)
     stop_proxy();
 }
 
+/* A client that logs in with latin1 (NULL if it could not). */
+static MYSQL *latin1_client(void)
+{
+    MYSQL *m = mysql_init(NULL);
+    mysql_optionsv(m, MYSQL_SET_CHARSET_NAME, "latin1");
+    if (mysql_real_connect(m, "127.0.0.1", "app", "secret", NULL, proxy.port, NULL, 0))
+        return m;
+    printf("# latin1 login: %s\n", mysql_error(m));
+    mysql_close(m);
+    return NULL;
+}
+
 /* COM_RESET_CONNECTION on a pinned session: the connection is reset, the client's login
  * character set applied again (not the pool's), and the session holds it no longer. */
 static void test_reset_connection_unpins_with_the_clients_charset(void)
 {
     if (!start_txn_proxy(1))
         return;
-    MYSQL *lat = mysql_init(NULL);
-    mysql_optionsv(lat, MYSQL_SET_CHARSET_NAME, "latin1");
-    bool ok = mysql_real_connect(lat, "127.0.0.1", "app", "secret", NULL, proxy.port, NULL, 0);
+    MYSQL *lat = latin1_client();
+    bool ok = lat != NULL;
     MYSQL *other = client(NULL);
     if (CHECK(ok && other)) {
         char v[64];
@@ -382,9 +393,8 @@ static void test_charset_and_database_follow_the_client(void)
 {
     if (!start_txn_proxy(1))
         return;
-    MYSQL *lat = mysql_init(NULL);
-    mysql_optionsv(lat, MYSQL_SET_CHARSET_NAME, "latin1");
-    bool ok = mysql_real_connect(lat, "127.0.0.1", "app", "secret", NULL, proxy.port, NULL, 0);
+    MYSQL *lat = latin1_client();
+    bool ok = lat != NULL;
     MYSQL *utf = client(NULL);
     if (CHECK(ok && utf)) {
         char v[64];
