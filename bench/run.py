@@ -11,10 +11,13 @@ import argparse
 import json
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
+import threading
 import time
+import urllib.request
 
 SYSBENCH_WORKLOADS = {
     # name: (sysbench test, extra options)
@@ -28,6 +31,12 @@ SYSBENCH_WORKLOADS = {
                                         "--sum-ranges=0", "--order-ranges=0",
                                         "--distinct-ranges=0", "--range-size=1000"]),
 }
+# Prepared statements from many more clients than backend connections: sysbench's point
+# select with --ps-clients threads (1 000), against the targets named by --ps-target only
+# (bench/run.sh: ringsql-ps-txn, pool.mode transaction with 32 connections, and
+# ringsql-ps-session, session pooling with a connection per client). The backend
+# connections a target used come from its admin /metrics (--admin-of), sampled during the run.
+PS_WORKLOADS = {"ps-many-clients": ("oltp_point_select", ["--db-ps-mode=auto"])}
 LOADGEN_WORKLOADS = ("connect-storm", "idle-scale", "pool-exhausted")
 # The point select from ringsql-loadgen's protocol-level client, per capability set: the
 # backend's own layout (forwarded as is) and the layouts ringsql rewrites responses into.
@@ -71,6 +80,92 @@ def rss_kib(pid):
     return None
 
 
+def raise_fd_limit(wanted):
+    """Soft descriptor limit up to the hard one (sysbench with 1 000 threads needs more than
+    1 024), inherited by every client started from here; warns when still short."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and (hard == resource.RLIM_INFINITY or soft < hard):
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+        except (ValueError, OSError):
+            pass
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        print(f"bench: the descriptor limit is {soft}, below the {wanted} this run wants "
+              f"(raise the hard limit: ulimit -Hn)", file=sys.stderr)
+
+
+class MetricsSampler(threading.Thread):
+    """Polls ringsql's admin /metrics every interval seconds while a run goes on: the most
+    backend connections busy at once (ringsql_pool_connections{state="busy"} summed over the
+    pools), the most open (busy + available), and the connections opened and closed
+    meanwhile (ringsql_backend_connections_created_total and ..._discarded_total, last sample
+    less the first; the last is taken just after the run, so it counts the replacement of
+    connections that the clients' ends left dirty, as far as it has gone by then)."""
+
+    COUNTERS = {"ringsql_backend_connections_created_total": "backend_created",
+                "ringsql_backend_connections_discarded_total": "backend_discarded",
+                # Clients (or commands) the proxy turned away, all reasons: its own count
+                # of what sysbench reports as errors.
+                "ringsql_rejected_total": "proxy_rejected",
+                "ringsql_sessions_pinned_total": "sessions_pinned"}
+
+    def __init__(self, addr, interval=0.2):
+        super().__init__(daemon=True)
+        self.url = f"http://{addr}/metrics"
+        self.interval = interval
+        self.stop_event = threading.Event()
+        self.busy_max = self.open_max = None
+        self.counters = {}  # name: [first, last]
+        self.samples = self.failures = 0
+
+    def sample(self):
+        try:
+            with urllib.request.urlopen(self.url, timeout=2) as r:
+                text = r.read().decode("utf-8", "replace")
+        except (OSError, ValueError):
+            self.failures += 1
+            return
+        busy = avail = 0.0
+        sums = dict.fromkeys(self.COUNTERS, 0.0)
+        for line in text.splitlines():
+            name, _, value = line.rpartition(" ")
+            try:
+                number = float(value)
+            except ValueError:
+                continue
+            if name.startswith("ringsql_pool_connections{"):
+                if 'state="busy"' in name:
+                    busy += number
+                elif 'state="available"' in name:
+                    avail += number
+            elif name.split("{")[0] in sums:  # summed over its labels
+                sums[name.split("{")[0]] += number
+        self.samples += 1
+        for name, number in sums.items():
+            self.counters.setdefault(name, [number, number])[1] = number
+        self.busy_max = busy if self.busy_max is None else max(self.busy_max, busy)
+        self.open_max = busy + avail if self.open_max is None else max(self.open_max, busy + avail)
+
+    def run(self):
+        while not self.stop_event.is_set():
+            self.sample()
+            self.stop_event.wait(self.interval)
+
+    def finish(self):
+        self.stop_event.set()
+        self.join()
+        self.sample()  # one after the run: the counter's last word
+        figures = {"backend_busy_max": self.busy_max, "backend_open_max": self.open_max,
+                   "metric_samples": self.samples}
+        for name, key in self.COUNTERS.items():
+            if name in self.counters:
+                figures[key] = self.counters[name][1] - self.counters[name][0]
+        if self.failures:
+            figures["metric_failures"] = self.failures
+        return {k: int(v) if isinstance(v, float) else v for k, v in figures.items()}
+
+
 def sysbench_cmd(args, target, test, extra, threads=None, action="run"):
     cmd = ["sysbench", test, f"--mysql-host={target['host']}",
            f"--mysql-port={target['port']}", f"--mysql-user={args.user}",
@@ -84,15 +179,28 @@ def sysbench_cmd(args, target, test, extra, threads=None, action="run"):
 
 
 def run_sysbench(args, target, workload, threads):
-    test, extra = SYSBENCH_WORKLOADS[workload]
+    test, extra = SYSBENCH_WORKLOADS.get(workload) or PS_WORKLOADS[workload]
+    sampler = MetricsSampler(target["admin"]) if target.get("admin") else None
+    if sampler:
+        sampler.start()
     cpu0 = cpu_seconds(target["pid"])
     rss0 = rss_kib(target["pid"])
     # sysbench 1.0's --mysql-ssl reads cacert.pem, client-cert.pem and client-key.pem from
-    # its working directory.
-    proc = subprocess.run(sysbench_cmd(args, target, test, extra, threads),
-                          capture_output=True, text=True, timeout=args.seconds + 60,
-                          cwd=args.tls_dir if target.get("tls") else None)
+    # its working directory. A client that waits for a backend connection waits up to the
+    # proxy's own timeouts (ringsql: timeouts.pool_wait); past this bound (a target that
+    # stopped answering) sysbench is killed and the run counted as failed ("timeout").
+    timed_out = False
+    try:
+        proc = subprocess.run(sysbench_cmd(args, target, test, extra, threads),
+                              capture_output=True, text=True, timeout=args.seconds + 60,
+                              cwd=args.tls_dir if target.get("tls") else None)
+    except subprocess.TimeoutExpired as e:
+        timed_out = True
+        text = lambda b: b.decode("utf-8", "replace") if isinstance(b, bytes) else (b or "")
+        proc = subprocess.CompletedProcess(e.cmd, -9, text(e.stdout),
+                                           text(e.stderr) + "\nbench: sysbench timed out")
     cpu1 = cpu_seconds(target["pid"])
+    backend = sampler.finish() if sampler else {}
     out = proc.stdout
     queries = re.search(r"queries:\s+(\d+)\s+\(([\d.]+) per sec", out)
     p95 = re.search(r"95th percentile:\s+([\d.]+)", out)
@@ -110,15 +218,29 @@ def run_sysbench(args, target, workload, threads):
     else:
         row["error"] = (proc.stderr or out).strip().splitlines()[-3:]
         row["errors"] = sysbench_errors(proc.stderr + out, 0)
+        row["_output"] = proc.stdout + proc.stderr  # main() keeps it in a file
+        if timed_out:
+            row["errors"]["timeout"] = 1
+    row.update(backend)
     return row
 
 
 def sysbench_errors(text, ignored):
-    """MySQL error codes in sysbench's messages ("... returned error 1040 (Too many ...)"),
-    counted; ignored errors it counted without naming a code go under "ignored"."""
+    """MySQL error codes in sysbench's messages ("... returned error 1040 (Too many ...)",
+    "error 1040: ..." at connect, "MySQL error: 1040 ..." at a failed prepare), counted;
+    ignored errors it counted without naming a code go under "ignored". sysbench's log
+    folds a message repeated at once into "(last message repeated N times)": N more."""
     errors = {}
-    for code in re.findall(r"\berror\s+(\d{4})\b", text):
-        errors[code] = errors.get(code, 0) + 1
+    last = None  # the codes of the last message logged
+    for line in text.splitlines():
+        repeated = re.search(r"\(last message repeated (\d+) times?\)", line)
+        if repeated:
+            for code in last or ():
+                errors[code] = errors.get(code, 0) + int(repeated.group(1))
+            continue
+        last = re.findall(r"\berror:?\s+(\d{4})\b", line)
+        for code in last:
+            errors[code] = errors.get(code, 0) + 1
     if ignored > sum(errors.values()):
         errors["ignored"] = ignored - sum(errors.values())
     return errors
@@ -160,6 +282,24 @@ def run_loadgen(args, target, workload, threads):
     return row
 
 
+def skip_reason(t, workload):
+    """Why target t does not run workload, or None. The second value: whether the table
+    shows the skip (a row with the reason), or leaves the target out of that workload."""
+    if workload in PS_WORKLOADS:
+        return (None, False) if t["ps"] else ("not a --ps-target", False)
+    if t["ps"]:
+        return "runs ps-many-clients only", False
+    if t["tls"] and workload not in SYSBENCH_WORKLOADS:
+        return "ringsql-loadgen speaks no TLS", True
+    if t["name"] in args_no_pool and workload == "pool-exhausted":
+        return "no pool: it forwards bytes, one backend connection per client", True
+    return None, False
+
+
+# Targets that hold no pool of their own (--no-pool NAME: haproxy): pool-exhausted skips them.
+args_no_pool = set()
+
+
 def prepare(args, targets):
     direct = next((t for t in targets if t["name"] == "direct"), targets[0])
     for test in ("oltp_read_only",):
@@ -197,7 +337,33 @@ FIGURES = {
     **{w: ("qps", "cpu_us_per_query", None) for w in PROTO_WORKLOADS},
     "idle-scale": ("clients_served", "rss_bytes_per_client", "accept_per_s"),
     "pool-exhausted": ("admitted", "reject_p95_ms", "rejected"),
+    # "other": the backend connections used (report() writes it out).
+    "ps-many-clients": ("qps", "cpu_us_per_query", "backend_busy_max"),
 }
+
+
+def max_any(rows, key):
+    """The largest value of key over rows, failed runs included (a run that failed still
+    used the connections it used)."""
+    values = [r[key] for r in rows if r.get(key) is not None]
+    return max(values) if values else None
+
+
+def backend_text(rows):
+    """ "backends busy ≤ 32 of 32 open; p95 1.20 ms", with "+N opened, M discarded" where the
+    target opened any during a run."""
+    busy, open_ = max_any(rows, "backend_busy_max"), max_any(rows, "backend_open_max")
+    if busy is None:
+        return "–"
+    text = f"backends busy ≤ {busy} of {open_} open"
+    created, discarded = max_any(rows, "backend_created"), max_any(rows, "backend_discarded")
+    if created:
+        text += f", +{created} opened, {discarded or 0} discarded"
+    rejected = max_any(rows, "proxy_rejected")
+    if rejected:
+        text += f", {rejected} refused"
+    p95 = median(rows, "p95_ms")
+    return text + (f"; p95 {p95:.2f} ms" if p95 is not None else "")
 
 
 def report(args, rows, targets):
@@ -213,14 +379,24 @@ def report(args, rows, targets):
             group = [r for r in rows if r["workload"] == workload and r["threads"] == threads]
             direct_main = median([r for r in group if r["target"] == "direct"], main_key)
             for t in targets:
+                reason, shown = skip_reason(t, workload)
+                if reason:
+                    if shown:
+                        lines.append(f"| {workload} | {threads} | {t['name']} | – | – | – | – | "
+                                     f"skipped: {reason} |")
+                    continue
                 mine = [r for r in group if r["target"] == t["name"]]
                 m = median(mine, main_key)
                 ratio = m / direct_main if m is not None and direct_main else None
                 errs = errors_text(mine)
                 failed = sum(not r.get("ok") for r in mine)
+                if workload in PS_WORKLOADS:
+                    other = backend_text(mine)
+                else:
+                    other = fmt(median(mine, other_key), 2) if other_key else "–"
                 lines.append(f"| {workload} | {threads} | {t['name']} | {main_key} {fmt(m)} | "
                              f"{fmt(ratio, 2)} | {fmt(median(mine, eff_key), 2)} | "
-                             f"{fmt(median(mine, other_key), 2) if other_key else '–'} | "
+                             f"{other} | "
                              f"{errs}{f' ({failed} runs failed)' if failed else ''} |")
     return "\n".join(lines) + "\n"
 
@@ -260,6 +436,8 @@ def plot(args, rows, targets):
 def thread_counts(args, workload):
     if workload in ("idle-scale", "pool-exhausted"):
         return [0]  # one configuration: the client count is its own option
+    if workload in PS_WORKLOADS:
+        return [args.ps_clients]  # the workload's own client count
     return args.threads
 
 
@@ -272,6 +450,8 @@ def main():
     p.add_argument("--user", default="ringsql_test")
     p.add_argument("--password", default="test_pass")
     p.add_argument("--database", default="ringsql_test")
+    # ps-many-clients is in no default list: run.sh's ringsql-ps-session holds a backend
+    # connection per client (1 000 of MariaDB's 2 000) for the whole run.
     p.add_argument("--workloads", default="point-select,point-select-text,read-only,range-select,"
                    + ",".join(PROTO_WORKLOADS) + ",connect-storm,idle-scale,pool-exhausted")
     p.add_argument("--quick", action="store_true",
@@ -290,6 +470,16 @@ def main():
     p.add_argument("--tls-target", action="append", default=[],
                    help="NAME of a target that clients reach over TLS (sysbench --mysql-ssl=on; "
                         "the loadgen workloads skip it), repeatable")
+    p.add_argument("--ps-clients", type=int, default=1000,
+                   help="ps-many-clients: sysbench threads (default 1000)")
+    p.add_argument("--ps-target", action="append", default=[],
+                   help="NAME of a target that runs ps-many-clients, and only that, repeatable")
+    p.add_argument("--admin-of", action="append", default=[],
+                   help="NAME=HOST:PORT of a ringsql's admin endpoint: its backend connections "
+                        "are sampled from /metrics during ps-many-clients, repeatable")
+    p.add_argument("--no-pool", action="append", default=[],
+                   help="NAME of a target without a connection pool (a TCP proxy such as "
+                        "haproxy): pool-exhausted skips it, repeatable")
     p.add_argument("--tls-dir", help="where sysbench finds cacert.pem, client-cert.pem and "
                                      "client-key.pem for the TLS targets")
     args = p.parse_args()
@@ -300,10 +490,17 @@ def main():
     args.workloads = [w for w in args.workloads.split(",") if w]
     args.threads = [int(t) for t in args.threads.split(",")]
     for w in args.workloads:
-        if w not in SYSBENCH_WORKLOADS and w not in LOADGEN_WORKLOADS and w not in PROTO_WORKLOADS:
+        if w not in SYSBENCH_WORKLOADS and w not in LOADGEN_WORKLOADS and \
+                w not in PROTO_WORKLOADS and w not in PS_WORKLOADS:
             sys.exit(f"bench: unknown workload '{w}'")
+    args_no_pool.update(args.no_pool)
+    # sysbench opens a connection per thread, the loadgen a descriptor per client.
+    raise_fd_limit(max([args.ps_clients if any(w in PS_WORKLOADS for w in args.workloads) else 0]
+                       + ([args.idle_clients] if "idle-scale" in args.workloads else [])
+                       + args.threads) + 100)
 
     pids = dict(x.split("=", 1) for x in args.pid_of)
+    admins = dict(x.split("=", 1) for x in args.admin_of)
     targets = []
     for name, spec in [("direct", args.direct), ("ringsql", args.ringsql)] + \
             [(None, s) for s in args.peer]:
@@ -313,9 +510,14 @@ def main():
         name = name or pname
         targets.append({"name": name, "host": host, "port": port,
                         "pid": int(pids[name]) if name in pids else None,
-                        "tls": name in args.tls_target})
+                        "tls": name in args.tls_target, "ps": name in args.ps_target,
+                        "admin": admins.get(name)})
+    if any(w in PS_WORKLOADS for w in args.workloads) and not any(t["ps"] for t in targets):
+        print("bench: ps-many-clients has no target (--ps-target NAME; bench/run.sh starts "
+              "two when asked for it)", file=sys.stderr)
     os.makedirs(args.out, exist_ok=True)
-    if any(w in SYSBENCH_WORKLOADS or w in PROTO_WORKLOADS for w in args.workloads):
+    if any(w in SYSBENCH_WORKLOADS or w in PROTO_WORKLOADS or w in PS_WORKLOADS
+           for w in args.workloads):
         prepare(args, targets)
 
     rows = []
@@ -324,13 +526,22 @@ def main():
         for workload in args.workloads:
             for threads in thread_counts(args, workload):
                 for t in targets:  # interleaved: each target once per round
-                    if t["tls"] and workload not in SYSBENCH_WORKLOADS:
-                        continue  # ringsql-loadgen speaks no TLS
-                    if workload in SYSBENCH_WORKLOADS:
+                    reason, shown = skip_reason(t, workload)
+                    if reason:
+                        if shown and run == 1:
+                            print(f"bench: {workload} skips {t['name']}: {reason}",
+                                  file=sys.stderr)
+                        continue
+                    if workload in SYSBENCH_WORKLOADS or workload in PS_WORKLOADS:
                         row = run_sysbench(args, t, workload, threads)
                     else:
                         row = run_loadgen(args, t, workload, threads)
                     row["run"] = run
+                    output = row.pop("_output", None)
+                    if output:  # a failed sysbench run: its whole output, next to the results
+                        row["log"] = f"failed-{workload}-{t['name']}-{threads}-{run}.txt"
+                        with open(os.path.join(args.out, row["log"]), "w") as f:
+                            f.write(output)
                     rows.append(row)
                     jsonl.write(json.dumps(row) + "\n")
                     jsonl.flush()

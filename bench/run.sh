@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # One command for the side-by-side benchmark (BENCHMARKING.md).
 #
-#   bench/run.sh                         start a throwaway MariaDB and two ringsql (session and
-#                                        transaction pooling), bench all three
+#   bench/run.sh                         start a throwaway MariaDB, two ringsql (session and
+#                                        transaction pooling) and an haproxy (mode tcp: a proxy
+#                                        that decodes nothing), bench all four
 #   bench/run.sh --quick                 the same, a fast look: 16 threads, one 5 s run each
 #   bench/run.sh --direct H:P --ringsql H:P [--peer NAME=H:P ...] [--pid-of NAME=PID ...]
 #                                        bench servers that are already running
@@ -17,8 +18,15 @@
 #                                        TLS) and "ringsql-tls" (session pooling, TLS towards
 #                                        sysbench, the backend on its Unix socket), in the same
 #                                        run as the plaintext targets (sysbench workloads only)
+#   --no-haproxy                         leave out the throwaway haproxy
+#   --workloads ...,ps-many-clients      (in no default list) also starts "ringsql-ps-txn"
+#                                        (pool.mode transaction, pool.size 32) and
+#                                        "ringsql-ps-session" (session pooling, a connection per
+#                                        client), the only targets of that workload: sysbench's
+#                                        prepared point select from --ps-clients N threads (1000)
 # Any further option goes to bench/run.py (--quick, --workloads, --threads 1,16,64,
-# --seconds 10, --runs 3, --idle-clients, --exhaust-clients, --user, --password, --database);
+# --seconds 10, --runs 3, --idle-clients, --exhaust-clients, --ps-clients, --user, --password,
+# --database);
 # an option given with --quick overrides its value.
 # Results (results.md, results.jsonl, qps.png) go to results/DATE-TIME/ or --out DIR.
 set -euo pipefail
@@ -33,6 +41,9 @@ workers=0
 io_epoll=false
 tls=false
 compare=
+haproxy=true
+ps=false
+ps_clients=1000
 while (($#)); do
     if [[ $1 == --workers ]]; then
         workers=${2:?--workers needs a number}
@@ -47,13 +58,26 @@ while (($#)); do
     elif [[ $1 == --compare ]]; then
         compare=$(realpath "${2:?--compare needs a ringsql binary}")
         shift 2
+    elif [[ $1 == --no-haproxy ]]; then
+        haproxy=false
+        shift
     else
+        # Looked at, and passed on to run.py.
+        case $1 in
+        --workloads) [[ ,${2:-}, == *,ps-many-clients,* ]] && ps=true ;;
+        --workloads=*) [[ ,${1#*=}, == *,ps-many-clients,* ]] && ps=true ;;
+        --ps-clients) ps_clients=${2:?--ps-clients needs a number} ;;
+        --ps-clients=*) ps_clients=${1#*=} ;;
+        esac
         args+=("$1")
         shift
     fi
 done
 out=$root/results/$(date +%Y%m%d-%H%M%S)
 rest=("${args[@]}")
+# Descriptors: sysbench's --ps-clients threads, the loadgen's idle clients, haproxy's two per
+# client. The soft limit up to the hard one, for everything started from here.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 own=false
 if [[ " ${args[*]} " != *" --direct "* ]]; then
     own=true
@@ -65,8 +89,10 @@ if [[ " ${args[*]} " != *" --direct "* ]]; then
     # Two ringsql processes in front of the same MariaDB, on its Unix socket (same host):
     # "ringsql" with the seed's session pooling, "ringsql-txn" with pool.mode transaction
     # (many more clients than connections: the idle-scale figure).
-    start_ringsql() { # NAME MODE [IO [BIN [EXTRA_YAML]]] -> sets port_NAME, pid_NAME
-        local name=$1 mode=$2 io=${3:-auto} bin=${4:-build/cmd/ringsql} extra=${5:-} port
+    start_ringsql() { # NAME MODE [IO [BIN [EXTRA_YAML [POOL_SIZE [ADMIN_PORT]]]]]
+        # -> sets port_NAME, pid_NAME
+        local name=$1 mode=$2 io=${3:-auto} bin=${4:-build/cmd/ringsql} extra=${5:-}
+        local size=${6:-256} admin_port=${7:-0} port
         port=$(free_port)
         cat >"$run_dir/$name.yaml" <<YAML
 listen: "127.0.0.1:$port"
@@ -78,10 +104,10 @@ users:
   - name: ringsql_test
     password: test_pass
 pool:
-  size: 256
+  size: $size
   mode: $mode
 admin:
-  listen: "127.0.0.1:0"
+  listen: "127.0.0.1:$admin_port"
 log:
   level: warn
 YAML
@@ -95,6 +121,37 @@ YAML
     names=(ringsql ringsql_txn)
     start_ringsql ringsql session
     start_ringsql ringsql-txn transaction
+    # haproxy in mode tcp, on the same Unix socket: forwards bytes, decodes nothing. In the
+    # foreground (-db), one process (its threads in it), so its PID gives its CPU.
+    if $haproxy; then
+        port_haproxy=$(free_port)
+        hard=$(ulimit -Hn)
+        [[ $hard == unlimited ]] && hard=200000
+        maxconn=$(((hard - 200) / 2)) # two descriptors per client
+        ((maxconn <= 100000)) || maxconn=100000
+        nbthread=
+        ((workers == 0)) || nbthread="nbthread $workers"
+        cat >"$run_dir/haproxy.cfg" <<CFG
+global
+    maxconn $maxconn
+    $nbthread
+defaults
+    mode tcp
+    timeout connect 5s
+    timeout client 1h
+    timeout server 1h
+frontend mysql
+    bind 127.0.0.1:$port_haproxy
+    maxconn $maxconn
+    default_backend mariadb
+backend mariadb
+    server db $RINGSQL_TEST_MARIADB_SOCKET
+CFG
+        haproxy_bin=$(command -v haproxy || echo /usr/sbin/haproxy)
+        "$haproxy_bin" -db -f "$run_dir/haproxy.cfg" 2>"$run_dir/haproxy.log" &
+        pid_haproxy=$!
+        names+=(haproxy)
+    fi
     if $io_epoll; then
         start_ringsql ringsql-epoll session epoll
         names+=(ringsql_epoll)
@@ -108,6 +165,23 @@ YAML
   cert: $RINGSQL_TEST_CERTS/server-cert.pem
   key: $RINGSQL_TEST_CERTS/server-key.pem"
         names+=(ringsql_tls)
+    fi
+    if $ps; then
+        # Sessions that prepare statements, many more than the connections: transaction
+        # pooling with 32 (the baseline: today a prepare pins), and session pooling with one
+        # per client and a margin for the workers' uneven shares (clients are spread over the
+        # workers' shards by the kernel, SO_REUSEPORT).
+        ps_size=$((ps_clients + (ps_clients / 5 > 100 ? ps_clients / 5 : 100)))
+        held=$((256 * ${#names[@]} + 32 + ps_size))
+        $haproxy && held=$((held - 256)) # haproxy holds none while idle
+        ((held <= 1900)) || echo "bench: the throwaway ringsql pools hold $held connections," \
+            "MariaDB allows 2000: some will not open" >&2
+        admin_ps_txn=$(free_port)
+        admin_ps_session=$(free_port)
+        start_ringsql ringsql-ps-txn transaction auto build/cmd/ringsql "" 32 "$admin_ps_txn"
+        start_ringsql ringsql-ps-session session auto build/cmd/ringsql "" "$ps_size" \
+            "$admin_ps_session"
+        names+=(ringsql_ps_txn ringsql_ps_session)
     fi
     pids=()
     for name in "${names[@]}"; do
@@ -133,6 +207,26 @@ YAML
             sleep 0.2
         done
     done
+    # A pool of a thousand takes a moment to fill: wait (bounded) until it has.
+    if $ps; then
+        python3 - "127.0.0.1:$admin_ps_session" "$ps_size" <<'PY' || true
+import re, sys, time, urllib.request
+addr, size = sys.argv[1], int(sys.argv[2])
+deadline, have = time.time() + 60, 0
+while time.time() < deadline:
+    try:
+        text = urllib.request.urlopen(f"http://{addr}/metrics", timeout=2).read().decode()
+        have = sum(float(v) for v in re.findall(
+            r'^ringsql_pool_connections\{[^}]*\} (\S+)$', text, re.M))
+        if have >= size:
+            sys.exit(0)
+    except OSError:
+        pass
+    time.sleep(0.5)
+print(f"bench: ringsql-ps-session has {have:.0f} of its {size} connections after 60 s",
+      file=sys.stderr)
+PY
+    fi
     args=(--direct "127.0.0.1:$RINGSQL_TEST_MARIADB_PORT" --ringsql "127.0.0.1:$port_ringsql"
         --peer "ringsql-txn=127.0.0.1:$port_ringsql_txn"
         --pid-of "direct=$(cat "$run_dir/mariadb/mariadbd.pid")" --pid-of "ringsql=$pid_ringsql"
@@ -141,6 +235,12 @@ YAML
         port_var=port_$name pid_var=pid_$name
         args+=(--peer "${name//_/-}=127.0.0.1:${!port_var}" --pid-of "${name//_/-}=${!pid_var}")
     done
+    $haproxy && args+=(--no-pool haproxy)
+    if $ps; then
+        args+=(--ps-target ringsql-ps-txn --ps-target ringsql-ps-session
+            --admin-of "ringsql-ps-txn=127.0.0.1:$admin_ps_txn"
+            --admin-of "ringsql-ps-session=127.0.0.1:$admin_ps_session")
+    fi
     if $tls; then
         mkdir -p "$run_dir/tls"
         cp "$RINGSQL_TEST_CERTS/ca.pem" "$run_dir/tls/cacert.pem"

@@ -8,6 +8,8 @@ packages=(
     gcc clang libclang-rt-14-dev meson ninja-build pkg-config python3
     liburing-dev libmariadb-dev libjemalloc-dev libyaml-dev libssl-dev
     mariadb-server mariadb-client sysbench gnuplot-nox python3-yaml
+    # bench/run.sh's proxy that decodes nothing
+    haproxy
     # the drivers of tests/drivers
     python3-pymysql python3-mysqldb php-cli php-mysql golang-go
     golang-github-go-sql-driver-mysql-dev default-jdk-headless libmariadb-java
