@@ -208,8 +208,14 @@ static void settle(struct session *s)
     }
     if (s->state == SS_FORWARD && !s->expect_response && !s->fr.in_logical)
         set_state(s, SS_IDLE);
-    if (s->state == SS_FORWARD && s->expect_response)
-        return; /* the response is on its way */
+    if (s->state == SS_FORWARD && s->expect_response) {
+        /* The response is on its way. A receive buffer whose every byte went to the backend
+         * goes back now: held until the response came, one per client waiting for one, they
+         * ran out with 512 such clients on a worker, and then no response could be read. */
+        if (s->in.held && s->in.sent == s->in.len)
+            worker_buf_release(s->w, &s->in);
+        return;
+    }
     if (s->state == SS_IDLE && framer_between_packets(&s->fr))
         release_if_free(s); /* not while a command is partly forwarded to its connection */
     if (s->in.held && s->in.scan < s->in.len) {

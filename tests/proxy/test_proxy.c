@@ -808,6 +808,41 @@ static void test_unknown_database_error_in_the_clients_charset(void)
     stop_proxy();
 }
 
+/* More clients waiting for a response than the worker has receive buffers: each gets its
+ * answer. (A client's buffer was held until its response came, so with every buffer held by
+ * waiting clients no response could be read: the worker stalled for good.) */
+static void test_more_waiting_clients_than_buffers(void)
+{
+    enum { CLIENTS = 40 }; /* receive_buffers: 16 */
+    if (!start_proxy_with(1, CLIENTS, "receive_buffers: 16\n"))
+        return;
+    MYSQL *m[CLIENTS] = {0};
+    size_t n = 0;
+    for (; n < CLIENTS; n++) {
+        m[n] = connect_app(NULL, NULL);
+        if (!CHECK(m[n] != NULL))
+            break;
+    }
+    const char *q = "SELECT SLEEP(0.3), 42";
+    for (size_t i = 0; i < n; i++)
+        CHECK(mysql_send_query(m[i], q, (unsigned long)strlen(q)) == 0);
+    size_t answered = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (mysql_read_query_result(m[i]) != 0) {
+            printf("# client %zu: %u %s\n", i, mysql_errno(m[i]), mysql_error(m[i]));
+            continue;
+        }
+        MYSQL_RES *r = mysql_store_result(m[i]);
+        MYSQL_ROW row = r ? mysql_fetch_row(r) : NULL;
+        answered += row && row[1] && strcmp(row[1], "42") == 0;
+        mysql_free_result(r);
+    }
+    CHECK_UINT(answered, n);
+    for (size_t i = 0; i < n; i++)
+        mysql_close(m[i]);
+    stop_proxy();
+}
+
 /* COM_RESET_CONNECTION keeps the current database: a client that asks for none must not get
  * the one an earlier client chose on the same backend connection (at login or with USE). */
 static void test_no_database_leaks_between_clients(void)
@@ -1050,6 +1085,7 @@ int main(int argc, char **argv)
         CHECK_CASE(test_prepared_xa_outlives_the_session),
         CHECK_CASE(test_set_global_reaches_later_sessions),
         CHECK_CASE(test_unknown_database_error_in_the_clients_charset),
+        CHECK_CASE(test_more_waiting_clients_than_buffers),
         CHECK_CASE(test_no_database_leaks_between_clients),
         CHECK_CASE(test_use_of_a_wide_charset_database),
         CHECK_CASE(test_result_with_70000_columns),
