@@ -205,6 +205,9 @@ static void connections(struct prom_buf *b, struct proxy *p)
     one(b, "ringsql_backend_connections_reset_total", "counter",
         "Backend connections reset (COM_RESET_CONNECTION) and pooled again after a session.",
         SUM(p, conns_reset));
+    one(b, "ringsql_backend_connections_kept_total", "counter",
+        "Backend connections pooled again without a reset: the session left no state on them.",
+        SUM(p, conns_kept));
     one(b, "ringsql_backend_connections_recycled_total", "counter",
         "Idle backend connections replaced by the health check as stale.",
         SUM(p, conns_recycled_stale));

@@ -49,6 +49,7 @@ struct worker_stats {
     stat_t conns_reset;          /* returned to available after COM_RESET_CONNECTION */
     stat_t conns_discarded;      /* closed dirty or broken: a replacement was asked for */
     stat_t conns_recycled_stale; /* handed back as stale by the health check */
+    stat_t conns_kept;           /* back to the pool without a reset: the session left no state */
     stat_t backend_errors;       /* a bound backend failed (sessions saw ERR 2013) */
 
     stat_t bytes_c2b, bytes_b2c;     /* forwarded client -> backend, backend -> client */

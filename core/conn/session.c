@@ -212,6 +212,22 @@ void stop_waiting(struct session *s)
     set_state(s, SS_IDLE);
 }
 
+/* The session ends having left nothing on b that a reset would clear: the server reported no
+ * change (ringsql's tracking was on throughout), no statement did what it does not report, no
+ * transaction, cursor or result is open, no diagnostics or insert id wait to be read. */
+static bool left_nothing(const struct session *s, const struct backend *b)
+{
+    if (s->w->stopping || b->pc.shard->retired) /* backend_release discards it */
+        return false;
+    if (s->state_left || s->xa || !b->tracking || b->diag_dirty || b->insert_id_set || b->in.held ||
+        b->send_busy || !proto_tracker_idle(&b->tr))
+        return false;
+    uint16_t st = proto_tracker_status(&b->tr);
+    return (st & PROTO_SERVER_STATUS_AUTOCOMMIT) &&
+           !(st & (PROTO_SERVER_STATUS_IN_TRANS | PROTO_SERVER_MORE_RESULTS_EXISTS |
+                   PROTO_SERVER_STATUS_CURSOR_EXISTS));
+}
+
 void unbind(struct session *s, bool clean)
 {
     struct backend *b = s->b;
@@ -233,6 +249,12 @@ void unbind(struct session *s, bool clean)
     bool idle = clean && !b->kill_pending && !s->c2b_busy && !s->b2c_busy && !s->expect_response &&
                 !s->infile &&
                 !(s->fr.in_logical && s->state != SS_LOGIN && s->state != SS_AUTH_SWITCH);
+    if (idle && left_nothing(s, b)) {
+        s->b = b; /* give_back_untouched takes it from the session */
+        STAT_INC(s->w->st.conns_kept);
+        give_back_untouched(s);
+        return;
+    }
     backend_release(b, idle);
 }
 

@@ -308,7 +308,7 @@ static void bind_next(struct session *s)
                 s->db_sent = false;
                 backend_set_db(b, s->db, s->db_len);
             }
-            if (s->txn && !b->tracking) {
+            if (!b->tracking) {
                 /* The server then flags every OK that changed the session (SET, USE,
                  * temporary tables, PREPARE, ...): such a session keeps its backend. */
                 static const char q[] = "SET SESSION session_track_state_change=1";
@@ -427,6 +427,7 @@ void reset_for_client(struct session *s, uint8_t seq)
 {
     s->seq = proto_seq_next(seq);
     s->client_reset = true;
+    s->state_left = false;
     s->sha2_fast = false;
     s->pinned = false;
     s->diag_held = false;

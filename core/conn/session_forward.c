@@ -175,6 +175,8 @@ static int client_packet(void *ctx, const uint8_t *head, size_t head_len, uint64
     if (s->txn && (facts & PROTO_QF_CONNECTION_ID) && whole)
         proto_sql_rewrite_connection_id(s->in.p + s->in.scan - len + 1, (size_t)len - 1,
                                         (uint32_t)s->id);
+    if (command_pins(head[0], facts) || (facts & PROTO_QF_NAMES_STATE_TRACKING))
+        s->state_left = true; /* state the server does not report, or its reports turned off */
     if (s->txn && !s->pinned && command_pins(head[0], facts))
         pin(s, "a statement that may leave state the server does not report");
     if (!s->txn && b->db_known && command_may_change_db(head[0], facts))
@@ -292,6 +294,10 @@ static int track_response(struct session *s, const uint8_t *head, size_t head_le
         }
         if (s->txn && !s->pinned && (b->tr.status_seen & PROTO_SERVER_SESSION_STATE_CHANGED))
             pin(s, "the server reported a change of session state");
+        /* What only a reset clears: reported state, diagnostics, an insert id. */
+        if ((b->tr.status_seen & PROTO_SERVER_SESSION_STATE_CHANGED) || b->tr.error ||
+            b->tr.warnings > 0 || b->tr.last_insert_id)
+            s->state_left = true;
         return 1;
     case PROTO_TRACK_INFILE:
         s->infile = true;
@@ -314,14 +320,14 @@ static int response_packet(void *ctx, const uint8_t *head, size_t head_len, uint
     return track_response(s, head, head_len);
 }
 
-/* Transaction pooling turned session_track_state_change on; a client that did not gets the
+/* ringsql turned session_track_state_change on (bind); a client that did not gets the
  * response's last OK without its state-change entry (in place: the OK ends the buffer). An
  * OK that straddles two receives, or ends one of several results, keeps it. */
 static void strip_state_change(struct session *s)
 {
     struct backend *b = s->b;
     uint64_t len = s->last_len;
-    if (!s->txn || s->client_tracks_state || !(s->caps & PROTO_CLIENT_SESSION_TRACK) ||
+    if (!b->tracking || s->client_tracks_state || !(s->caps & PROTO_CLIENT_SESSION_TRACK) ||
         !(b->tr.status_seen & PROTO_SERVER_SESSION_STATE_CHANGED) || len >= PROTO_MAX_PAYLOAD ||
         b->in.scan != b->in.len || b->in.scan - b->in.sent < len + PROTO_HEADER_LEN)
         return;

@@ -122,6 +122,10 @@ struct session {
     bool client_reset; /* the client's COM_RESET_CONNECTION is being applied (SS_BIND) */
     bool xa;           /* it ran an XA statement: its connection is closed, not reset */
     bool relay;
+    /* It may have left state that only COM_RESET_CONNECTION clears (a statement the server
+     * does not report, a reported change, diagnostics, an insert id): its connection is reset
+     * when it lets it go. A session that left none gives it back as it is. */
+    bool state_left;
     /* The client named session_track_state_change: the state-change entries transaction
      * pooling turned on reach it (else the last OK of a response loses them). */
     bool client_tracks_state;

@@ -815,6 +815,7 @@ static void test_reload_adds_and_removes_backends_and_users(void)
     MYSQL *m2 = connect_app();
     if (CHECK(m2 != NULL)) {
         CHECK_INT(metric(POOL_KEY("second", "app", "busy")), 1);
+        CHECK(tdb_exec(m2, "SET @left = 1")); /* state: its connection is reset at the end */
         mysql_close(m2);
         CHECK(wait_metric(reset, r_before + 1)); /* m2's connection, reset and pooled again */
     }

@@ -843,6 +843,80 @@ static void test_more_waiting_clients_than_buffers(void)
     stop_proxy();
 }
 
+/* Each kind of state a session may leave, and what the next client on the same connection
+ * reads of it: none (its connection was reset). The probe fails with `code`, or reads `want`. */
+static const struct {
+    const char *leave, *probe, *want;
+    unsigned code;
+} left_states[] = {
+    {"SET @v = 1", "SELECT @v", "NULL", 0},
+    {"SELECT @w := 2", "SELECT @w", "NULL", 0},
+    {"SET SESSION sql_mode = 'ANSI_QUOTES'", "SELECT @@session.sql_mode = @@global.sql_mode", "1",
+     0},
+    {"SET SESSION TRANSACTION ISOLATION LEVEL SERIALIZABLE",
+     "SELECT @@session.tx_isolation = @@global.tx_isolation", "1", 0},
+    {"CREATE TEMPORARY TABLE st_tmp (x INT)", "SELECT * FROM st_tmp", NULL, 1146},
+    {"PREPARE st_ps FROM 'SELECT 1'", "EXECUTE st_ps", NULL, 1243},
+    {"SELECT GET_LOCK('st_lock', 0)", "SELECT IS_FREE_LOCK('st_lock')", "1", 0},
+    {"INSERT INTO st_auto VALUES (NULL)", "SELECT LAST_INSERT_ID()", "0", 0},
+    {"SELECT CAST('x' AS SIGNED)", "SELECT @@warning_count", "0", 0},
+    {"BEGIN", "SELECT @@in_transaction", "0", 0},
+    {"SELECT 1 FROM st_auto LIMIT 1 FOR UPDATE", "SELECT @@in_transaction", "0", 0},
+};
+
+/* A session that left nothing gives its connection back without a reset (the server's
+ * session counters, which a reset clears, go on); one that left anything has it reset, and
+ * the next client reads none of it. */
+static void test_reset_only_when_state_was_left(void)
+{
+    MYSQL *direct = tdb_connect_server();
+    if (!CHECK(direct != NULL))
+        return;
+    CHECK(tdb_exec(direct, "CREATE TABLE IF NOT EXISTS st_auto (id INT AUTO_INCREMENT "
+                           "PRIMARY KEY) ENGINE=InnoDB"));
+    mysql_close(direct);
+    if (!start_proxy(1, 1))
+        return;
+    char id_a[32] = "", id_b[32] = "", v[64];
+    MYSQL *a = connect_app(TDB_DATABASE, NULL);
+    if (CHECK(a != NULL)) {
+        CHECK(tdb_query_value(a, "SELECT CONNECTION_ID()", id_a, sizeof id_a));
+        mysql_close(a);
+    }
+    MYSQL *b = connect_app_retry(TDB_DATABASE);
+    if (CHECK(b != NULL)) {
+        CHECK(tdb_query_value(b, "SELECT CONNECTION_ID()", id_b, sizeof id_b));
+        CHECK_STR(id_b, id_a);
+        /* a's SELECT still counts: no reset came between the two sessions. */
+        if (CHECK(tdb_query_value(b,
+                                  "SELECT VARIABLE_VALUE > 1 FROM information_schema."
+                                  "SESSION_STATUS WHERE VARIABLE_NAME = 'COM_SELECT'",
+                                  v, sizeof v)))
+            CHECK_STR(v, "1");
+        mysql_close(b);
+    }
+    for (size_t i = 0; i < sizeof left_states / sizeof left_states[0]; i++) {
+        a = connect_app_retry(TDB_DATABASE);
+        if (!CHECK(a != NULL))
+            break;
+        if (!CHECK(tdb_exec(a, left_states[i].leave)))
+            printf("# leaving: %s\n", left_states[i].leave);
+        mysql_close(a);
+        b = connect_app_retry(TDB_DATABASE);
+        if (!CHECK(b != NULL))
+            break;
+        bool ok = left_states[i].code
+                      ? tdb_expect_error(b, left_states[i].probe, left_states[i].code)
+                      : tdb_query_value(b, left_states[i].probe, v, sizeof v) &&
+                            strcmp(v, left_states[i].want) == 0;
+        if (!CHECK(ok))
+            printf("# after \"%s\": \"%s\" read %s\n", left_states[i].leave, left_states[i].probe,
+                   left_states[i].code ? "no error" : v);
+        mysql_close(b);
+    }
+    stop_proxy();
+}
+
 /* COM_RESET_CONNECTION keeps the current database: a client that asks for none must not get
  * the one an earlier client chose on the same backend connection (at login or with USE). */
 static void test_no_database_leaks_between_clients(void)
@@ -1086,6 +1160,7 @@ int main(int argc, char **argv)
         CHECK_CASE(test_set_global_reaches_later_sessions),
         CHECK_CASE(test_unknown_database_error_in_the_clients_charset),
         CHECK_CASE(test_more_waiting_clients_than_buffers),
+        CHECK_CASE(test_reset_only_when_state_was_left),
         CHECK_CASE(test_no_database_leaks_between_clients),
         CHECK_CASE(test_use_of_a_wide_charset_database),
         CHECK_CASE(test_result_with_70000_columns),
