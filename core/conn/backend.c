@@ -72,8 +72,8 @@ struct backend *backend_new(struct worker *w, struct msg *m)
 
 void backend_arm_recv(struct backend *b)
 {
-    if (b->recv_armed || b->in.held || b->state == B_DEAD)
-        return;
+    if (b->recv_armed || b->in.held || b->buf_waiting || b->state == B_DEAD)
+        return; /* a waiting one is armed by buffer_free (see arm_client_recv) */
     b->recv_armed = true;
     b->inflight++;
     worker_recv(b->w, b->fd, op_tag(b, OP_BACKEND_RECV));

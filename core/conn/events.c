@@ -159,19 +159,24 @@ static void message(struct worker *w, struct msg *m)
     free(m);
 }
 
-/* One buffer came back: the first waiting backend receive goes again, else a session's. */
+/* One buffer came back: the first waiting backend receive goes again, else a session's (one
+ * that arms nothing, closing meanwhile, does not use up the buffer's turn). */
 static void buffer_free(struct worker *w)
 {
-    if (w->backend_buf_waiters) {
+    while (w->backend_buf_waiters) {
         struct backend *b = w->backend_buf_waiters;
         w->backend_buf_waiters = b->buf_wait_next;
         b->buf_waiting = false;
         backend_arm_recv(b);
-    } else if (w->buf_waiters) {
+        if (b->recv_armed)
+            return;
+    }
+    while (w->buf_waiters) {
         struct buf_wait *bw = w->buf_waiters;
         w->buf_waiters = bw->next;
         bw->waiting = false;
-        session_buf_ready(bw->s);
+        if (session_buf_ready(bw->s))
+            return;
     }
 }
 

@@ -367,7 +367,10 @@ static void client_recv_deadline(struct session *s)
 
 void arm_client_recv(struct session *s)
 {
-    if (s->recv_armed || s->in.held || s->state == SS_CLOSED)
+    /* One waiting for a buffer is armed when one comes back (buffer_free), not before: a
+     * receive armed meanwhile would take its data, and the buffer meant for it then lies
+     * free while other receives wait (a stall, seen with receive_buffers: 16). */
+    if (s->recv_armed || s->in.held || s->bw.waiting || s->state == SS_CLOSED)
         return;
     client_recv_deadline(s);
     s->recv_armed = true;
@@ -562,7 +565,8 @@ void session_on_backend_failed(struct session *s)
     close_session(s, false, "backend connection failed");
 }
 
-void session_buf_ready(struct session *s)
+bool session_buf_ready(struct session *s)
 {
     arm_client_recv(s);
+    return s->recv_armed;
 }

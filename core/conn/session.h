@@ -41,8 +41,8 @@ void session_on_c2b_sent(struct session *s, int res);
 void session_on_b2c_sent(struct session *s, int res);
 /* The bound backend broke (I/O error, protocol error): the session cannot go on. */
 void session_on_backend_failed(struct session *s);
-/* A receive that found no free buffer may now be retried. */
-void session_buf_ready(struct session *s);
+/* A receive that found no free buffer may now be retried: true when it was armed again. */
+bool session_buf_ready(struct session *s);
 /* The worker is stopping: end every session at once. */
 void session_shutdown_all(struct worker *w);
 /* A reload replaced w->cfg (old is still valid): sessions re-index their user by name. One

@@ -147,6 +147,11 @@ void io_buf_put(struct io *io, uint16_t bid)
         eng_buf_put(io, bid);
 }
 
+bool io_buf_available(const struct io *io, uint32_t ring_held)
+{
+    return ring_held < io->nbufs && (!io->tls || tls_buf_available(io));
+}
+
 static void on_submitted(void *ctx)
 {
     struct io *io = ctx;

@@ -83,6 +83,10 @@ struct ssl_st *io_tls_detach(struct io *io, int fd);
 /* Receive buffer bid's memory, and its return once its bytes are used. */
 uint8_t *io_buf(struct io *io, uint16_t bid);
 void io_buf_put(struct io *io, uint16_t bid);
+/* Whether a receive armed now would find a buffer, with ring_held of the engine's buffers
+ * (ids below its count) in the caller's hands: a receive whose "no buffer" was decided before
+ * buffers came back must not wait for the next one to come back (it may never come). */
+bool io_buf_available(const struct io *io, uint32_t ring_held);
 
 /* What io_wait() calls: submitted() once the submissions are with the kernel (what was only
  * waiting for them, a descriptor to close, can go), then complete() for each completion. */

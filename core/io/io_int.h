@@ -77,4 +77,6 @@ void tls_forget(struct io *io, struct tls_conn *c);
 void tls_complete(struct io *io, uint64_t tag, int res, unsigned flags);
 uint8_t *tls_buf(struct io *io, uint16_t bid);
 void tls_buf_put(struct io *io, uint16_t bid);
+/* A plaintext buffer is free, or may still be made. */
+bool tls_buf_available(const struct io *io);
 void tls_free_all(struct io *io);

@@ -112,6 +112,11 @@ void tls_buf_put(struct io *io, uint16_t bid)
     t->free_ids[t->nfree++] = bid - io->nbufs;
 }
 
+bool tls_buf_available(const struct io *io)
+{
+    return io->tls->nfree > 0 || io->tls->nbufs < io->tls->cap;
+}
+
 /* ---------- the caller's completions ---------- */
 
 static void deliver(struct io *io, uint64_t tag, int res, unsigned flags)

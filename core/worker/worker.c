@@ -87,6 +87,8 @@ bool worker_buf_take(struct worker *w, int res, unsigned cqe_flags, struct rbuf 
     rb->len = res > 0 ? (uint32_t)res : 0;
     rb->scan = rb->sent = 0;
     rb->held = true;
+    if (bid < w->nbufs)
+        w->bufs_held++;
     return true;
 }
 
@@ -95,6 +97,8 @@ void worker_buf_release(struct worker *w, struct rbuf *rb)
     if (!rb->held)
         return;
     io_buf_put(w->io, rb->bid);
+    if (rb->bid < w->nbufs)
+        w->bufs_held--;
     rb->held = false;
     rb->p = NULL;
     rb->len = rb->scan = rb->sent = 0;
@@ -146,6 +150,14 @@ static void xbufs_free(struct worker *w)
         free(worker_xbuf_take(w));
 }
 
+/* The receive that found no buffer was answered so before one came back (the engine decided
+ * it, then buffers went back before its completion was read): it goes again now. */
+static void wake_if_available(struct worker *w)
+{
+    if (io_buf_available(w->io, w->bufs_held))
+        w->hooks->buffer_free(w);
+}
+
 void worker_buf_wait(struct worker *w, struct buf_wait *bw)
 {
     if (bw->waiting)
@@ -154,6 +166,7 @@ void worker_buf_wait(struct worker *w, struct buf_wait *bw)
     bw->next = w->buf_waiters;
     w->buf_waiters = bw;
     buf_starved(w);
+    wake_if_available(w);
 }
 
 void worker_backend_buf_wait(struct worker *w, struct backend *b)
@@ -164,6 +177,7 @@ void worker_backend_buf_wait(struct worker *w, struct backend *b)
     b->buf_wait_next = w->backend_buf_waiters;
     w->backend_buf_waiters = b;
     buf_starved(w);
+    wake_if_available(w);
 }
 
 struct shard_gauges *worker_gauges_new(uint32_t gen, size_t n)

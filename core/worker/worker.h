@@ -185,6 +185,7 @@ struct worker {
     struct msgq inbox;
     uint64_t wake_buf;
     uint32_t nbufs; /* receive buffers (cfg receive_buffers, fixed at start) */
+    uint32_t bufs_held; /* of them, taken by sessions and backends and not given back */
     bool stopping;
     bool accepting;
     /* Out of descriptors (EMFILE...): accepting pauses for WORKER_ACCEPT_PAUSE_MS instead of
