@@ -16,6 +16,7 @@
 
 #define CFG_MAX_WORKERS 1024
 #define CFG_MAX_POOL_SIZE 100000
+#define CFG_MAX_PREPARED_PER_CONN 1048576 /* the server's own max_prepared_stmt_count bound */
 
 /* ---- sections --------------------------------------------------------------------------- */
 
@@ -134,6 +135,12 @@ static void set_pool_min_idle(struct loader *ld, const yaml_node_t *v, void *t)
     ld_set_uint(ld, v, "pool.min_idle", 0, CFG_MAX_POOL_SIZE, &((struct cfg_pool *)t)->min_idle);
 }
 
+static void set_pool_max_prepared(struct loader *ld, const yaml_node_t *v, void *t)
+{
+    ld_set_uint(ld, v, "pool.max_prepared_per_connection", 1, CFG_MAX_PREPARED_PER_CONN,
+                &((struct cfg_pool *)t)->max_prepared_per_conn);
+}
+
 static void set_pool_stale_after(struct loader *ld, const yaml_node_t *v, void *t)
 {
     ld_set_duration(ld, v, "pool.stale_after", &((struct cfg_pool *)t)->stale_after_ms);
@@ -242,6 +249,7 @@ static void set_pool(struct loader *ld, const yaml_node_t *v, void *t)
         {"stale_after", false, set_pool_stale_after},
         {"health_check_interval", false, set_pool_health_check_interval},
         {"mode", false, set_pool_mode},
+        {"max_prepared_per_connection", false, set_pool_max_prepared},
     };
     struct cfg_pool *pool = &((struct cfg *)t)->pool;
     ld_walk_mapping(ld, v, "pool", specs, countof(specs), pool);
@@ -471,6 +479,7 @@ static void set_defaults(struct cfg *cfg)
     cfg->pool.size = 32;
     cfg->pool.min_idle = UINT32_MAX; /* "not given": becomes size */
     cfg->pool.stale_after_ms = 300 * 1000;
+    cfg->pool.max_prepared_per_conn = 256;
     cfg->pool.health_check_interval_ms = 10 * 1000;
     cfg->timeouts.connect_ms = 2 * 1000;
     cfg->timeouts.handshake_ms = 5 * 1000;

@@ -72,6 +72,10 @@ struct cfg_pool {
     uint64_t stale_after_ms;
     uint64_t health_check_interval_ms;
     enum cfg_pool_mode mode;
+    /* Transaction pooling: statements kept prepared on one backend connection; the least
+     * recently used beyond this are closed on the server (max_prepared_stmt_count is the
+     * server's bound on all connections together). */
+    uint32_t max_prepared_per_conn;
 };
 
 struct cfg_timeouts {

@@ -125,6 +125,13 @@ static void clients(struct prom_buf *b, struct proxy *p)
     one(b, "ringsql_sessions_pinned_total", "counter",
         "Transaction-pooled sessions that left state on their backend connection and kept it.",
         SUM(p, sessions_pinned));
+    one(b, "ringsql_prepared_reprepared_total", "counter",
+        "Transaction pooling: client statements prepared again on a connection that lacked them",
+        SUM(p, stmt_reprepares));
+    one(b, "ringsql_prepared_evicted_total", "counter",
+        "Transaction pooling: statements closed on a connection to keep "
+        "pool.max_prepared_per_connection",
+        SUM(p, stmt_evictions));
     prom_family(b, "ringsql_rejected_total", "counter",
                 "Clients turned away (or, transaction pooling, commands refused), by reason.");
     for (int r = 0; r < REJECT_KINDS; r++) {

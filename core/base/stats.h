@@ -42,6 +42,8 @@ struct worker_stats {
     stat_t clients_connected; /* gauge: sessions open now (accepted, not yet closed) */
     stat_t sessions_done;
     stat_t sessions_pinned; /* transaction pooling: kept their backend for the rest */
+    stat_t stmt_reprepares; /* transaction pooling: statements prepared again on a connection */
+    stat_t stmt_evictions;  /* ... closed on one to keep pool.max_prepared_per_connection */
     stat_t rejected[REJECT_KINDS];
     stat_t timeouts[TIMEOUT_KINDS];
 

@@ -129,6 +129,8 @@ void backend_bury(struct worker *w)
         struct backend *next = b->next_live;
         if (b->fd >= 0) /* -1: handed over to the maintenance thread */
             worker_close_fd(w, b->fd);
+        stmt_conn_clear(&b->stmts);
+        free(b->cmd_big);
         free(b);
         b = next;
     }
@@ -161,14 +163,33 @@ void backend_discard(struct backend *b, const char *reason)
     backend_maybe_free(b);
 }
 
-/* Sends the n-byte packet ringsql built in b->cmd. */
+/* What ringsql's own command is sent from. */
+static const uint8_t *cmd_bytes(const struct backend *b)
+{
+    return b->cmd_big ? b->cmd_big : b->cmd;
+}
+
+/* Sends the n-byte packet ringsql built in b->cmd (or b->cmd_big). */
 static void send_built(struct backend *b, ssize_t n)
 {
     b->cmd_len = (uint32_t)n;
     b->cmd_sent = 0;
     b->send_busy = true;
     b->inflight++;
-    worker_send(b->w, b->fd, b->cmd, b->cmd_len, op_tag(b, OP_BACKEND_SEND));
+    worker_send(b->w, b->fd, cmd_bytes(b), b->cmd_len, op_tag(b, OP_BACKEND_SEND));
+}
+
+int backend_send_packets(struct backend *b, uint8_t *p, size_t len, uint8_t last_command)
+{
+    int rc = proto_tracker_begin(&b->tr, last_command, b->caps);
+    if (rc < 0 || len > UINT32_MAX) {
+        free(p);
+        return rc < 0 ? rc : -EMSGSIZE;
+    }
+    free(b->cmd_big);
+    b->cmd_big = p;
+    send_built(b, (ssize_t)len);
+    return 0;
 }
 
 /* The receive is no more: the socket goes to the maintenance thread with what it needs to
@@ -214,6 +235,10 @@ void backend_hand_over(struct backend *b, enum msg_kind kind, bool replace)
     if (b->state != B_POOLED)
         return;
     pool_remove(&b->pc);
+    /* A ping would hand back a connection whose prepared statements the new object does not
+     * know: they would stay on the server, counted against max_prepared_stmt_count. */
+    if (kind == MSG_CONN_PING && (b->stmts.n > 0 || b->stmts.nclosing > 0))
+        kind = MSG_CONN_STALE;
     b->state = B_HANDOFF;
     b->handoff = kind;
     b->handoff_gen = b->w->gen;
@@ -262,6 +287,7 @@ void backend_session_reset(struct backend *b)
     b->charset = b->charset0;
     b->charset_known = true;
     b->tracking = false;
+    stmt_conn_clear(&b->stmts); /* the server closed them */
 }
 
 int backend_send_cmd(struct backend *b, uint8_t command, const void *arg, size_t arg_len)
@@ -306,6 +332,7 @@ int backend_send_change_user(struct backend *b)
     if (n < 0)
         return (int)n;
     int rc = proto_tracker_begin(&b->tr, PROTO_COM_CHANGE_USER, b->caps);
+    stmt_conn_clear(&b->stmts); /* the server closes them */
     if (rc < 0)
         return rc;
     backend_session_reset(b); /* and no database: */
@@ -462,6 +489,8 @@ enum backend_news backend_on_send(struct backend *b, int res)
         if (res <= 0) {
             b->send_busy = false;
             b->cmd_len = 0;
+            free(b->cmd_big);
+            b->cmd_big = NULL;
             if (b->state == B_BOUND)
                 return BACKEND_FAILED;
             backend_discard(b, "send failed");
@@ -470,12 +499,14 @@ enum backend_news backend_on_send(struct backend *b, int res)
         b->cmd_sent += (uint32_t)res;
         if (b->cmd_sent < b->cmd_len) {
             b->inflight++;
-            worker_send(b->w, b->fd, b->cmd + b->cmd_sent, b->cmd_len - b->cmd_sent,
+            worker_send(b->w, b->fd, cmd_bytes(b) + b->cmd_sent, b->cmd_len - b->cmd_sent,
                         op_tag(b, OP_BACKEND_SEND));
             return BACKEND_QUIET;
         }
         b->cmd_len = 0;
         b->send_busy = false;
+        free(b->cmd_big);
+        b->cmd_big = NULL;
         return BACKEND_QUIET;
     }
     b->send_busy = false;

@@ -43,6 +43,9 @@ void backend_session_reset(struct backend *b);
 bool backend_globals_stale(const struct backend *b);
 /* Sends ringsql's own command (payload, seq 0) and begins tracking its response. */
 int backend_send_cmd(struct backend *b, uint8_t command, const void *arg, size_t arg_len);
+/* Sends ringsql's own packets p (len bytes, malloc'd: the backend frees them once sent),
+ * whose last is a command of type last_command, and begins tracking its response. */
+int backend_send_packets(struct backend *b, uint8_t *p, size_t len, uint8_t last_command);
 /* COM_CHANGE_USER to the connection's own backend user with no database: clears the session
  * and the current database. The server may answer with an AuthSwitchRequest (the tracker says
  * PROTO_TRACK_AUTH): pass that packet (payload p, len, its seq) to

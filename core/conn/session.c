@@ -144,6 +144,15 @@ void login_head_drop(struct session *s)
     s->fr.grow = NULL;
 }
 
+void stmt_session_clear(struct session *s)
+{
+    stmt_ids_clear(&s->stmts);
+    stmt_text_unref(s->preparing);
+    s->preparing = NULL;
+    stmt_text_unref(s->step_prepare);
+    s->step_prepare = NULL;
+}
+
 void maybe_free(struct session *s)
 {
     if (s->state != SS_CLOSED || s->inflight > 0 || s->buried)
@@ -153,6 +162,7 @@ void maybe_free(struct session *s)
         worker_buf_release(w, &s->in);
     login_head_drop(s);
     stmt_meta_clear(&s->meta);
+    stmt_session_clear(s);
     free(s->cu_undo);
     s->cu_undo = NULL;
     if (s->bw.waiting) {
@@ -422,7 +432,8 @@ void reject(struct session *s, uint16_t code, const char *sqlstate, const char *
 void answer_command(struct session *s, uint8_t seq, uint16_t code, const char *state,
                     const char *msg)
 {
-    struct proto_ok ok = {.status = PROTO_SERVER_STATUS_AUTOCOMMIT};
+    struct proto_ok ok = {.status = s->b ? proto_tracker_status(&s->b->tr)
+                                         : PROTO_SERVER_STATUS_AUTOCOMMIT};
     ssize_t n = msg ? proto_build_err(s->out, sizeof s->out, proto_seq_next(seq), s->caps, code,
                                       state, msg, strlen(msg))
                     : proto_build_ok(s->out, sizeof s->out, proto_seq_next(seq), s->caps, &ok);

@@ -130,6 +130,7 @@ void reject_no_backend(struct session *s, uint32_t user)
 }
 
 static void bind_next(struct session *s);
+static void answer_held_err(struct session *s);
 static void answer_held_command(struct session *s, uint16_t code, const char *state,
                                 const char *msg);
 
@@ -318,7 +319,7 @@ static void bind_next(struct session *s)
             }
             break;
         case BIND_INSERT_ID:
-            s->bind = BIND_DONE;
+            s->bind = BIND_STMT;
             if (s->bind_for_cmd && insert_id_is_another(s)) {
                 /* The command reads LAST_INSERT_ID() on a connection whose value is someone
                  * else's: it gets its own session's back (0 if it inserted nothing). */
@@ -329,6 +330,16 @@ static void bind_next(struct session *s)
                 b->insert_id_owner = s->id;
                 rc = backend_send_cmd(b, PROTO_COM_QUERY, q, (size_t)n);
                 goto sent;
+            }
+            break;
+        case BIND_STMT:
+            s->bind = BIND_DONE;
+            if (s->bind_for_cmd && s->txn) {
+                rc = stmt_step_send(s);
+                if (rc != 0) {
+                    rc = rc < 0 ? rc : 0;
+                    goto sent;
+                }
             }
             break;
         case BIND_DONE: {
@@ -403,6 +414,15 @@ void bind_data(struct session *s)
     backend_arm_recv(b);
     if (rc == 0)
         return;
+    if (s->step_prepare || s->bind == BIND_DONE) {
+        stmt_step_done(s, rc == 1);
+        if (rc == 2) {
+            /* The statement could not be prepared again (a table dropped...): its command
+             * gets the server's ERR, and the session goes on. */
+            answer_held_err(s);
+            return;
+        }
+    }
     if (rc == 2) {
         /* The backend refused (unknown database...): the client gets its ERR; the backend
          * is idle and goes back through a reset. */
@@ -433,6 +453,7 @@ void reset_for_client(struct session *s, uint8_t seq)
     s->diag_held = false;
     s->last_insert_id = 0;
     stmt_meta_clear(&s->meta);
+    stmt_session_clear(s);
     s->bind = BIND_RESET;
     set_state(s, SS_BIND);
     bind_next(s);
@@ -457,6 +478,21 @@ static void answer_held_command(struct session *s, uint16_t code, const char *st
     answer_command(s, ph.seq, code, state, msg);
 }
 
+/* The command at s->in.scan is answered with the ERR a bind step got (in s->out). */
+static void answer_held_err(struct session *s)
+{
+    struct proto_phys ph;
+    if (proto_phys_read(s->in.p + s->in.scan, s->in.len - s->in.scan, &ph, NULL) != 0) {
+        close_session(s, false, "a statement command could not be answered");
+        return;
+    }
+    s->bind_for_cmd = false;
+    set_state(s, SS_IDLE);
+    s->in.scan += (uint32_t)ph.span;
+    s->in.sent = s->in.scan;
+    send_own(s);
+}
+
 /* No connection for the command at s->in.scan: ERR 1040, or 1429 when the backend is down. */
 static void refuse_for_no_backend(struct session *s)
 {
@@ -476,6 +512,16 @@ static void bind_taken(struct session *s)
     s->touched = true;
     s->bind_for_cmd = true;
     s->bind = BIND_RESET;
+    set_state(s, SS_BIND);
+    bind_next(s);
+}
+
+void bind_stmt_first(struct session *s)
+{
+    s->seq =
+        s->in.len - s->in.scan >= PROTO_HEADER_LEN ? proto_seq_next(s->in.p[s->in.scan + 3]) : 1;
+    s->bind_for_cmd = true;
+    s->bind = BIND_STMT;
     set_state(s, SS_BIND);
     bind_next(s);
 }
@@ -576,6 +622,7 @@ void login_ok(struct session *s)
         free(s->cu_undo);
         s->cu_undo = NULL;
         stmt_meta_clear(&s->meta);
+        stmt_session_clear(s);
     }
     if (s->b && (s->b->pc.shard->retired || s->b->pc.shard->user != user)) {
         /* Bound to another user's shard (pre-bound at accept, or COM_CHANGE_USER): give it

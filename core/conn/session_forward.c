@@ -18,6 +18,7 @@
 #include "protocol/packet.h"
 #include "protocol/query_state.h"
 #include "protocol/response.h"
+#include "protocol/stmt_packet.h"
 #include "protocol/xlat.h"
 
 /* ---------- forwarding ---------- */
@@ -148,6 +149,11 @@ static int client_packet(void *ctx, const uint8_t *head, size_t head_len, uint64
         reset_for_client(s, seq);
         return 1;
     }
+    bool stmt_cmd = s->txn && (head[0] == PROTO_COM_STMT_PREPARE ||
+                               proto_stmt_command_has_id(head[0]));
+    if (stmt_cmd && !s->stmt_checked)
+        return -EPROTO; /* its statement id could not be made the connection's */
+    s->stmt_checked = false;
     int v = proto_tracker_begin_packet(&b->tr, head, head_len, b->caps);
     if (v == -ENOTSUP && whole) {
         s->in.sent = s->in.scan;
@@ -164,7 +170,9 @@ static int client_packet(void *ctx, const uint8_t *head, size_t head_len, uint64
     xlat_command(s, head, head_len, seq);
     s->cmd_reads_diag = s->txn && head[0] == PROTO_COM_QUERY &&
                         proto_query_reads_diagnostics(head + 1, head_len - 1);
-    unsigned facts = command_facts(s, head, head_len, len);
+    unsigned facts = stmt_cmd && head[0] == PROTO_COM_STMT_EXECUTE
+                         ? stmt_exec_facts(s)
+                         : command_facts(s, head, head_len, len);
     if (facts & PROTO_QF_XA)
         s->xa = true;
     s->sets_global = facts & PROTO_QF_SETS_GLOBAL;
@@ -175,12 +183,21 @@ static int client_packet(void *ctx, const uint8_t *head, size_t head_len, uint64
     if (s->txn && (facts & PROTO_QF_CONNECTION_ID) && whole)
         proto_sql_rewrite_connection_id(s->in.p + s->in.scan - len + 1, (size_t)len - 1,
                                         (uint32_t)s->id);
-    if (command_pins(head[0], facts) || (facts & PROTO_QF_NAMES_STATE_TRACKING))
+    if (stmt_cmd && head[0] == PROTO_COM_STMT_PREPARE &&
+        stmt_prepare_forwarded(s, s->in.p + s->in.scan - len + 1, (size_t)len - 1, facts) < 0)
+        return -ENOMEM;
+    /* Transaction pooling keeps a prepared statement on its connection (under ids of its
+     * own); long data waits there for its execute, and a cursor for its fetches. */
+    bool pins = stmt_cmd ? head[0] == PROTO_COM_STMT_SEND_LONG_DATA || b->tr.cursor ||
+                               (head[0] == PROTO_COM_STMT_EXECUTE && command_pins(head[0], facts))
+                         : command_pins(head[0], facts);
+    if (pins || (facts & PROTO_QF_NAMES_STATE_TRACKING))
         s->state_left = true; /* state the server does not report, or its reports turned off */
-    if (s->txn && !s->pinned && command_pins(head[0], facts))
+    if (s->txn && !s->pinned && pins)
         pin(s, "a statement that may leave state the server does not report");
-    if (!s->txn && b->db_known && command_may_change_db(head[0], facts))
-        b->db_known = false; /* transaction pooling learns it from the server (and pins) */
+    if ((!s->txn || s->pinned) && b->db_known && command_may_change_db(head[0], facts))
+        b->db_known = false; /* unpinned transaction pooling learns it from the server (and
+                                pins) */
     STAT_INC(s->w->st.packets_c2b);
     STAT_INC(s->w->st.commands[head[0] < STAT_COMMANDS ? head[0] : STAT_COMMANDS - 1]);
     s->expect_response = v != PROTO_TRACK_DONE;
@@ -231,6 +248,26 @@ static void settle(struct session *s)
 
 static void client_data(struct session *s)
 {
+    if (s->txn && s->state == SS_IDLE && framer_between_packets(&s->fr)) {
+        switch (stmt_check_command(s)) {
+        case STMT_ANSWERED:
+            return;
+        case STMT_CONSUMED:
+            settle(s);
+            return;
+        case STMT_PREPARE_FIRST:
+            if (s->b) {
+                bind_stmt_first(s);
+                return;
+            }
+            break; /* binding prepares it (BIND_STMT) */
+        case STMT_FAILED:
+            close_session(s, false, "a statement command split across receives");
+            return;
+        case STMT_GO_ON:
+            break;
+        }
+    }
     if (s->txn && !s->b && s->state == SS_IDLE && needs_backend(s)) {
         bind_for_command(s);
         return;
@@ -265,16 +302,24 @@ static void client_data(struct session *s)
 
 /* One response packet to the tracker: 1 when the response ended (or the server asked for
  * the client's file), 0 when more follows, or -errno. */
-static int track_response(struct session *s, const uint8_t *head, size_t head_len)
+static int track_response(struct session *s, const uint8_t *head, size_t head_len,
+                          uint8_t *payload)
 {
     struct backend *b = s->b;
     STAT_INC(s->w->st.packets_b2c);
     int v = proto_tracker_feed(&b->tr, head, head_len);
     if (v < 0)
         return v;
+    if (b->tr.kind == PROTO_PKT_PREPARE_OK && s->preparing) {
+        int rc = stmt_prepare_answered(s, payload);
+        if (rc < 0)
+            return rc;
+    }
     switch (v) {
     case PROTO_TRACK_DONE:
         s->response_done = true;
+        stmt_text_unref(s->preparing); /* still there: it failed, no statement, no id */
+        s->preparing = NULL;
         if (s->sets_global) {
             /* Counted once the server has the new value: a connection reset from now on
              * reads it (backend_globals_stale). */
@@ -315,34 +360,13 @@ static int response_packet(void *ctx, const uint8_t *head, size_t head_len, uint
                            uint8_t seq)
 {
     struct session *s = ctx;
+    struct backend *b = s->b;
     (void)seq;
     s->last_len = len;
-    return track_response(s, head, head_len);
-}
-
-/* ringsql turned session_track_state_change on (bind); a client that did not gets the
- * response's last OK without its state-change entry (in place: the OK ends the buffer). An
- * OK that straddles two receives, or ends one of several results, keeps it. */
-static void strip_state_change(struct session *s)
-{
-    struct backend *b = s->b;
-    uint64_t len = s->last_len;
-    if (!b->tracking || s->client_tracks_state || !(s->caps & PROTO_CLIENT_SESSION_TRACK) ||
-        !(b->tr.status_seen & PROTO_SERVER_SESSION_STATE_CHANGED) || len >= PROTO_MAX_PAYLOAD ||
-        b->in.scan != b->in.len || b->in.scan - b->in.sent < len + PROTO_HEADER_LEN)
-        return;
-    uint8_t *h = b->in.p + b->in.scan - len - PROTO_HEADER_LEN;
-    if (((uint64_t)h[0] | (uint64_t)h[1] << 8 | (uint64_t)h[2] << 16) != len)
-        return;
-    size_t n = proto_ok_strip_state_change(h + PROTO_HEADER_LEN, (size_t)len, b->caps);
-    if (n == len)
-        return;
-    h[0] = (uint8_t)n;
-    h[1] = (uint8_t)(n >> 8);
-    h[2] = (uint8_t)(n >> 16);
-    uint32_t cut = (uint32_t)(len - n);
-    b->in.scan -= cut;
-    b->in.len -= cut;
+    /* The packet in place, where it lies whole and unsent in the buffer (a prepare's answer
+     * gets the client's statement id there). */
+    bool here = head_len == len && b->in.scan - b->in.sent >= len + PROTO_HEADER_LEN;
+    return track_response(s, head, head_len, here ? b->in.p + b->in.scan - len : NULL);
 }
 
 static void xlat_response_data(struct session *s);
@@ -400,8 +424,8 @@ static void xlat_command(struct session *s, const uint8_t *head, size_t head_len
         return;
     bool has_id = head_len >= 5;
     switch (head[0]) {
-    case PROTO_COM_STMT_EXECUTE:
-        s->exec_stmt = has_id ? le32(head + 1) : 0;
+    case PROTO_COM_STMT_EXECUTE: /* transaction pooling: the client's id, not the server's */
+        s->exec_stmt = s->txn ? s->cmd_stmt : has_id ? le32(head + 1) : 0;
         break;
     case PROTO_COM_STMT_CLOSE:
         if (has_id)
@@ -433,7 +457,7 @@ static int xlat_packet(void *ctx, struct proto_xlat *x, struct proto_xlat_io *io
 {
     struct session *s = ctx;
     struct backend *b = s->b;
-    int v = track_response(s, p, len);
+    int v = track_response(s, p, len, whole ? (uint8_t *)p : NULL);
     if (v < 0)
         return v;
     if (!whole) /* a large packet is passed on as it is: only a row may be that large */

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "core/conn/session.h"
+#include "core/conn/stmt_cache.h"
 #include "core/conn/stmt_meta.h"
 #include "core/worker/worker.h"
 #include "protocol/constants.h"
@@ -17,6 +18,8 @@
  *                      ERRs, unbinding, closing, deadlines and timeouts, a backend that failed
  *   session_txn.c      transaction pooling's decisions: pinning, giving the connection back
  *                      between transactions, which commands need one, LAST_INSERT_ID()
+ *   session_stmt.c     transaction pooling's prepared statements: ringsql's ids, each
+ *                      connection's own, a statement prepared again where it is missing
  *   session_bind.c     taking a connection (or waiting for one), applying the client's
  *                      database, options and character set on it, the login's OK
  *   session_kill.c     KILL [QUERY] of a session
@@ -55,7 +58,17 @@ enum bind_step {
     BIND_DB, /* after the character set: the server's errors come in the client's */
     BIND_TRACK,
     BIND_INSERT_ID,
+    BIND_STMT, /* transaction pooling: the held command's statement prepared (session_stmt.c) */
     BIND_DONE
+};
+
+/* What stmt_check_command() made of the command at s->in.scan. */
+enum stmt_check {
+    STMT_GO_ON,         /* forward it as it is now (its id rewritten where it has one) */
+    STMT_ANSWERED,      /* ringsql answered it (an ERR or OK on its way) */
+    STMT_CONSUMED,      /* taken, no answer due (COM_STMT_CLOSE...) */
+    STMT_PREPARE_FIRST, /* its connection needs a bind step first (stmt_step_send) */
+    STMT_FAILED,        /* it cannot be handled (its id past the receive): the session ends */
 };
 
 enum { SESSION_HEAD_CAP = 512, SESSION_OUT_CAP = 1024, SESSION_DB_CAP = 256 };
@@ -152,6 +165,15 @@ struct session {
     bool keep_meta;
     uint32_t exec_stmt; /* the COM_STMT_EXECUTE being answered */
     struct stmt_meta_cache meta;
+    /* Transaction pooling's prepared statements (session_stmt.c): the client's ids, the
+     * statement whose COM_STMT_PREPARE is on its way (its id given at the answer), the one a
+     * bind step prepares again, the client id of the statement command under way, and
+     * whether stmt_check_command() passed the next packet. */
+    struct stmt_ids stmts;
+    struct stmt_text *preparing;
+    struct stmt_text *step_prepare;
+    uint32_t cmd_stmt;
+    bool stmt_checked;
     enum bind_step bind;
     uint64_t server_caps; /* offered in the greeting */
     uint64_t caps;        /* negotiated with the client */
@@ -186,6 +208,8 @@ void set_state(struct session *s, enum session_state to);
 struct session *session_alloc(struct worker *w);
 void login_head_drop(struct session *s);
 void maybe_free(struct session *s);
+/* Forgets the session's prepared statements (its end, COM_RESET_CONNECTION, COM_CHANGE_USER). */
+void stmt_session_clear(struct session *s);
 void give_back_untouched(struct session *s);
 void stop_waiting(struct session *s);
 void unbind(struct session *s, bool clean);
@@ -210,6 +234,26 @@ bool command_may_change_db(uint8_t command, unsigned facts);
 bool needs_backend(const struct session *s);
 bool insert_id_is_another(const struct session *s);
 void release_if_free(struct session *s);
+/* The response just walked ends in an OK whose state-change entry the client did not ask for
+ * (ringsql turned session tracking on): the entry is cut from the buffer. */
+void strip_state_change(struct session *s);
+
+/* session_stmt.c */
+/* Before the command at s->in.scan (whole or its first bytes) is walked, with the session
+ * idle between packets: see enum stmt_check. */
+enum stmt_check stmt_check_command(struct session *s);
+/* The bind step: closes the connection's evicted statements and prepares the held command's
+ * statement where it lacks it. 1: sent (the answer is the tracker's), 0: nothing to do, or
+ * -errno. */
+int stmt_step_send(struct session *s);
+/* The step's answer came (ok: the statement is prepared there). */
+void stmt_step_done(struct session *s, bool ok);
+/* The client's COM_STMT_PREPARE of text goes to the connection. Returns 0 or -ENOMEM. */
+int stmt_prepare_forwarded(struct session *s, const uint8_t *text, size_t len, unsigned facts);
+/* Its answer's first packet (payload, NULL when not in one piece): the client's id in it. */
+int stmt_prepare_answered(struct session *s, uint8_t *payload);
+/* What the text of the statement under way says (PROTO_QF_*). */
+unsigned stmt_exec_facts(struct session *s);
 
 /* session_bind.c */
 bool take_backend(struct session *s, uint32_t user);
@@ -224,6 +268,8 @@ bool wait_for_backend(struct session *s);
 void login_ok(struct session *s);
 void reset_for_client(struct session *s, uint8_t seq);
 void bind_for_command(struct session *s);
+/* The held statement command needs its statement prepared on the bound connection first. */
+void bind_stmt_first(struct session *s);
 
 /* session_kill.c */
 void on_kill(struct session *s, uint8_t seq, uint32_t id, bool query_only);

@@ -8,13 +8,14 @@
 #include "protocol/kill.h"
 #include "protocol/packet.h"
 #include "protocol/query_state.h"
+#include "protocol/response.h"
+#include "protocol/stmt_packet.h"
 
 /* ---------- transaction pooling ---------- */
 
 void pin(struct session *s, const char *why)
 {
     s->pinned = true;
-    s->b->db_known = false; /* the client may change it from now on */
     STAT_INC(s->w->st.sessions_pinned);
     struct log_ctx c;
     log_debug("session_pinned", "%s reason=\"%s\"", ctx(s, &c), why);
@@ -60,6 +61,7 @@ bool command_pins(uint8_t command, unsigned facts)
     case PROTO_COM_INIT_DB: /* reported too, but the database is what binds check first */
         return true;
     case PROTO_COM_QUERY:
+    case PROTO_COM_STMT_EXECUTE: /* transaction pooling: the facts of its statement's text */
         return facts & PROTO_QF_LEAVES_STATE;
     default:
         return false;
@@ -100,6 +102,16 @@ bool needs_backend(const struct session *s)
     }
 }
 
+/* The held command executes one of the session's statements whose text reads
+ * LAST_INSERT_ID(). */
+static bool executes_insert_id_read(const struct session *s, const uint8_t *p, const struct proto_phys *ph)
+{
+    if (ph->payload_len < 5 || p[PROTO_HEADER_LEN] != PROTO_COM_STMT_EXECUTE)
+        return false;
+    struct stmt_slot *sl = stmt_ids_get(&s->stmts, proto_stmt_id(p + PROTO_HEADER_LEN));
+    return sl && proto_query_reads_insert_id(stmt_text_sql(sl->t), sl->t->len);
+}
+
 /* Transaction pooling: the command held in s->in reads LAST_INSERT_ID(), and the connection's
  * value is not this session's (another session's insert set it, or it is 0 and this
  * session's is not). */
@@ -110,9 +122,11 @@ bool insert_id_is_another(const struct session *s)
         return false;
     const uint8_t *p = s->in.p + s->in.scan;
     struct proto_phys ph;
-    return proto_phys_read(p, s->in.len - s->in.scan, &ph, NULL) == 0 && ph.payload_len > 1 &&
-           p[PROTO_HEADER_LEN] == PROTO_COM_QUERY &&
-           proto_query_reads_insert_id(p + PROTO_HEADER_LEN + 1, ph.payload_len - 1);
+    if (proto_phys_read(p, s->in.len - s->in.scan, &ph, NULL) != 0 || ph.payload_len <= 1)
+        return false;
+    return executes_insert_id_read(s, p, &ph) ||
+           (p[PROTO_HEADER_LEN] == PROTO_COM_QUERY &&
+            proto_query_reads_insert_id(p + PROTO_HEADER_LEN + 1, ph.payload_len - 1));
 }
 
 /* After a command: a transaction-pooled session that left nothing on its backend gives it
@@ -136,4 +150,29 @@ void release_if_free(struct session *s)
         return;
     }
     give_back_untouched(s);
+}
+
+/* ringsql turned session_track_state_change on (bind); a client that did not gets the
+ * response's last OK without its state-change entry (in place: the OK ends the buffer). An
+ * OK that straddles two receives, or ends one of several results, keeps it. */
+void strip_state_change(struct session *s)
+{
+    struct backend *b = s->b;
+    uint64_t len = s->last_len;
+    if (!b->tracking || s->client_tracks_state || !(s->caps & PROTO_CLIENT_SESSION_TRACK) ||
+        !(b->tr.status_seen & PROTO_SERVER_SESSION_STATE_CHANGED) || len >= PROTO_MAX_PAYLOAD ||
+        b->in.scan != b->in.len || b->in.scan - b->in.sent < len + PROTO_HEADER_LEN)
+        return;
+    uint8_t *h = b->in.p + b->in.scan - len - PROTO_HEADER_LEN;
+    if (((uint64_t)h[0] | (uint64_t)h[1] << 8 | (uint64_t)h[2] << 16) != len)
+        return;
+    size_t n = proto_ok_strip_state_change(h + PROTO_HEADER_LEN, (size_t)len, b->caps);
+    if (n == len)
+        return;
+    h[0] = (uint8_t)n;
+    h[1] = (uint8_t)(n >> 8);
+    h[2] = (uint8_t)(n >> 16);
+    uint32_t cut = (uint32_t)(len - n);
+    b->in.scan -= cut;
+    b->in.len -= cut;
 }

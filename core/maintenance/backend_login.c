@@ -41,6 +41,16 @@
 
 enum { LOGIN_PACKET_CAP = 4096, LOGIN_ROUNDS = 4 };
 
+/* Transaction pooling runs one server statement for many clients: a server that leaves out
+ * result metadata it sent before (CACHE_METADATA) would leave it out for a client that never
+ * saw it (the types of "SELECT ? + 1" follow the last execute's parameters). */
+static uint64_t login_caps(const struct cfg *cfg)
+{
+    return cfg->pool.mode == CFG_POOL_TRANSACTION
+               ? LOGIN_CAPS & ~(uint64_t)PROTO_MARIADB_CLIENT_CACHE_METADATA
+               : LOGIN_CAPS;
+}
+
 /* The socket, and its TLS session once there is one. */
 struct link {
     int fd;
@@ -310,8 +320,8 @@ int backend_login(const struct cfg *cfg, const struct cfg_backend *be, SSL_CTX *
         snprintf(err, errlen, "greeting: not a MySQL handshake");
         goto fail;
     }
-    bool tls = hs.caps & PROTO_CLIENT_SSL;
-    if (!tls && be->tls.mode != CFG_BTLS_PREFERRED) {
+    bool tls = ctx && (hs.caps & PROTO_CLIENT_SSL); /* no ctx: tls.mode disabled */
+    if (ctx && !tls && be->tls.mode != CFG_BTLS_PREFERRED) {
         snprintf(err, errlen, "the backend does not offer TLS (tls.mode %s needs it)",
                  cfg_backend_tls_mode_name(be->tls.mode));
         rc = -EPROTO;
@@ -320,7 +330,7 @@ int backend_login(const struct cfg *cfg, const struct cfg_backend *be, SSL_CTX *
     struct proto_login lg = {
         .user = u->backend_user,
         .password = u->backend_password,
-        .caps = LOGIN_CAPS | (tls ? PROTO_CLIENT_SSL : 0),
+        .caps = login_caps(cfg) | (tls ? PROTO_CLIENT_SSL : 0),
         .charset = PROTO_CHARSET_UTF8MB4_GENERAL_CI,
         .max_packet = 1u << 30,
         .after_ssl_request = tls,

@@ -15,6 +15,7 @@
 
 #include "config/config.h"
 #include "core/base/deadline.h"
+#include "core/conn/stmt_cache.h"
 #include "core/worker/framer.h"
 #include "core/base/msg.h"
 #include "core/base/stats.h"
@@ -134,8 +135,11 @@ struct backend {
     uint8_t *xo;
     uint32_t xo_len, xo_sent;
     uint8_t cmd[BACKEND_CMD_CAP];
+    uint8_t *cmd_big; /* ringsql's own commands that outgrow cmd (statements), sent from here */
     uint32_t cmd_len;
     uint32_t cmd_sent;
+    /* Transaction pooling: the statements prepared on this connection (stmt_cache.h). */
+    struct stmt_conn stmts;
     struct backend *next_live, *prev_live;
     struct backend *buf_wait_next;
     bool buf_waiting;

@@ -76,6 +76,26 @@ MYSQL *tdb_connect(const char *host, unsigned port, const char *user, const char
     return m;
 }
 
+MYSQL *tdb_connect_app(unsigned port, const char *db, unsigned wait_ms)
+{
+    unsigned err = 0;
+    uint64_t deadline = tdb_now_ms() + wait_ms;
+    MYSQL *m;
+    do
+        m = tdb_connect("127.0.0.1", port, "app", "secret", db, &err);
+    while (!m && err == 1040 && tdb_now_ms() < deadline);
+    if (!m)
+        printf("# connect through ringsql failed: %u\n", err);
+    return m;
+}
+
+void tdb_close_all(MYSQL **m, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (m[i])
+            mysql_close(m[i]);
+}
+
 MYSQL *tdb_connect_server(void)
 {
     unsigned err = 0;

@@ -23,6 +23,12 @@ unsigned tdb_server_port(void);
  * Returns NULL and stores the error code in *err (if err) on failure. */
 MYSQL *tdb_connect(const char *host, unsigned port, const char *user, const char *password,
                    const char *db, unsigned *err);
+/* Connects through ringsql (127.0.0.1:port) as app/secret, retrying while it answers 1040
+ * (transaction pooling: a login that names a database checks it on a connection, and every
+ * one may be held for a moment), for at most wait_ms. NULL (and a note) on failure. */
+MYSQL *tdb_connect_app(unsigned port, const char *db, unsigned wait_ms);
+/* mysql_close() of the n handles in m that are not NULL. */
+void tdb_close_all(MYSQL **m, size_t n);
 /* Connects to the MariaDB server under test directly as TDB_USER. */
 MYSQL *tdb_connect_server(void);
 
