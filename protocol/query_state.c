@@ -67,6 +67,33 @@ static bool names_state_tracking(const struct sql_tok *t)
     return sql_tok_is(&tail, name);
 }
 
+/* In a SET: a word or variable that sets the connection's character set or collation. */
+static bool charset_word(const struct sql_tok *t)
+{
+    static const char *const words[] = {
+        "NAMES",
+        "CHARSET",
+        "CHARACTER", /* SET CHARACTER SET */
+        "character_set_client",
+        "character_set_connection",
+        "character_set_results",
+        "collation_connection",
+    };
+    struct sql_tok name = *t;
+    if (t->kind == SQL_TOK_SYS_VAR) { /* @@[scope.]name: its last part */
+        size_t i = t->len;
+        while (i > 0 && t->p[i - 1] != '@' && t->p[i - 1] != '.')
+            i--;
+        name = (struct sql_tok){.kind = SQL_TOK_WORD, .p = t->p + i, .len = t->len - i};
+    } else if (t->kind != SQL_TOK_WORD) {
+        return false;
+    }
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (sql_tok_is(&name, words[i]))
+            return true;
+    return false;
+}
+
 /* The facts of the text, stopping once `want` are all found. */
 static unsigned scan(const uint8_t *s, size_t len, unsigned want, const struct name_set *routines)
 {
@@ -90,6 +117,8 @@ static unsigned scan(const uint8_t *s, size_t len, unsigned want, const struct n
         first = false;
         if (in_set && (sql_tok_is(&t, "GLOBAL") || global_sys_var(&t)))
             found |= PROTO_QF_SETS_GLOBAL;
+        if (in_set && charset_word(&t))
+            found |= PROTO_QF_MAY_CHANGE_CHARSET;
         if (names_state_tracking(&t))
             found |= PROTO_QF_NAMES_STATE_TRACKING;
         if (t.kind == SQL_TOK_QUOTED && t.p[0] == '`' && t.len >= 2) {

@@ -32,7 +32,9 @@ enum {
     PROTO_QF_SETS_GLOBAL = 1 << 3,          /* proto_query_sets_global */
     PROTO_QF_NAMES_STATE_TRACKING = 1 << 4, /* proto_query_names_state_tracking */
     PROTO_QF_CONNECTION_ID = 1 << 5,        /* the word CONNECTION_ID (connection_id.h) */
-    PROTO_QF_ALL = (1 << 6) - 1,
+    PROTO_QF_MAY_CHANGE_CHARSET = 1 << 6,   /* a SET of NAMES, CHARACTER SET or the
+                                               character_set_* / collation_connection variables */
+    PROTO_QF_ALL = (1 << 7) - 1,
 };
 unsigned proto_query_facts(const uint8_t *sql, size_t len, const struct name_set *routines);
 

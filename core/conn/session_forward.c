@@ -137,9 +137,15 @@ static int client_packet(void *ctx, const uint8_t *head, size_t head_len, uint64
     }
     if (!b) {
         /* Transaction pooling between transactions: COM_PING, COM_RESET_CONNECTION (see
-         * needs_backend()) have nothing to ask a backend. */
+         * needs_backend()) have nothing to ask a backend; a reset forgets the session's
+         * prepared statements and insert id, as a server's does. */
         if (!whole)
             return -EPROTO;
+        if (head[0] == PROTO_COM_RESET_CONNECTION) {
+            stmt_session_clear(s);
+            stmt_meta_clear(&s->meta);
+            s->last_insert_id = 0;
+        }
         s->in.sent = s->in.scan;
         answer_command(s, seq, 0, NULL, NULL);
         return 1;
@@ -195,9 +201,12 @@ static int client_packet(void *ctx, const uint8_t *head, size_t head_len, uint64
         s->state_left = true; /* state the server does not report, or its reports turned off */
     if (s->txn && !s->pinned && pins)
         pin(s, "a statement that may leave state the server does not report");
-    if ((!s->txn || s->pinned) && b->db_known && command_may_change_db(head[0], facts))
-        b->db_known = false; /* unpinned transaction pooling learns it from the server (and
-                                pins) */
+    /* What ringsql knows of the connection's database and character set (a statement
+     * prepared again must be prepared in its own; the next session's bind compares them). */
+    if (b->db_known && command_may_change_db(head[0], facts))
+        b->db_known = false;
+    if (facts & PROTO_QF_MAY_CHANGE_CHARSET)
+        b->charset_known = false;
     STAT_INC(s->w->st.packets_c2b);
     STAT_INC(s->w->st.commands[head[0] < STAT_COMMANDS ? head[0] : STAT_COMMANDS - 1]);
     s->expect_response = v != PROTO_TRACK_DONE;

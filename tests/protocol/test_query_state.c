@@ -207,6 +207,28 @@ static void test_set_global(void)
     expect_each(sets_global, no, sizeof no / sizeof no[0], false);
 }
 
+static bool changes_charset(const char *sql)
+{
+    return proto_query_facts((const uint8_t *)sql, strlen(sql), NULL) & PROTO_QF_MAY_CHANGE_CHARSET;
+}
+
+/* What may change the connection's character set: a statement prepared earlier cannot then be
+ * prepared again as it was (transaction pooling). */
+static void test_charset_change(void)
+{
+    static const char *const yes[] = {"SET NAMES latin1",
+                                      "set character set utf8mb4",
+                                      "SET CHARSET ascii",
+                                      "SET character_set_client = 8",
+                                      "SET @@session.collation_connection = 'latin1_bin'",
+                                      "SELECT 1; SET NAMES utf8mb4"};
+    static const char *const no[] = {"SELECT 'SET NAMES x'", "SELECT @@character_set_client",
+                                     "SET @names = 1", "SHOW CHARACTER SET",
+                                     "SET SESSION sql_mode = ''"};
+    expect_each(changes_charset, yes, sizeof yes / sizeof yes[0], true);
+    expect_each(changes_charset, no, sizeof no / sizeof no[0], false);
+}
+
 static bool names_tracking(const char *sql)
 {
     return proto_query_names_state_tracking((const uint8_t *)sql, strlen(sql));
@@ -263,6 +285,7 @@ int main(int argc, char **argv)
         CHECK_CASE(test_xa_statements),
         CHECK_CASE(test_set_global),
         CHECK_CASE(test_state_tracking_named),
+        CHECK_CASE(test_charset_change),
         CHECK_CASE(test_name_set),
     };
     int rc = check_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
