@@ -206,20 +206,28 @@ static bool prom_parse(const char *text, const char *want, double *got, bool *fo
     return true;
 }
 
-/* GETs /metrics, checks it parses, and returns the value of key (or -1). */
-static double metric(const char *key)
+/* GETs /metrics, checks it parses, and returns the value of key (or -1, *found false). */
+static double metric_found(const char *key, bool *found)
 {
     static char buf[1 << 17];
     const char *body;
+    *found = false;
     if (!CHECK_INT(http_get("/metrics", buf, sizeof buf, &body), 200))
         return -1;
     double v = -1;
-    bool found;
-    if (!CHECK(prom_parse(body, key, &v, &found)))
+    if (!CHECK(prom_parse(body, key, &v, found)))
         return -1;
+    return *found ? v : -1;
+}
+
+/* The same, where key must be there. */
+static double metric(const char *key)
+{
+    bool found;
+    double v = metric_found(key, &found);
     if (!found)
         check_failf(__FILE__, __LINE__, "no sample %s in /metrics", key);
-    return found ? v : -1;
+    return v;
 }
 
 static double pool_total(void)
@@ -273,8 +281,9 @@ static int wait_exit(unsigned wait_ms)
 static bool wait_metric(const char *key, double want)
 {
     double got = -1;
+    bool found; /* a sample not there yet (a pool a reload just added) is waited for too */
     for (uint64_t deadline = tdb_now_ms() + COND_WAIT_MS;
-         (got = metric(key)) != want && tdb_now_ms() < deadline;)
+         (got = metric_found(key, &found)) != want && tdb_now_ms() < deadline;)
         pause_step();
     return got == want ||
            check_failf(__FILE__, __LINE__, "%s stayed %g, wanted %g", key, got, want);
