@@ -109,6 +109,10 @@ static void print_summary(const struct cfg *cfg)
            cfg->nbackends == 1 ? "" : "s", cfg->nusers, cfg->nusers == 1 ? "" : "s", cfg->pool.size,
            cfg->pool.mode == CFG_POOL_TRANSACTION ? "transaction" : "session",
            cfg->admin_listen.host, cfg->admin_listen.port);
+    for (size_t i = 0; cfg->nroutes > 1 && i < cfg->nroutes; i++)
+        printf("  route %s: listen %s:%u, policy %s\n", cfg->routes[i].name,
+               cfg->routes[i].listen.host, cfg->routes[i].listen.port,
+               cfg_policy_name(cfg->routes[i].policy));
 }
 
 /* Every client and every backend connection is a descriptor: the soft limit (often 1024) would

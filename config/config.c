@@ -3,6 +3,7 @@
 #include "config/config.h"
 #include "config/cpus.h"
 #include "config/loader.h"
+#include "config/routing.h"
 #include "config/tls.h"
 #include "protocol/ed25519.h"
 #include "protocol/sha2_crypt.h"
@@ -23,6 +24,7 @@
 static void set_listen(struct loader *ld, const yaml_node_t *v, void *t)
 {
     ld_set_addr(ld, v, "listen", &((struct cfg *)t)->listen);
+    ((struct cfg *)t)->listen_given = true;
 }
 
 static void set_workers(struct loader *ld, const yaml_node_t *v, void *t)
@@ -298,9 +300,9 @@ static void set_log(struct loader *ld, const yaml_node_t *v, void *t)
 static void set_backends(struct loader *ld, const yaml_node_t *v, void *t)
 {
     static const struct key_spec specs[] = {
-        {"name", true, set_backend_name},
-        {"address", true, set_backend_address},
-        {"tls", false, cfg_set_backend_tls},
+        {"name", true, set_backend_name},          {"address", true, set_backend_address},
+        {"tls", false, cfg_set_backend_tls},       {"role", false, cfg_set_backend_role},
+        {"weight", false, cfg_set_backend_weight},
     };
     struct cfg *cfg = t;
     void *items = NULL;
@@ -341,24 +343,11 @@ static const struct key_spec top_specs[] = {
     {"receive_buffers", false, set_receive_buffers},
     {"io", false, set_io},
     {"tls", false, cfg_set_tls},
+    {"routes", false, cfg_set_routes},
+    {"replication", false, cfg_set_replication},
 };
 
 /* ---- checks across keys ----------------------------------------------------------------- */
-
-/* The node of the idx-th item of the top-level list key, for placing cross-key errors. */
-static const yaml_node_t *list_item(struct loader *ld, const char *key, size_t idx)
-{
-    yaml_node_t *root = yaml_document_get_root_node(ld->doc);
-    for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
-         p++) {
-        yaml_node_t *k = yaml_document_get_node(ld->doc, p->key);
-        yaml_node_t *v = yaml_document_get_node(ld->doc, p->value);
-        if (k->type == YAML_SCALAR_NODE && strcmp((char *)k->data.scalar.value, key) == 0 &&
-            v->type == YAML_SEQUENCE_NODE)
-            return yaml_document_get_node(ld->doc, v->data.sequence.items.start[idx]);
-    }
-    return root;
-}
 
 /* A worker checks a caching_sha2_password hash on its event loop, for every first login of a
  * user: a round count above this (20 times MySQL's default) would stall everyone else. */
@@ -406,7 +395,7 @@ static void check_users(struct loader *ld)
     struct cfg *cfg = ld->cfg;
     for (size_t i = 0; i < cfg->nusers; i++) {
         struct cfg_user *u = &cfg->users[i];
-        const yaml_node_t *at = list_item(ld, "users", i);
+        const yaml_node_t *at = ld_top_list_item(ld, "users", i);
         if (!u->name)
             continue; /* already reported as missing */
         for (size_t j = 0; j < i; j++)
@@ -466,7 +455,7 @@ static void check_backends(struct loader *ld)
         for (size_t j = 0; j < i; j++)
             if (cfg->backends[i].name && cfg->backends[j].name &&
                 strcmp(cfg->backends[i].name, cfg->backends[j].name) == 0)
-                node_error(ld, list_item(ld, "backends", i),
+                node_error(ld, ld_top_list_item(ld, "backends", i),
                            "backends[%zu]: duplicate backend name '%s' (also backends[%zu])", i,
                            cfg->backends[i].name, j);
 }
@@ -505,6 +494,7 @@ static void load_document(struct loader *ld)
         return;
     check_backends(ld);
     check_users(ld);
+    cfg_check_routing(ld);
     if (ld->cfg->pool.min_idle == UINT32_MAX)
         ld->cfg->pool.min_idle = ld->cfg->pool.size;
     if (ld->cfg->workers == 0) {
@@ -597,6 +587,7 @@ void cfg_free(struct cfg *cfg)
     if (!cfg)
         return;
     cfg_tls_free(cfg);
+    cfg_routing_free(cfg);
     for (size_t i = 0; i < cfg->nbackends; i++)
         free(cfg->backends[i].name);
     for (size_t i = 0; i < cfg->nusers; i++) {

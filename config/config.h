@@ -45,10 +45,40 @@ struct cfg_backend_tls {
     char *ca, *cert, *key; /* cert and key: a client certificate for the server */
 };
 
+/* backends[].role: what the server is expected to be. With replication checks on (a
+ * replication: section, or any replica), the server's read_only decides at run time. */
+enum cfg_role { CFG_ROLE_PRIMARY, CFG_ROLE_REPLICA };
+
 struct cfg_backend {
     char *name;
     struct cfg_addr addr;
     struct cfg_backend_tls tls;
+    enum cfg_role role;
+    uint32_t weight; /* reads spread over replicas by weight (1 by default) */
+};
+
+/* routes[].policy: where a route's sessions and statements go.
+ * primary: the first primary (config order) with a free connection; as without routes.
+ * replicas: replicas in the read set, by weight; the primaries when none is readable.
+ * split: (transaction pooling) reads outside transactions as replicas, the rest as primary. */
+enum cfg_policy { CFG_POLICY_PRIMARY, CFG_POLICY_REPLICAS, CFG_POLICY_SPLIT };
+
+/* One listener and its policy. Without routes: in the config, one route "default" on listen
+ * with policy primary. */
+struct cfg_route {
+    char *name;
+    struct cfg_addr listen;
+    enum cfg_policy policy;
+};
+
+/* replication: how the maintenance thread watches roles and lag. */
+struct cfg_replication {
+    bool enabled;                 /* the section is there, or a backend is a replica */
+    uint64_t check_interval_ms;   /* @@read_only and SHOW ALL SLAVES STATUS of every backend */
+    uint64_t max_lag_ms;          /* Seconds_Behind_Master above this: out of the read set */
+    uint64_t read_after_write_ms; /* split: reads this soon after a write go to the primary */
+    char *monitor_user;           /* who checks: default the first user's backend login */
+    char *monitor_password;
 };
 
 struct cfg_user {
@@ -91,7 +121,11 @@ struct cfg_shutdown {
 
 struct cfg {
     char *path;
-    struct cfg_addr listen;
+    struct cfg_addr listen; /* routes[0]'s listener: the one where no routes are given */
+    bool listen_given;
+    struct cfg_route *routes; /* never empty after cfg_load() */
+    size_t nroutes;
+    struct cfg_replication replication;
     uint32_t workers;         /* resolved: never 0 after cfg_load() */
     uint32_t receive_buffers; /* per worker, 64 KiB each, a power of two */
     enum cfg_io io;
@@ -141,6 +175,8 @@ bool cfg_password_is_ed25519(const char *pw);
 const struct cfg_user *cfg_find_user(const struct cfg *cfg, const char *name);
 const struct cfg_backend *cfg_find_backend(const struct cfg *cfg, const char *name);
 const char *cfg_log_level_name(enum cfg_log_level level);
+const char *cfg_policy_name(enum cfg_policy policy);
+const char *cfg_role_name(enum cfg_role role);
 
 /* Parses "250ms", "10s", "5m", "8h" into milliseconds. Returns false on anything else. */
 bool cfg_parse_duration(const char *text, uint64_t *ms);

@@ -235,3 +235,18 @@ void ld_walk_list(struct loader *ld, const yaml_node_t *list, const char *key,
         ld_walk_mapping(ld, item, where, specs, nspecs, array + i * elem_size);
     }
 }
+
+const yaml_node_t *ld_top_list_item(struct loader *ld, const char *key, size_t idx)
+{
+    yaml_node_t *root = yaml_document_get_root_node(ld->doc);
+    for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
+         p++) {
+        yaml_node_t *k = yaml_document_get_node(ld->doc, p->key);
+        yaml_node_t *v = yaml_document_get_node(ld->doc, p->value);
+        if (k->type == YAML_SCALAR_NODE && strcmp((char *)k->data.scalar.value, key) == 0 &&
+            v->type == YAML_SEQUENCE_NODE &&
+            idx < (size_t)(v->data.sequence.items.top - v->data.sequence.items.start))
+            return yaml_document_get_node(ld->doc, v->data.sequence.items.start[idx]);
+    }
+    return root;
+}

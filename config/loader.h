@@ -56,3 +56,6 @@ void ld_set_choice(struct loader *ld, const yaml_node_t *v, const char *key,
 void ld_walk_list(struct loader *ld, const yaml_node_t *list, const char *key,
                   const struct key_spec *specs, size_t nspecs, size_t elem_size, void **items,
                   size_t *count);
+/* The node of the idx-th item of the top-level list key (the root where there is none), for
+ * placing errors found across keys. */
+const yaml_node_t *ld_top_list_item(struct loader *ld, const char *key, size_t idx);

@@ -245,8 +245,10 @@ int proxy_run(struct cfg *cfg)
                      "backends[].address and the users' credentials\"");
         for (uint32_t i = 0; i < p.nworkers; i++)
             worker_post(&p.workers[i], MSG_LISTEN);
-        log_info("listening", "listen=%s:%u workers=%u", cfg->listen.host, cfg->listen.port,
-                 p.nworkers);
+        for (size_t i = 0; i < cfg->nroutes; i++)
+            log_info("listening", "listen=%s:%u route=%s policy=%s workers=%u",
+                     cfg->routes[i].listen.host, cfg->routes[i].listen.port, cfg->routes[i].name,
+                     cfg_policy_name(cfg->routes[i].policy), p.nworkers);
         serve(&p, sfd, &reload);
     } else {
         log_info("stopping", "signal=%s", sig == SIGINT ? "SIGINT" : "SIGTERM");

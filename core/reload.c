@@ -25,12 +25,47 @@ static void needs_restart(const char *key, const struct cfg_addr *run, const str
              run->host, run->port, want->host, want->port);
 }
 
-void reload_keep_restart_keys(const struct cfg *cur, struct cfg *next)
+/* The listeners are the workers' sockets: a route's policy may change, not its listener, nor
+ * how many there are (then the running routes stay, policies and all). False: out of memory. */
+static bool keep_routes(const struct cfg *cur, struct cfg *next)
+{
+    bool same = cur->nroutes == next->nroutes;
+    for (size_t i = 0; same && i < cur->nroutes; i++)
+        same = addr_eq(&cur->routes[i].listen, &next->routes[i].listen);
+    if (same)
+        return true;
+    struct cfg_route *kept = calloc(cur->nroutes, sizeof *kept);
+    bool ok = kept != NULL;
+    for (size_t i = 0; ok && i < cur->nroutes; i++) {
+        kept[i] = cur->routes[i];
+        kept[i].name = strdup(cur->routes[i].name);
+        ok = kept[i].name != NULL;
+    }
+    if (!ok) {
+        for (size_t i = 0; kept && i < cur->nroutes; i++)
+            free(kept[i].name);
+        free(kept);
+        return false;
+    }
+    log_warn("reload_needs_restart",
+             "key=routes running=%zu configured=%zu action=\"the running routes are kept\"",
+             cur->nroutes, next->nroutes);
+    for (size_t i = 0; i < next->nroutes; i++)
+        free(next->routes[i].name);
+    free(next->routes);
+    next->routes = kept;
+    next->nroutes = cur->nroutes;
+    return true;
+}
+
+bool reload_keep_restart_keys(const struct cfg *cur, struct cfg *next)
 {
     if (!addr_eq(&cur->listen, &next->listen)) {
         needs_restart("listen", &cur->listen, &next->listen);
         next->listen = cur->listen;
     }
+    if (!keep_routes(cur, next))
+        return false;
     if (!addr_eq(&cur->admin_listen, &next->admin_listen)) {
         needs_restart("admin.listen", &cur->admin_listen, &next->admin_listen);
         next->admin_listen = cur->admin_listen;
@@ -50,6 +85,7 @@ void reload_keep_restart_keys(const struct cfg *cur, struct cfg *next)
                  cfg_io_name(next->io));
         next->io = cur->io;
     }
+    return true;
 }
 
 void reload_log_changes(const struct cfg *cur, const struct cfg *next)
@@ -129,7 +165,12 @@ void reload_start(struct proxy *p, struct reload *r)
         STAT_INC(p->reloads_rejected);
         return;
     }
-    reload_keep_restart_keys(cur, next);
+    if (!reload_keep_restart_keys(cur, next)) {
+        log_error("reload_rejected", "config=%s error=\"out of memory\"", cur->path);
+        cfg_free(next);
+        STAT_INC(p->reloads_rejected);
+        return;
+    }
     reload_log_changes(cur, next);
     reload_tls(p, next);
     char rsa_err[200];

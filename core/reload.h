@@ -17,9 +17,10 @@ struct reload {
     uint32_t gen;     /* generation of the running config: 0 at start, +1 per reload */
 };
 
-/* Copies into next what needs a restart (listen, workers, admin.listen), logging each one
- * that differs; everything else applies live. */
-void reload_keep_restart_keys(const struct cfg *cur, struct cfg *next);
+/* Copies into next what needs a restart (listen, the routes' listeners, workers,
+ * admin.listen), logging each one that differs; everything else applies live. False when
+ * memory ran out (next is then not to be used). */
+bool reload_keep_restart_keys(const struct cfg *cur, struct cfg *next);
 /* Logs the backends and users that next adds or removes (matched by name). */
 void reload_log_changes(const struct cfg *cur, const struct cfg *next);
 

@@ -29,16 +29,18 @@ struct pool_conn {
 };
 
 struct pool_shard {
-    char name[96];    /* "backend/user", for logs and client-visible errors */
-    uint32_t backend; /* index into cfg->backends */
-    uint32_t user;    /* index into cfg->users */
-    uint32_t target;  /* connections this shard may hold (its share of pool.size) */
+    char name[96];     /* "backend/user", for logs and client-visible errors */
+    uint32_t backend;  /* index into cfg->backends */
+    uint32_t user;     /* index into cfg->users */
+    uint32_t target;   /* connections this shard may hold (its share of pool.size) */
     uint32_t min_idle; /* its share of pool.min_idle: kept open even when unused */
     uint32_t pending;  /* connections the maintenance thread will send (replacements, pings,
                         * growth), counted by the worker so that it never asks past target */
-    bool retired;     /* its (backend, user) pair left the config: backend/user index nothing */
+    bool retired;      /* its (backend, user) pair left the config: backend/user index nothing */
     uint32_t navailable;
     uint32_t nbusy;
+    uint64_t commands; /* client commands forwarded on its connections (routing's metrics) */
+    uint64_t errors;   /* ... answered with an ERR */
     struct pool_link available; /* most recently returned first: warm connections are reused */
     struct pool_link busy;
 };

@@ -67,6 +67,8 @@ void pool_shard_move(struct pool_shard *to, struct pool_shard *from)
     to->navailable += list_move(&to->available, &from->available, to);
     to->nbusy += list_move(&to->busy, &from->busy, to);
     from->navailable = from->nbusy = 0;
+    to->commands = from->commands;
+    to->errors = from->errors;
 }
 
 void pool_shard_add(struct pool_shard *s, struct pool_conn *c, uint64_t now_ms)

@@ -94,10 +94,35 @@ static bool charset_word(const struct sql_tok *t)
     return false;
 }
 
+/* A statement that may begin this way only reads. */
+static bool read_start(const struct sql_tok *t)
+{
+    static const char *const words[] = {"SELECT",  "SHOW", "DESC",   "DESCRIBE",
+                                        "EXPLAIN", "WITH", "VALUES", "HELP"};
+    if (t->kind == SQL_TOK_PUNCT)
+        return t->p[0] == '(';
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (sql_tok_is(t, words[i]))
+            return true;
+    return false;
+}
+
+/* Words that make a read write or lock (or a WITH's statement a write). */
+static bool write_word(const struct sql_tok *t)
+{
+    static const char *const words[] = {"UPDATE", "INSERT", "DELETE", "REPLACE",
+                                        "INTO",   "SHARE",  "LOCK"};
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (sql_tok_is(t, words[i]))
+            return true;
+    return false;
+}
+
 /* The facts of the text, stopping once `want` are all found. */
 static unsigned scan(const uint8_t *s, size_t len, unsigned want, const struct name_set *routines)
 {
     unsigned found = 0;
+    bool any = false; /* a statement's first token was seen */
     struct sql_lex lx = sql_lex_init(s, len);
     /* The previous word, to tell SET [SESSION] TRANSACTION from START TRANSACTION. */
     struct sql_tok prev = {.kind = SQL_TOK_END};
@@ -112,9 +137,15 @@ static unsigned scan(const uint8_t *s, size_t len, unsigned want, const struct n
             first = true;
             continue;
         }
-        if (first)
+        if (first) {
             in_set = sql_tok_is(&t, "SET");
+            if (!read_start(&t))
+                found |= PROTO_QF_WRITES;
+            any = true;
+        }
         first = false;
+        if (t.kind == SQL_TOK_WORD && write_word(&t))
+            found |= PROTO_QF_WRITES;
         if (in_set && (sql_tok_is(&t, "GLOBAL") || global_sys_var(&t)))
             found |= PROTO_QF_SETS_GLOBAL;
         if (in_set && charset_word(&t))
@@ -154,7 +185,7 @@ static unsigned scan(const uint8_t *s, size_t len, unsigned want, const struct n
         if ((found & want) == want)
             return found;
     }
-    return found;
+    return any ? found : found | PROTO_QF_WRITES;
 }
 
 unsigned proto_query_facts(const uint8_t *sql, size_t len, const struct name_set *routines)

@@ -34,7 +34,12 @@ enum {
     PROTO_QF_CONNECTION_ID = 1 << 5,        /* the word CONNECTION_ID (connection_id.h) */
     PROTO_QF_MAY_CHANGE_CHARSET = 1 << 6,   /* a SET of NAMES, CHARACTER SET or the
                                                character_set_* / collation_connection variables */
-    PROTO_QF_ALL = (1 << 7) - 1,
+    /* Not a plain read (routing: split sends it to the primary): a statement that does not
+     * begin with SELECT, SHOW, DESC(RIBE), EXPLAIN, WITH, VALUES, HELP or '(', one that names
+     * UPDATE, INSERT, DELETE, REPLACE, INTO, SHARE or LOCK (FOR UPDATE, LOCK IN SHARE MODE,
+     * SELECT ... INTO), or an empty text. */
+    PROTO_QF_WRITES = 1 << 7,
+    PROTO_QF_ALL = (1 << 8) - 1,
 };
 unsigned proto_query_facts(const uint8_t *sql, size_t len, const struct name_set *routines);
 

@@ -54,7 +54,7 @@ meson test -C build-san --num-processes "$jobs" --print-errorlogs --timeout-mult
 meson test -C build --setup epoll --suite integration --no-suite long --num-processes "$jobs" \
     --print-errorlogs
 meson test -C build-san --setup epoll --num-processes "$jobs" --print-errorlogs \
-    --timeout-multiplier 3 proxy faults txn_pool txn_stmt
+    --timeout-multiplier 3 proxy faults txn_pool txn_stmt replication
 
 # Count every test of both builds and both engines from meson's own logs.
 read -r passed failed skipped < <(python3 - build/meson-logs/testlog.json \

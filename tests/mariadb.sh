@@ -14,7 +14,10 @@
 # The server accepts TLS (server-cert.pem, signed by DIR/certs/ca.pem) and plaintext alike.
 # With RINGSQL_MARIADB_REQUIRE_TLS=1 in the environment of `start` it refuses plaintext over
 # TCP (--require-secure-transport, for backend-TLS tests); that choice is kept in DIR and
-# holds for `restart` too.
+# holds for `restart` too. Likewise RINGSQL_MARIADB_EXTRA_ARGS (whitespace-separated mariadbd
+# options, e.g. "--server-id=2 --log-bin=mariadb-bin", for tests/lib/replication.sh) is
+# appended to mariadbd's command line, after the options above (so it may override them, as
+# --log-bin does --skip-log-bin), and kept in DIR/extra-args for `restart`.
 #
 # The test user is ringsql_test / test_pass with every privilege; database ringsql_test;
 # root has no password from 127.0.0.1. Nothing here touches a system-wide MariaDB.
@@ -70,13 +73,15 @@ launch() {
         --ssl-key="$dir/certs/server-key.pem")
     [[ $(id -u) -eq 0 ]] && user_opt=(--user=root)
     require_tls "$dir" && tls_opt+=(--require-secure-transport=ON)
+    local extra_opt=()
+    [[ -f $dir/extra-args ]] && read -r -a extra_opt <"$dir/extra-args"
     "$mariadbd" --no-defaults "${user_opt[@]}" "${tls_opt[@]}" \
         --datadir="$dir/data" --port="$port" --bind-address=127.0.0.1 \
         --socket="$dir/mariadb.sock" --pid-file="$dir/mariadb.pid" \
         --log-error="$dir/mariadb.err" --skip-name-resolve --skip-log-bin \
         --max-connections=2000 --max-allowed-packet=256M --innodb-buffer-pool-size=128M \
         --innodb-log-file-size=48M --innodb-flush-log-at-trx-commit=2 \
-        --local-infile=1 >/dev/null 2>&1 &
+        --local-infile=1 "${extra_opt[@]}" >/dev/null 2>&1 &
     echo $! >"$dir/mariadbd.pid"
 }
 
@@ -125,6 +130,11 @@ start() {
         : >"$dir/require-tls"
     else
         rm -f "$dir/require-tls"
+    fi
+    if [[ -n ${RINGSQL_MARIADB_EXTRA_ARGS:-} ]]; then
+        echo "$RINGSQL_MARIADB_EXTRA_ARGS" >"$dir/extra-args"
+    else
+        rm -f "$dir/extra-args"
     fi
     port=$(free_port)
     echo "$port" >"$dir/port"

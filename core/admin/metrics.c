@@ -75,11 +75,10 @@ static uint64_t sum_at(const struct proxy *p, size_t off)
 
 /* Sums one shard over the workers whose gauges are of generation gen; false when some
  * worker is still switching to it (and so left out). */
-static bool shard_sums(const struct proxy *p, unsigned gen, size_t shard, uint64_t *avail,
-                       uint64_t *busy)
+static bool shard_sum(const struct proxy *p, unsigned gen, size_t shard, struct shard_gauge *sum)
 {
     bool complete = true;
-    *avail = *busy = 0;
+    uint64_t avail = 0, busy = 0, commands = 0, errors = 0;
     for (uint32_t i = 0; i < p->nworkers; i++) {
         const struct shard_gauges *g =
             atomic_load_explicit(&p->workers[i].gauges, memory_order_acquire);
@@ -87,10 +86,40 @@ static bool shard_sums(const struct proxy *p, unsigned gen, size_t shard, uint64
             complete = false;
             continue;
         }
-        *avail += STAT_GET(g->g[shard].available);
-        *busy += STAT_GET(g->g[shard].busy);
+        avail += STAT_GET(g->g[shard].available);
+        busy += STAT_GET(g->g[shard].busy);
+        commands += STAT_GET(g->g[shard].commands);
+        errors += STAT_GET(g->g[shard].errors);
     }
+    atomic_init(&sum->available, avail);
+    atomic_init(&sum->busy, busy);
+    atomic_init(&sum->commands, commands);
+    atomic_init(&sum->errors, errors);
     return complete;
+}
+
+static bool shard_sums(const struct proxy *p, unsigned gen, size_t shard, uint64_t *avail,
+                       uint64_t *busy)
+{
+    struct shard_gauge sum;
+    bool complete = shard_sum(p, gen, shard, &sum);
+    *avail = STAT_GET(sum.available);
+    *busy = STAT_GET(sum.busy);
+    return complete;
+}
+
+/* Per backend: the commands forwarded on its connections and the ERRs among their answers,
+ * over its pools (users) and the workers. */
+static void backend_sums(const struct proxy *p, const struct cfg *cfg, unsigned gen, size_t bi,
+                         uint64_t *commands, uint64_t *errors)
+{
+    *commands = *errors = 0;
+    for (size_t u = 0; u < cfg->nusers; u++) {
+        struct shard_gauge sum;
+        shard_sum(p, gen, bi * cfg->nusers + u, &sum);
+        *commands += STAT_GET(sum.commands);
+        *errors += STAT_GET(sum.errors);
+    }
 }
 
 static void one(struct prom_buf *b, const char *name, const char *type, const char *help,
@@ -167,6 +196,53 @@ static void traffic(struct prom_buf *b, struct proxy *p)
     }
 }
 
+/* Each backend's role, place in the read set, lag, and the commands routed to it. */
+static void routing(struct prom_buf *b, struct proxy *p, const struct cfg *cfg, unsigned gen)
+{
+    struct backend_repl *rp = atomic_load(&p->backend_repl); /* as backend_up: cfg's */
+    prom_family(b, "ringsql_backend_role", "gauge",
+                "1 for the backend's role now: primary (read_only OFF) or replica.");
+    for (size_t bi = 0; bi < cfg->nbackends; bi++) {
+        int8_t seen = rp ? atomic_load(&rp[bi].primary) : -1;
+        bool primary = seen < 0 ? cfg->backends[bi].role == CFG_ROLE_PRIMARY : seen == 1;
+        const char *l[] = {"backend", cfg->backends[bi].name, "role",
+                           primary ? "primary" : "replica", NULL};
+        prom_sample(b, "ringsql_backend_role", l, 1);
+    }
+    prom_family(b, "ringsql_backend_readable", "gauge",
+                "1 while a replica is in the read set (replicating, within replication.max_lag).");
+    for (size_t bi = 0; bi < cfg->nbackends; bi++) {
+        const char *l[] = {"backend", cfg->backends[bi].name, NULL};
+        prom_sample(b, "ringsql_backend_readable", l,
+                    rp ? (uint64_t)atomic_load(&rp[bi].readable)
+                       : cfg->backends[bi].role == CFG_ROLE_REPLICA);
+    }
+    prom_family(b, "ringsql_backend_lag_seconds", "gauge",
+                "A replica's Seconds_Behind_Master at the last check (absent where unknown).");
+    for (size_t bi = 0; rp && bi < cfg->nbackends; bi++) {
+        int64_t lag = atomic_load(&rp[bi].lag_s);
+        const char *l[] = {"backend", cfg->backends[bi].name, NULL};
+        if (lag >= 0)
+            prom_sample(b, "ringsql_backend_lag_seconds", l, (uint64_t)lag);
+    }
+    prom_family(b, "ringsql_backend_queries_total", "counter",
+                "Client commands forwarded to the backend (where routing sent them).");
+    for (size_t bi = 0; bi < cfg->nbackends; bi++) {
+        uint64_t commands, errors;
+        backend_sums(p, cfg, gen, bi, &commands, &errors);
+        const char *l[] = {"backend", cfg->backends[bi].name, NULL};
+        prom_sample(b, "ringsql_backend_queries_total", l, commands);
+    }
+    prom_family(b, "ringsql_backend_query_errors_total", "counter",
+                "Client commands the backend answered with an ERR.");
+    for (size_t bi = 0; bi < cfg->nbackends; bi++) {
+        uint64_t commands, errors;
+        backend_sums(p, cfg, gen, bi, &commands, &errors);
+        const char *l[] = {"backend", cfg->backends[bi].name, NULL};
+        prom_sample(b, "ringsql_backend_query_errors_total", l, errors);
+    }
+}
+
 static void pools(struct prom_buf *b, struct proxy *p, const struct cfg *cfg, unsigned gen)
 {
     _Atomic uint8_t *up = p->backend_up; /* this thread's (maintenance) is cfg's */
@@ -183,6 +259,7 @@ static void pools(struct prom_buf *b, struct proxy *p, const struct cfg *cfg, un
         const char *l[] = {"backend", cfg->backends[bi].name, "error", p->backend_error[bi], NULL};
         prom_sample(b, "ringsql_backend_down_info", l, 1);
     }
+    routing(b, p, cfg, gen);
     prom_family(b, "ringsql_pool_connections", "gauge",
                 "Backend connections of each pool (backend, user), by state.");
     for (size_t s = 0; s < cfg->nbackends * cfg->nusers; s++) {
@@ -253,6 +330,17 @@ size_t metrics_render(struct proxy *p, const struct cfg *cfg, unsigned gen, char
     return b.overflow ? 0 : b.len;
 }
 
+/* Whether ringsql is ready only with backend bi up: every backend without replication
+ * checks; with them, the primaries (a replica down only moves its reads elsewhere). */
+static bool needed(struct proxy *p, const struct cfg *cfg, size_t bi)
+{
+    if (!cfg->replication.enabled)
+        return true;
+    struct backend_repl *rp = atomic_load(&p->backend_repl);
+    int8_t seen = rp ? atomic_load(&rp[bi].primary) : -1;
+    return seen < 0 ? cfg->backends[bi].role == CFG_ROLE_PRIMARY : seen == 1;
+}
+
 bool metrics_ready(struct proxy *p, const struct cfg *cfg, unsigned gen, char *reason, size_t len)
 {
     if (atomic_load(&p->draining) || atomic_load(&p->stopping)) {
@@ -261,7 +349,7 @@ bool metrics_ready(struct proxy *p, const struct cfg *cfg, unsigned gen, char *r
     }
     _Atomic uint8_t *up = p->backend_up;
     for (size_t bi = 0; bi < cfg->nbackends; bi++) {
-        if (up && !up[bi]) {
+        if (up && !up[bi] && needed(p, cfg, bi)) {
             snprintf(reason, len, "backend '%s' is down", cfg->backends[bi].name);
             return false;
         }
@@ -270,7 +358,8 @@ bool metrics_ready(struct proxy *p, const struct cfg *cfg, unsigned gen, char *r
         uint64_t avail, busy;
         /* A worker switching to gen is left out: no verdict on a partial sum. A pool allowed
          * to shrink to nothing when idle (min_idle 0) is ready while its backend is up. */
-        if (cfg->pool.min_idle > 0 && shard_sums(p, gen, s, &avail, &busy) && avail + busy == 0) {
+        if (cfg->pool.min_idle > 0 && needed(p, cfg, s / cfg->nusers) &&
+            shard_sums(p, gen, s, &avail, &busy) && avail + busy == 0) {
             snprintf(reason, len, "pool '%s/%s' has no backend connection",
                      cfg->backends[s / cfg->nusers].name, cfg->users[s % cfg->nusers].name);
             return false;

@@ -24,6 +24,7 @@ enum msg_kind {
     MSG_BACKEND_KILL,   /* worker -> maintenance: KILL [QUERY] server_conn_id of shard's user */
     MSG_BACKEND_KILLED, /* maintenance -> worker: that KILL reached the server (or failed) */
     MSG_ROUTINES,       /* maintenance -> worker: the stored functions the backends know now */
+    MSG_BACKEND_ROLE,   /* maintenance -> worker: backend `backend` is primary / readable now */
 };
 
 struct cfg;
@@ -48,7 +49,8 @@ struct msg {
     /* MSG_BACKEND_STATE */
     uint32_t backend;
     bool up;
-    char error[256]; /* the last connect error, for the clients' ERR 2003 */
+    bool primary, readable, demoted; /* MSG_BACKEND_ROLE: its role, in the read set, was primary */
+    char error[256];                 /* the last connect error, for the clients' ERR 2003 */
     uint32_t server_conn_id;
     uint64_t caps;         /* negotiated with the backend, MariaDB's extended half included */
     uint8_t charset;       /* collation id the connection was opened with */

@@ -16,6 +16,13 @@ struct msgq;
 
 enum { PROXY_BACKEND_ERROR_LEN = 256 };
 
+/* A backend as the maintenance thread's replication checks last saw it. */
+struct backend_repl {
+    _Atomic int8_t primary;  /* 1: read_only OFF, 0: ON, -1: not checked yet (the config's) */
+    _Atomic int8_t readable; /* in the read set: a replica applying, within max_lag */
+    _Atomic int64_t lag_s;   /* Seconds_Behind_Master; -1: not replicating, or unknown */
+};
+
 struct proxy {
     /* The running config. Only the main thread stores it (SIGHUP reload); the old one is
      * freed once every worker and the maintenance thread acknowledged the new one. */
@@ -41,6 +48,9 @@ struct proxy {
     /* [cfg->nbackends]: why each backend is down ("" while up), for /metrics. The maintenance
      * thread's own (it serves the admin endpoint too), replaced with backend_up. */
     char (*backend_error)[PROXY_BACKEND_ERROR_LEN];
+    /* [cfg->nbackends]: what the replication checks last saw (replication: on; NULL until the
+     * maintenance thread starts), for /metrics. Replaced with backend_up, the old ones kept. */
+    struct backend_repl *_Atomic backend_repl;
     /* The context clients' TLS sessions come from (tls:), NULL without one. The main thread's
      * reference: workers hold their own (struct ssl_ctx_st is OpenSSL's SSL_CTX). */
     struct ssl_ctx_st *tls_server;

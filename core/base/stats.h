@@ -64,6 +64,8 @@ struct worker_stats {
 struct shard_gauge {
     stat_t available;
     stat_t busy;
+    stat_t commands; /* counters: commands forwarded on its connections, and ERRs answered */
+    stat_t errors;
 };
 
 /* A worker's gauges for one config generation (shard i = backend * nusers + user of that

@@ -59,9 +59,9 @@ static void complete(struct worker *w, enum op op, void *ptr, int res, unsigned 
     }
 }
 
-static void accepted(struct worker *w, int fd)
+static void accepted(struct worker *w, int fd, uint32_t route)
 {
-    session_start(w, fd);
+    session_start(w, fd, route);
 }
 
 /* A connection the maintenance thread opened (or pinged and gave back) for shard m->shard. */
@@ -137,6 +137,16 @@ static void message(struct worker *w, struct msg *m)
             info->down = !m->up;
             snprintf(info->error, sizeof info->error, "%s", m->up ? "" : m->error);
             session_pool_ready(w); /* down: those waiting are told at once */
+        }
+        break;
+    case MSG_BACKEND_ROLE:
+        if (m->gen == w->gen && m->backend < w->cfg->nbackends) {
+            struct worker_backend_info *info = &w->binfo[m->backend];
+            info->primary = m->primary;
+            info->readable = m->readable;
+            if (m->demoted) /* a server that stopped taking writes: a fresh start there */
+                health_close_idle(w, m->backend);
+            session_pool_ready(w); /* those waiting for a primary or a replica may have one */
         }
         break;
     case MSG_RELOAD:

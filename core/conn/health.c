@@ -34,6 +34,19 @@ static void check_shard(struct worker *w, struct pool_shard *sh)
     }
 }
 
+void health_close_idle(struct worker *w, uint32_t backend)
+{
+    const struct cfg *cfg = w->cfg;
+    for (size_t u = 0; u < cfg->nusers && !w->stopping; u++) {
+        struct pool_shard *sh = &w->shards[backend * cfg->nusers + u];
+        struct pool_conn *c;
+        while ((c = pool_take_stale(sh, w->now_ms, 0))) {
+            sh->pending++;
+            backend_hand_over((struct backend *)c, MSG_CONN_STALE, true);
+        }
+    }
+}
+
 void health_check(struct worker *w)
 {
     if (w->stopping)

@@ -21,7 +21,7 @@ static inline uint32_t session_id_worker(uint64_t id)
 }
 
 /* A new client socket: bind, greet, and go. */
-void session_start(struct worker *w, int fd);
+void session_start(struct worker *w, int fd, uint32_t route);
 
 void session_on_client_recv(struct session *s, int res, unsigned flags);
 void session_on_client_send(struct session *s, int res);

@@ -12,122 +12,9 @@
 #include "protocol/constants.h"
 #include "protocol/handshake.h"
 #include "protocol/packet.h"
+#include "protocol/query_state.h"
 #include "protocol/response.h"
 #include "protocol/xlat.h"
-
-/* ---------- binding ---------- */
-
-static struct pool_shard *shard_of(struct worker *w, uint32_t backend, uint32_t user)
-{
-    return &w->shards[backend * w->cfg->nusers + user];
-}
-
-/* Takes a backend for user from the first backend (in config order) with one free. */
-bool take_backend(struct session *s, uint32_t user)
-{
-    struct worker *w = s->w;
-    for (uint32_t bi = 0; bi < w->cfg->nbackends; bi++) {
-        struct pool_conn *c = pool_take(shard_of(w, bi, user));
-        if (c) {
-            struct backend *b = (struct backend *)c;
-            b->state = B_BOUND;
-            b->sess = s;
-            framer_reset(&b->fr);
-            s->b = b;
-            return true;
-        }
-    }
-    return false;
-}
-
-/* Every backend is marked down by the maintenance thread: the 2003-style message (code 1429,
- * see protocol/constants.h) naming the first and the error it last got; false otherwise. */
-static bool backend_down_msg(struct worker *w, char *msg, size_t cap)
-{
-    const struct cfg *cfg = w->cfg;
-    /* The worker's own copy of backend_up[] (MSG_BACKEND_STATE): indexed by its config. */
-    for (size_t bi = 0; bi < cfg->nbackends; bi++)
-        if (!w->binfo[bi].down)
-            return false;
-    /* Down means no new connection can be opened: the pooled ones still serve. */
-    for (size_t i = 0; i < w->nshards; i++)
-        if (w->shards[i].navailable > 0)
-            return false;
-    const struct cfg_backend *be = &cfg->backends[0];
-    const char *err = w->binfo[0].error[0] ? w->binfo[0].error : "not reachable yet";
-    char addr[300];
-    snprintf(msg, cap,
-             "Can't connect to backend '%.64s' (%.200s): %.255s; ringsql keeps retrying, "
-             "retry later",
-             be->name, cfg_addr_str(&be->addr, addr, sizeof addr), err);
-    return true;
-}
-
-bool reject_backend_down(struct session *s)
-{
-    char msg[640];
-    if (!backend_down_msg(s->w, msg, sizeof msg))
-        return false;
-    STAT_INC(s->w->st.rejected[REJECT_BACKEND_DOWN]);
-    reject(s, PROTO_ER_CONNECT_TO_FOREIGN_DATA_SOURCE, "08S01", msg);
-    return true;
-}
-
-/* A connection for user is free now, or on its way (a replacement, a ping, or one asked for
- * now because the shard is below pool.size: see pool.min_idle). */
-bool connection_in_sight(struct worker *w, uint32_t user)
-{
-    for (uint32_t bi = 0; bi < w->cfg->nbackends; bi++) {
-        struct pool_shard *sh = shard_of(w, bi, user);
-        if (sh->navailable > 0 || sh->pending > 0)
-            return true;
-    }
-    for (uint32_t bi = 0; bi < w->cfg->nbackends; bi++) {
-        struct pool_shard *sh = shard_of(w, bi, user);
-        if (pool_size(sh) + sh->pending < sh->target) {
-            sh->pending++;
-            post_backend_grow(w->proxy, w->id, (uint32_t)(sh - w->shards), w->gen);
-            return true;
-        }
-    }
-    return false;
-}
-
-/* Why user's pool has no connection to give (counted as a rejection): the ERR's code, its
- * SQL state in *state and the message in msg. */
-static uint16_t no_backend_error(struct session *s, uint32_t user, char *msg, size_t cap,
-                                 const char **state)
-{
-    struct worker *w = s->w;
-    const struct cfg *cfg = w->cfg;
-    if (backend_down_msg(w, msg, cap)) {
-        STAT_INC(w->st.rejected[REJECT_BACKEND_DOWN]);
-        *state = "08S01";
-        return PROTO_ER_CONNECT_TO_FOREIGN_DATA_SOURCE;
-    }
-    struct pool_shard *sh = shard_of(w, 0, user);
-    if (pool_size(sh) == 0 && sh->target > 0)
-        snprintf(msg, cap,
-                 "pool '%s' for user '%s' has no connection to its backend yet (it is "
-                 "unreachable or still connecting); check the backend and retry",
-                 cfg->backends[0].name, cfg->users[user].name);
-    else
-        snprintf(msg, cap,
-                 "pool '%s' for user '%s' has no free connection (%u in use); raise pool.size "
-                 "or retry",
-                 cfg->backends[0].name, cfg->users[user].name, sh->nbusy);
-    STAT_INC(w->st.rejected[REJECT_POOL_FULL]);
-    *state = "08004";
-    return PROTO_ER_CON_COUNT_ERROR;
-}
-
-void reject_no_backend(struct session *s, uint32_t user)
-{
-    char msg[640];
-    const char *state;
-    uint16_t code = no_backend_error(s, user, msg, sizeof msg, &state);
-    reject(s, code, state, msg);
-}
 
 static void bind_next(struct session *s);
 static void answer_held_err(struct session *s);
@@ -534,7 +421,7 @@ bool wait_for_backend(struct session *s)
     struct worker *w = s->w;
     uint64_t ms = w->cfg->timeouts.pool_wait_ms;
     char msg[640];
-    if (ms == 0 || backend_down_msg(w, msg, sizeof msg))
+    if (ms == 0 || backend_down_msg(w, s->target, msg, sizeof msg))
         return false;
     deadline_push(&w->pool_waiters, &s->wait, w->now_ms + ms);
     set_state(s, SS_WAIT);
@@ -548,11 +435,13 @@ bool wait_for_backend(struct session *s)
 /* A command while no backend is bound: take one, or wait for one, or refuse it. */
 void bind_for_command(struct session *s)
 {
+    if (s->w->cfg->routes[s->route].policy == CFG_POLICY_SPLIT)
+        s->target = command_target(s);
     if (take_backend(s, s->user)) {
         bind_taken(s);
         return;
     }
-    (void)connection_in_sight(s->w, s->user); /* grows the shard, if below its size */
+    (void)connection_in_sight(s->w, s->user, s->target); /* grows the shard, if below its size */
     if (!wait_for_backend(s))
         refuse_for_no_backend(s);
 }
@@ -584,7 +473,7 @@ void session_pool_ready(struct worker *w)
         served = false;
         for (struct deadline *d = w->pool_waiters.head; d && !served; d = d->next) {
             struct session *s = (struct session *)((char *)d - offsetof(struct session, wait));
-            if (take_backend(s, s->user) || backend_down_msg(w, msg, sizeof msg)) {
+            if (take_backend(s, s->user) || backend_down_msg(w, s->target, msg, sizeof msg)) {
                 end_wait(s);
                 served = true;
             }
@@ -639,13 +528,15 @@ void login_ok(struct session *s)
             s->reset_first = false;
         if (!s->b && s->db_len == 0) {
             /* Nothing to apply and nothing to check on a backend: bound at the first command. */
-            if (layout_known(s, s->w->binfo[0].caps))
+            if (layout_known(s, worker_known_backend(s->w)->caps))
                 send_login_ok(s);
             return;
         }
     }
+    if (s->w->cfg->routes[s->route].policy == CFG_POLICY_SPLIT)
+        s->target = TARGET_PRIMARY; /* a login's database is checked where writes go */
     if (!s->b && !take_backend(s, user)) {
-        (void)connection_in_sight(s->w, user); /* grows the shard for the next client */
+        (void)connection_in_sight(s->w, user, s->target); /* grows the shard for the next one */
         if (s->txn && wait_for_backend(s)) {
             s->login_wait = true;
             return;

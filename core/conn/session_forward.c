@@ -155,8 +155,8 @@ static int client_packet(void *ctx, const uint8_t *head, size_t head_len, uint64
         reset_for_client(s, seq);
         return 1;
     }
-    bool stmt_cmd = s->txn && (head[0] == PROTO_COM_STMT_PREPARE ||
-                               proto_stmt_command_has_id(head[0]));
+    bool stmt_cmd =
+        s->txn && (head[0] == PROTO_COM_STMT_PREPARE || proto_stmt_command_has_id(head[0]));
     if (stmt_cmd && !s->stmt_checked)
         return -EPROTO; /* its statement id could not be made the connection's */
     s->stmt_checked = false;
@@ -209,6 +209,7 @@ static int client_packet(void *ctx, const uint8_t *head, size_t head_len, uint64
         b->charset_known = false;
     STAT_INC(s->w->st.packets_c2b);
     STAT_INC(s->w->st.commands[head[0] < STAT_COMMANDS ? head[0] : STAT_COMMANDS - 1]);
+    b->pc.shard->commands++; /* per backend in /metrics: where routing sent it */
     s->expect_response = v != PROTO_TRACK_DONE;
     s->response_done = false;
     s->resp_started = false;
@@ -311,8 +312,7 @@ static void client_data(struct session *s)
 
 /* One response packet to the tracker: 1 when the response ended (or the server asked for
  * the client's file), 0 when more follows, or -errno. */
-static int track_response(struct session *s, const uint8_t *head, size_t head_len,
-                          uint8_t *payload)
+static int track_response(struct session *s, const uint8_t *head, size_t head_len, uint8_t *payload)
 {
     struct backend *b = s->b;
     STAT_INC(s->w->st.packets_b2c);
@@ -335,6 +335,8 @@ static int track_response(struct session *s, const uint8_t *head, size_t head_le
             s->sets_global = false;
             atomic_fetch_add(&s->w->proxy->globals_epoch, 1);
         }
+        if (b->tr.error)
+            b->pc.shard->errors++;
         if (b->tr.last_insert_id) {
             s->last_insert_id = b->tr.last_insert_id;
             b->insert_id_set = true;
@@ -761,7 +763,7 @@ static const struct session_up upcalls = {
     .command_bound = client_data,
 };
 
-void session_start(struct worker *w, int fd)
+void session_start(struct worker *w, int fd, uint32_t route)
 {
     struct session *s = session_alloc(w);
     if (!s) {
@@ -775,13 +777,8 @@ void session_start(struct worker *w, int fd)
     s->state = SS_GREETING;
     s->peer[0] = '\0';
     s->login_deadline_ms = w->now_ms + w->cfg->timeouts.handshake_ms;
-    /* Every backend down, or none ever reached (no version or capabilities to greet with). */
-    if (reject_backend_down(s))
+    if (!admit_session(s, route))
         return;
-    if (!w->binfo[0].known) {
-        reject_no_backend(s, 0);
-        return;
-    }
     /* The seed's order: with one user, a client that no connection can serve is turned away
      * at connect. The connection itself is taken only once the client logged in: a client
      * that connects and says nothing (slowloris) holds no backend. */
@@ -789,7 +786,7 @@ void session_start(struct worker *w, int fd)
     if (w->cfg->nusers == 1 && !s->txn) {
         s->user = 0;
         s->user_known = true;
-        if (!connection_in_sight(w, 0)) {
+        if (!connection_in_sight(w, 0, s->target)) {
             reject_no_backend(s, 0);
             return;
         }

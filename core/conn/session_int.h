@@ -20,6 +20,7 @@
  *                      between transactions, which commands need one, LAST_INSERT_ID()
  *   session_stmt.c     transaction pooling's prepared statements: ringsql's ids, each
  *                      connection's own, a statement prepared again where it is missing
+ *   session_route.c    which backend a bind takes (a primary, a replica), split's choice
  *   session_bind.c     taking a connection (or waiting for one), applying the client's
  *                      database, options and character set on it, the login's OK
  *   session_kill.c     KILL [QUERY] of a session
@@ -71,6 +72,10 @@ enum stmt_check {
     STMT_FAILED,        /* it cannot be handled (its id past the receive): the session ends */
 };
 
+/* Where a bind takes its connection (routing): a primary, or a replica in the read set (the
+ * primaries where none is readable). */
+enum target { TARGET_PRIMARY, TARGET_READ };
+
 enum { SESSION_HEAD_CAP = 512, SESSION_OUT_CAP = 1024, SESSION_DB_CAP = 256 };
 
 /* What a COM_CHANGE_USER changes before its credentials are checked, kept to give back when
@@ -100,6 +105,9 @@ struct session {
     const struct session_up *up; /* see struct session_up */
     uint64_t id;
     int fd;
+    uint32_t route;            /* index into cfg->routes: the listener it came in through */
+    enum target target;        /* what its next bind takes */
+    uint64_t primary_until_ms; /* split: its reads go to the primary until then (after a write) */
     enum session_state state;
     struct backend *b;
     uint32_t user; /* index into cfg->users, once known */
@@ -255,11 +263,23 @@ int stmt_prepare_answered(struct session *s, uint8_t *payload);
 /* What the text of the statement under way says (PROTO_QF_*). */
 unsigned stmt_exec_facts(struct session *s);
 
-/* session_bind.c */
+/* session_route.c */
 bool take_backend(struct session *s, uint32_t user);
-bool reject_backend_down(struct session *s);
-bool connection_in_sight(struct worker *w, uint32_t user);
+/* Every backend that serves t is down (or none serves it): why, for the client's ERR. */
+bool backend_down_msg(struct worker *w, enum target t, char *msg, size_t cap);
+/* split: where the command held in s->in goes. */
+enum target command_target(struct session *s);
+/* A new session of route (cfg->routes): where its binds go, and whether it can be served at
+ * all (false: refused, every backend it needs is down, or none is known yet). */
+bool admit_session(struct session *s, uint32_t route);
+bool connection_in_sight(struct worker *w, uint32_t user, enum target t);
+/* Why user's pool has no connection to give (counted as a rejection): the ERR's code, its SQL
+ * state in *state and the message in msg. */
+uint16_t no_backend_error(struct session *s, uint32_t user, char *msg, size_t cap,
+                          const char **state);
 void reject_no_backend(struct session *s, uint32_t user);
+
+/* session_bind.c */
 bool layout_known(struct session *s, uint64_t backend_caps);
 void bind_for_login(struct session *s);
 void send_login_ok(struct session *s);

@@ -43,7 +43,7 @@ enum { SESSION_LOGIN_MAX = 128 << 10 };
 /* The backend's capabilities, and DEPRECATE_EOF, which xlat adds for clients that ask. */
 static uint64_t offered_caps(const struct worker *w)
 {
-    uint64_t backend = w->binfo[0].caps;
+    uint64_t backend = worker_known_backend(w)->caps;
     return SELF_CAPS | (backend & BACKEND_CAPS) | PROTO_CLIENT_DEPRECATE_EOF;
 }
 
@@ -69,7 +69,7 @@ static void login_head_grow(struct framer *fr, uint32_t need)
 void greet(struct session *s)
 {
     struct worker *w = s->w;
-    const struct worker_backend_info *info = &w->binfo[0];
+    const struct worker_backend_info *info = worker_known_backend(w);
     char version[160];
     /* MariaDB announces itself as "5.5.5-<version>" so that old MySQL clients parse it. */
     snprintf(version, sizeof version, "%s%s-ringsql-%s",

@@ -83,6 +83,8 @@ static bool rebuild(struct worker *w, const struct cfg *cfg, uint32_t gen)
         long ob = find_backend(old, cfg->backends[b].name);
         if (ob >= 0)
             binfo[b] = w->binfo[ob];
+        else
+            worker_binfo_init(&binfo[b], &cfg->backends[b]);
         for (size_t u = 0; u < cfg->nusers; u++) {
             struct pool_shard *sh = &shards[b * cfg->nusers + u];
             pool_shard_init(sh, cfg->backends[b].name, cfg->users[u].name, (uint32_t)b, (uint32_t)u,

@@ -16,6 +16,7 @@
 #include "core/base/post.h"
 #include "core/base/log.h"
 #include "core/base/shared.h"
+#include "core/maintenance/replication.h"
 #include "core/maintenance/routines.h"
 #include "core/worker/worker.h"
 #include "protocol/constants.h"
@@ -48,6 +49,7 @@ struct maintenance {
     size_t npinging, pinging_cap;
     struct name_set *routines; /* the stored functions last told workers (transaction pooling) */
     uint64_t next_routines_ms; /* when to fetch them again */
+    struct replication *repl;  /* role and lag checks (replication:) */
     bool stop;
 };
 
@@ -274,6 +276,11 @@ static void refresh_routines(struct maintenance *m)
     tell_workers(m, &(struct msg){.kind = MSG_ROUTINES, .fd = -1, .names = set});
 }
 
+static void tell_workers_cb(void *m, const struct msg *like)
+{
+    tell_workers(m, like);
+}
+
 static void on_msg(struct maintenance *m, struct msg *msg)
 {
     bool valid = shard_valid(m, msg);
@@ -284,6 +291,7 @@ static void on_msg(struct maintenance *m, struct msg *msg)
         break;
     case MSG_RELOAD:
         if (reshape(m, msg->cfg, msg->gen)) {
+            replication_reshape(m->repl, msg->cfg, msg->gen);
             post_reload_ack(m->p);
             m->next_routines_ms = 0; /* pool.mode may be transaction now */
         }
@@ -423,6 +431,8 @@ static int next_timeout(const struct maintenance *m)
         soonest = m->next_check_ms;
     if (cfg->pool.mode == CFG_POOL_TRANSACTION && m->next_routines_ms < soonest)
         soonest = m->next_routines_ms;
+    if (replication_due_ms(m->repl) < soonest)
+        soonest = replication_due_ms(m->repl);
     for (size_t i = 0; i < m->npinging; i++)
         if (m->pinging[i].lp.deadline_ms < soonest)
             soonest = m->pinging[i].lp.deadline_ms;
@@ -443,7 +453,8 @@ static void *maintenance_main(void *arg)
                  cfg->backends[s / cfg->nusers].name, cfg->users[s % cfg->nusers].name, first[s],
                  cfg->pool.size, m->p->nworkers);
     free(first);
-    refresh_routines(m); /* before the first client */
+    refresh_routines(m);                 /* before the first client */
+    replication_step(m->repl, now_ms()); /* the roles as the servers say, before it too */
     uint64_t verdict = opened > 0 ? 1 : 2;
     ssize_t n = write(m->ready_fd, &verdict, sizeof verdict);
     (void)n;
@@ -464,6 +475,8 @@ static void *maintenance_main(void *arg)
             fill(m, NULL);
         if (!m->stop && now_ms() >= m->next_routines_ms)
             refresh_routines(m);
+        if (!m->stop)
+            replication_step(m->repl, now_ms());
         /* The seed's health check (core/conn/health.c), on this thread's current config. */
         uint64_t every = m->cfg->pool.health_check_interval_ms;
         if (!m->stop && every > 0 && now_ms() >= m->next_check_ms) {
@@ -489,6 +502,7 @@ static void free_tables(struct maintenance *m)
     connect_tls_free(m->tls, m->cfg->nbackends);
     free(m->p->backend_error);
     m->p->backend_error = NULL;
+    replication_free(m->repl);
     free(m);
 }
 
@@ -507,8 +521,10 @@ struct maintenance *maintenance_start(struct proxy *p, int ready_fd)
     m->backoff_ms = calloc(cfg->nbackends, sizeof *m->backoff_ms);
     m->state = calloc(cfg->nbackends, sizeof *m->state);
     m->tls = connect_tls_build(cfg);
+    m->repl = replication_new(p, cfg, tell_workers_cb, m);
     p->backend_error = calloc(cfg->nbackends, sizeof *p->backend_error);
-    if (!m->missing || !m->retry_at || !m->backoff_ms || !m->state || msgq_init(&m->inbox) < 0) {
+    if (!m->missing || !m->retry_at || !m->backoff_ms || !m->state || !m->repl ||
+        msgq_init(&m->inbox) < 0) {
         free_tables(m);
         return NULL;
     }

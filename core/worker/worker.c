@@ -202,13 +202,24 @@ void worker_free_retired(struct worker *w)
 
 /* ---------- set-up ---------- */
 
-/* Bound now so that a taken address fails start-up; listen() waits for the pools. */
-static int listen_socket(const struct cfg_addr *addr, int *out)
+/* One listening socket per route, bound now so that a taken address fails start-up; listen()
+ * waits for the pools. */
+static int listeners_open(struct worker *w)
 {
-    int fd = net_bind(addr, 0, true);
-    if (fd < 0)
-        return fd;
-    *out = fd;
+    const struct cfg *cfg = w->cfg;
+    w->listeners = aligned_alloc(_Alignof(struct listener), cfg->nroutes * sizeof *w->listeners);
+    if (!w->listeners)
+        return -ENOMEM;
+    for (size_t i = 0; i < cfg->nroutes; i++) {
+        const struct cfg_addr *a = &cfg->routes[i].listen;
+        int fd = net_bind(a, 0, true);
+        if (fd < 0) {
+            log_error("listen_failed", "worker=%u route=%s listen=%s:%u error=\"%s\"", w->id,
+                      cfg->routes[i].name, a->host, a->port, strerror(-fd));
+            return fd;
+        }
+        w->listeners[w->nlisteners++] = (struct listener){.fd = fd, .route = (uint32_t)i};
+    }
     return 0;
 }
 
@@ -249,17 +260,46 @@ void worker_users_init(struct worker *w)
     }
 }
 
-static void arm_accept(struct worker *w)
+const struct worker_backend_info *worker_known_backend(const struct worker *w)
+{
+    for (size_t bi = 0; bi < w->cfg->nbackends; bi++)
+        if (w->binfo[bi].known)
+            return &w->binfo[bi];
+    return &w->binfo[0];
+}
+
+void worker_binfo_init(struct worker_backend_info *bi, const struct cfg_backend *be)
+{
+    *bi = (struct worker_backend_info){.primary = be->role == CFG_ROLE_PRIMARY,
+                                       .readable = be->role == CFG_ROLE_REPLICA};
+}
+
+static void arm_accept(struct worker *w, struct listener *l)
 {
     w->inflight++;
-    io_accept(w->io, w->listen_fd, op_tag(w, OP_ACCEPT));
-    w->accepting = true;
+    io_accept(w->io, l->fd, op_tag(l, OP_ACCEPT));
+    l->accepting = true;
+}
+
+/* Arms every listener that has no accept armed (start, and after a pause). */
+static void arm_accepts(struct worker *w)
+{
+    for (uint32_t i = 0; i < w->nlisteners; i++)
+        if (!w->listeners[i].accepting)
+            arm_accept(w, &w->listeners[i]);
+}
+
+static void cancel_accepts(struct worker *w)
+{
+    for (uint32_t i = 0; i < w->nlisteners; i++)
+        if (w->listeners[i].accepting)
+            worker_cancel(w, -1, op_tag(&w->listeners[i], OP_ACCEPT));
 }
 
 /* An accept failed: counted, logged once a second with the count, and when the process or
  * system is out of descriptors (or memory), accepting pauses instead of failing again at once
  * (the client waits in the listen backlog). */
-static void accept_failed(struct worker *w, int res, bool more)
+static void accept_failed(struct worker *w, int res)
 {
     STAT_INC(w->st.accept_errors);
     w->accept_fails_unlogged++;
@@ -273,8 +313,7 @@ static void accept_failed(struct worker *w, int res, bool more)
         !(res == -EMFILE || res == -ENFILE || res == -ENOBUFS || res == -ENOMEM))
         return;
     w->accept_paused = true;
-    if (more)
-        worker_cancel(w, -1, op_tag(w, OP_ACCEPT));
+    cancel_accepts(w); /* every listener: the descriptors are the process's */
     worker_timeout(w, &w->accept_pause_ts, WORKER_ACCEPT_PAUSE_MS, op_tag(w, OP_ACCEPT_RESUME));
 }
 
@@ -315,8 +354,7 @@ static void begin_stop(struct worker *w)
         return;
     w->stopping = true;
     log_debug("worker_stopping", "worker=%u", w->id);
-    if (w->accepting)
-        worker_cancel(w, -1, op_tag(w, OP_ACCEPT));
+    cancel_accepts(w);
     worker_cancel(w, -1, op_tag(w, OP_WAKE));
     if (w->timer_armed)
         worker_cancel(w, -1, op_tag(w, OP_TIMER));
@@ -330,10 +368,9 @@ static void begin_drain(struct worker *w)
     if (w->draining || w->stopping)
         return;
     w->draining = true;
-    if (w->accepting)
-        worker_cancel(w, -1, op_tag(w, OP_ACCEPT));
-    if (w->listen_fd >= 0)
-        shutdown(w->listen_fd, SHUT_RDWR);
+    cancel_accepts(w);
+    for (uint32_t i = 0; i < w->nlisteners; i++)
+        shutdown(w->listeners[i].fd, SHUT_RDWR);
 }
 
 /* The loop's own messages; the rest goes to the layer above. */
@@ -342,10 +379,11 @@ static void on_msg(struct worker *w, struct msg *m)
     switch (m->kind) {
     case MSG_LISTEN:
         if (!w->stopping) {
-            if (listen(w->listen_fd, LISTEN_BACKLOG) == 0)
-                arm_accept(w);
-            else
-                log_error("listen_failed", "worker=%u error=\"%s\"", w->id, strerror(errno));
+            for (uint32_t i = 0; i < w->nlisteners; i++)
+                if (listen(w->listeners[i].fd, LISTEN_BACKLOG) != 0)
+                    log_error("listen_failed", "worker=%u route=%s error=\"%s\"", w->id,
+                              w->cfg->routes[w->listeners[i].route].name, strerror(errno));
+            arm_accepts(w);
         }
         break;
     case MSG_STOP:
@@ -370,7 +408,8 @@ static void dispatch(void *ctx, uint64_t tag, int res, unsigned flags)
     if (!more)
         w->inflight--;
     switch (op) {
-    case OP_ACCEPT:
+    case OP_ACCEPT: {
+        struct listener *l = ptr;
         if (res >= 0) {
             if (w->stopping || w->draining) {
                 STAT_INC(w->st.rejected[REJECT_SHUTDOWN]);
@@ -378,20 +417,21 @@ static void dispatch(void *ctx, uint64_t tag, int res, unsigned flags)
             } else {
                 STAT_INC(w->st.clients_accepted);
                 STAT_INC(w->st.clients_connected);
-                w->hooks->accepted(w, res);
+                w->hooks->accepted(w, res, l->route);
             }
         } else if (res != -ECANCELED && !w->draining) {
-            accept_failed(w, res, more);
+            accept_failed(w, res);
         }
         if (!more)
-            w->accepting = false;
+            l->accepting = false;
         if (!more && !w->stopping && !w->draining && !w->accept_paused)
-            arm_accept(w);
+            arm_accept(w, l);
         break;
+    }
     case OP_ACCEPT_RESUME:
         w->accept_paused = false;
-        if (!w->accepting && !w->stopping && !w->draining)
-            arm_accept(w);
+        if (!w->stopping && !w->draining)
+            arm_accepts(w);
         break;
     case OP_WAKE: {
         struct msg *m = msgq_take_all(&w->inbox);
@@ -428,6 +468,10 @@ static void publish_gauges(struct worker *w)
             atomic_store_explicit(&g->available, sh->navailable, memory_order_relaxed);
         if (STAT_GET(g->busy) != sh->nbusy)
             atomic_store_explicit(&g->busy, sh->nbusy, memory_order_relaxed);
+        if (STAT_GET(g->commands) != sh->commands)
+            atomic_store_explicit(&g->commands, sh->commands, memory_order_relaxed);
+        if (STAT_GET(g->errors) != sh->errors)
+            atomic_store_explicit(&g->errors, sh->errors, memory_order_relaxed);
     }
 }
 
@@ -503,19 +547,15 @@ int worker_start(struct worker *w, struct proxy *p, uint32_t id, const struct wo
     w->cfg = cfg;
     if (p->tls_server && SSL_CTX_up_ref(p->tls_server))
         w->tls_ctx = p->tls_server;
-    w->listen_fd = -1;
     w->inbox.efd = -1;
     pthread_mutex_init(&w->init_mu, NULL);
     pthread_cond_init(&w->init_cv, NULL);
     int rc = msgq_init(&w->inbox);
     if (rc < 0)
         return rc;
-    rc = listen_socket(&cfg->listen, &w->listen_fd);
-    if (rc < 0) {
-        log_error("listen_failed", "worker=%u listen=%s:%u error=\"%s\"", id, cfg->listen.host,
-                  cfg->listen.port, strerror(-rc));
+    rc = listeners_open(w);
+    if (rc < 0)
         return rc;
-    }
     w->nshards = cfg->nbackends * cfg->nusers;
     w->shards = calloc(w->nshards, sizeof *w->shards);
     w->users = calloc(cfg->nusers, sizeof *w->users);
@@ -523,6 +563,8 @@ int worker_start(struct worker *w, struct proxy *p, uint32_t id, const struct wo
     w->gauges = worker_gauges_new(0, w->nshards);
     if (!w->shards || !w->users || !w->binfo || !w->gauges)
         return -ENOMEM;
+    for (size_t b = 0; b < cfg->nbackends; b++)
+        worker_binfo_init(&w->binfo[b], &cfg->backends[b]);
     for (size_t b = 0; b < cfg->nbackends; b++)
         for (size_t u = 0; u < cfg->nusers; u++)
             pool_shard_init(&w->shards[b * cfg->nusers + u], cfg->backends[b].name,
@@ -576,8 +618,11 @@ void worker_destroy(struct worker *w)
 {
     io_free(w->io);
     w->io = NULL;
-    if (w->listen_fd >= 0)
-        close(w->listen_fd);
+    for (uint32_t i = 0; i < w->nlisteners; i++)
+        close(w->listeners[i].fd);
+    free(w->listeners);
+    w->listeners = NULL;
+    w->nlisteners = 0;
     msgq_destroy(&w->inbox);
     free(w->shards);
     free(w->users);
@@ -593,7 +638,6 @@ void worker_destroy(struct worker *w)
     worker_free_retired(w);
     pthread_mutex_destroy(&w->init_mu);
     pthread_cond_destroy(&w->init_cv);
-    w->listen_fd = -1;
     w->shards = NULL;
     w->users = NULL;
     w->binfo = NULL;

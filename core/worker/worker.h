@@ -72,14 +72,14 @@ static inline uint64_t op_tag(const void *ptr, enum op op)
 struct worker_hooks {
     /* A completion of a session's or a backend connection's operation (op, its object). */
     void (*complete)(struct worker *w, enum op op, void *ptr, int res, unsigned flags);
-    void (*accepted)(struct worker *w, int fd);       /* a client connected */
-    void (*message)(struct worker *w, struct msg *m); /* not the loop's own; takes m */
-    void (*buffer_free)(struct worker *w);            /* a receive buffer came back, one waits */
-    void (*timer)(struct worker *w);                  /* the earliest client deadline came */
-    void (*submitted)(struct worker *w);              /* each turn: the grave may be closed */
-    void (*stopping)(struct worker *w);               /* MSG_STOP: end the sessions */
-    void (*stopped)(struct worker *w);                /* the loop ended: free what is left */
-    void (*destroyed)(struct worker *w);              /* worker_destroy: the tables above */
+    void (*accepted)(struct worker *w, int fd, uint32_t route); /* a client connected */
+    void (*message)(struct worker *w, struct msg *m);           /* not the loop's own; takes m */
+    void (*buffer_free)(struct worker *w); /* a receive buffer came back, one waits */
+    void (*timer)(struct worker *w);       /* the earliest client deadline came */
+    void (*submitted)(struct worker *w);   /* each turn: the grave may be closed */
+    void (*stopping)(struct worker *w);    /* MSG_STOP: end the sessions */
+    void (*stopped)(struct worker *w);     /* the loop ended: free what is left */
+    void (*destroyed)(struct worker *w);   /* worker_destroy: the tables above */
 };
 
 /* The backend connection's own life, apart from any session. */
@@ -172,8 +172,21 @@ struct worker_backend_info {
     bool known;
     uint64_t caps;
     char version[96];
-    bool down;       /* told so by the maintenance thread (MSG_BACKEND_STATE) */
+    bool down; /* told so by the maintenance thread (MSG_BACKEND_STATE) */
+    /* Its role as the maintenance thread last saw it (MSG_BACKEND_ROLE; the config's until
+     * then): a primary takes writes, a readable replica reads (replicating, within max_lag). */
+    bool primary;
+    bool readable;
+    int64_t wrr;     /* reads' smooth weighted round robin: this backend's running weight */
     char error[256]; /* the maintenance thread's last connect error while it is down */
+};
+
+/* One listening socket of the worker: a route of the config (routes[route]). Accept
+ * completions are tagged with its address. */
+struct listener {
+    _Alignas(16) int fd;
+    uint32_t route;
+    bool accepting; /* an accept is armed on it */
 };
 
 /* Cache-line aligned: completions are tagged with the worker's address (low 4 bits free),
@@ -184,14 +197,14 @@ struct worker {
     const struct worker_hooks *hooks;
     const struct cfg *cfg;
     pthread_t thread;
-    struct io *io; /* the I/O engine (core/io/io.h) */
-    int listen_fd;
+    struct io *io;              /* the I/O engine (core/io/io.h) */
+    struct listener *listeners; /* one per route, in the config's order */
+    uint32_t nlisteners;
     struct msgq inbox;
     uint64_t wake_buf;
-    uint32_t nbufs; /* receive buffers (cfg receive_buffers, fixed at start) */
+    uint32_t nbufs;     /* receive buffers (cfg receive_buffers, fixed at start) */
     uint32_t bufs_held; /* of them, taken by sessions and backends and not given back */
     bool stopping;
-    bool accepting;
     /* Out of descriptors (EMFILE...): accepting pauses for WORKER_ACCEPT_PAUSE_MS instead of
      * failing again at once; failures are logged once a second with their count. */
     bool accept_paused;
@@ -262,6 +275,11 @@ void worker_free_retired(struct worker *w);
 struct shard_gauges *worker_gauges_new(uint32_t gen, size_t n);
 /* Password hashes of cfg's users into w->users. */
 void worker_users_init(struct worker *w);
+/* The first backend (config order) whose version and capabilities are known: clients are
+ * greeted with them. Backend 0's (known false) while none is. */
+const struct worker_backend_info *worker_known_backend(const struct worker *w);
+/* A backend's info before anything is known of it: its role as configured. */
+void worker_binfo_init(struct worker_backend_info *bi, const struct cfg_backend *be);
 
 /* Creates the worker (listening socket, inbox) and starts its thread, which sets up its I/O
  * and reports back: returns 0 once the worker serves, or -errno (logged) if it could not. */

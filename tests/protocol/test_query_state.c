@@ -229,6 +229,47 @@ static void test_charset_change(void)
     expect_each(changes_charset, no, sizeof no / sizeof no[0], false);
 }
 
+/* routing: what split may send to a replica (no PROTO_QF_WRITES, no PROTO_QF_LEAVES_STATE). */
+static bool replica_may_run(const char *sql)
+{
+    unsigned f = proto_query_facts((const uint8_t *)sql, strlen(sql), routines);
+    return !(f & (PROTO_QF_WRITES | PROTO_QF_LEAVES_STATE));
+}
+
+static void test_reads_for_replicas(void)
+{
+    static const char *const yes[] = {"SELECT 1",
+                                      "  select * from t where a = 'update'",
+                                      "SHOW TABLES",
+                                      "DESCRIBE t",
+                                      "EXPLAIN SELECT * FROM t",
+                                      "(SELECT 1) UNION (SELECT 2)",
+                                      "WITH x AS (SELECT 1) SELECT * FROM x",
+                                      "/* hint */ SELECT `update` FROM t",
+                                      "SELECT 1; SELECT 2"};
+    static const char *const no[] = {"",
+                                     "   ",
+                                     "INSERT INTO t VALUES (1)",
+                                     "UPDATE t SET a = 1",
+                                     "DELETE FROM t",
+                                     "BEGIN",
+                                     "START TRANSACTION READ ONLY",
+                                     "SET NAMES utf8mb4",
+                                     "SELECT * FROM t FOR UPDATE",
+                                     "SELECT * FROM t LOCK IN SHARE MODE",
+                                     "SELECT a FROM t INTO OUTFILE '/tmp/x'",
+                                     "SELECT @a := 1",
+                                     "SELECT GET_LOCK('a', 0)",
+                                     "SELECT NEXTVAL(s)",
+                                     "SELECT gl(1)",
+                                     "SELECT 1; INSERT INTO t VALUES (1)",
+                                     "WITH x AS (SELECT 1) UPDATE t, x SET t.a = 1",
+                                     "CALL p()",
+                                     "/*!50000 INSERT */ INTO t VALUES (1)"};
+    expect_each(replica_may_run, yes, sizeof yes / sizeof yes[0], true);
+    expect_each(replica_may_run, no, sizeof no / sizeof no[0], false);
+}
+
 static bool names_tracking(const char *sql)
 {
     return proto_query_names_state_tracking((const uint8_t *)sql, strlen(sql));
@@ -287,6 +328,7 @@ int main(int argc, char **argv)
         CHECK_CASE(test_state_tracking_named),
         CHECK_CASE(test_charset_change),
         CHECK_CASE(test_name_set),
+        CHECK_CASE(test_reads_for_replicas),
     };
     int rc = check_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
     name_set_unref(routines);

@@ -881,6 +881,105 @@ static void test_password_malformed_ed25519(void)
     expect_password_error("ed25519:short", NULL, HASH_NEEDS_BP);
 }
 
+#define REPLICAS                                                                                   \
+    "backends:\n"                                                                                  \
+    "  - name: db1\n"                                                                              \
+    "    address: \"127.0.0.1:3306\"\n"                                                            \
+    "  - name: db2\n"                                                                              \
+    "    address: \"127.0.0.1:3307\"\n"                                                            \
+    "    role: replica\n"                                                                          \
+    "    weight: 3\n"                                                                              \
+    "users:\n"                                                                                     \
+    "  - name: app\n"                                                                              \
+    "    password: secret\n"
+
+/* Without routes: one route on listen, policy primary; backends primary, weight 1; no checks. */
+static void test_routing_defaults(void)
+{
+    struct cfg *cfg = load_ok("listen: \"127.0.0.1:7000\"\n" MINIMAL);
+    if (!cfg)
+        return;
+    CHECK_INT(cfg->nroutes, 1);
+    CHECK_STR(cfg->routes[0].name, "default");
+    CHECK_INT(cfg->routes[0].listen.port, 7000);
+    CHECK_INT(cfg->routes[0].policy, CFG_POLICY_PRIMARY);
+    CHECK_INT(cfg->backends[0].role, CFG_ROLE_PRIMARY);
+    CHECK_INT(cfg->backends[0].weight, 1);
+    CHECK(!cfg->replication.enabled);
+    cfg_free(cfg);
+    cfg = load_ok(REPLICAS);
+    if (!cfg)
+        return;
+    CHECK_INT(cfg->backends[1].role, CFG_ROLE_REPLICA);
+    CHECK_INT(cfg->backends[1].weight, 3);
+    CHECK(cfg->replication.enabled); /* a replica turns the checks on */
+    CHECK_INT(cfg->replication.check_interval_ms, 1000);
+    CHECK_INT(cfg->replication.max_lag_ms, 10000);
+    CHECK_INT(cfg->replication.read_after_write_ms, 0);
+    cfg_free(cfg);
+}
+
+static void test_routes(void)
+{
+    struct cfg *cfg = load_ok(REPLICAS "pool:\n  mode: transaction\n"
+                                       "routes:\n"
+                                       "  - name: rw\n"
+                                       "    listen: \"127.0.0.1:7001\"\n"
+                                       "    policy: split\n"
+                                       "  - name: ro\n"
+                                       "    listen: \"127.0.0.1:7002\"\n"
+                                       "    policy: replicas\n"
+                                       "replication:\n"
+                                       "  check_interval: 200ms\n"
+                                       "  max_lag: 3s\n"
+                                       "  read_after_write: 1s\n"
+                                       "  monitor_user: mon\n"
+                                       "  monitor_password: pw\n");
+    if (!cfg)
+        return;
+    CHECK_INT(cfg->nroutes, 2);
+    CHECK_INT(cfg->routes[0].policy, CFG_POLICY_SPLIT);
+    CHECK_INT(cfg->routes[1].policy, CFG_POLICY_REPLICAS);
+    CHECK_INT(cfg->listen.port, 7001); /* the first route's */
+    CHECK_INT(cfg->replication.check_interval_ms, 200);
+    CHECK_INT(cfg->replication.max_lag_ms, 3000);
+    CHECK_INT(cfg->replication.read_after_write_ms, 1000);
+    CHECK_STR(cfg->replication.monitor_user, "mon");
+    CHECK_STR(cfg->replication.monitor_password, "pw");
+    CHECK_STR(cfg_policy_name(cfg->routes[0].policy), "split");
+    CHECK_STR(cfg_role_name(cfg->backends[1].role), "replica");
+    cfg_free(cfg);
+}
+
+static void test_routing_errors(void)
+{
+    static const char users[] = "users:\n  - name: app\n    password: secret\n";
+    char yaml[512];
+    snprintf(yaml, sizeof yaml,
+             "backends:\n  - name: a\n    address: \"127.0.0.1:1\"\n"
+             "    role: boss\n%s",
+             users);
+    expect_error(yaml, "4:11", "key 'role': expected primary or replica, got 'boss'");
+    snprintf(yaml, sizeof yaml,
+             "backends:\n  - name: a\n    address: \"127.0.0.1:1\"\n"
+             "    weight: 0\n%s",
+             users);
+    expect_error(yaml, "4:13", "key 'weight': expected an integer from 1 to 1000");
+    expect_error(MINIMAL "routes:\n  - name: a\n    listen: \"127.0.0.1:7001\"\n    policy: nope\n",
+                 "10:13", "expected primary, replicas or split");
+    expect_error(MINIMAL
+                 "routes:\n  - name: a\n    listen: \"127.0.0.1:7001\"\n    policy: primary\n"
+                 "  - name: b\n    listen: \"127.0.0.1:7001\"\n    policy: replicas\n",
+                 "11:5", "routes[1]: listen '127.0.0.1:7001' is routes[0]'s too");
+    expect_error("listen: \"127.0.0.1:7000\"\n" MINIMAL
+                 "routes:\n  - name: a\n    listen: \"127.0.0.1:7001\"\n    policy: primary\n",
+                 "9:5", "the top-level 'listen' is not used where routes are given");
+    expect_error(MINIMAL
+                 "routes:\n  - name: a\n    listen: \"127.0.0.1:7001\"\n    policy: split\n",
+                 "8:5", "needs 'pool.mode: transaction'");
+    expect_error(MINIMAL "replication:\n  max_lag: 0s\n", "8:12", "replication.max_lag");
+}
+
 int main(int argc, char **argv)
 {
     static const struct check_case cases[] = {
@@ -912,6 +1011,9 @@ int main(int argc, char **argv)
         CHECK_CASE(test_password_malformed_sha2),
         CHECK_CASE(test_password_sha2_rounds_bound),
         CHECK_CASE(test_password_malformed_ed25519),
+        CHECK_CASE(test_routing_defaults),
+        CHECK_CASE(test_routes),
+        CHECK_CASE(test_routing_errors),
     };
     return check_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
 }

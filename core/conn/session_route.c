@@ -1,0 +1,232 @@
+/* session_route: which backend a bind takes (routes:, backends[].role): reads to the replica
+ * whose turn it is, writes to the primary, split's per-command choice; and the ERRs when
+ * none can serve. */
+#include "core/conn/session_int.h"
+
+#include <stdio.h>
+
+#include "core/base/post.h"
+#include "core/worker/worker.h"
+#include "protocol/constants.h"
+#include "protocol/packet.h"
+#include "protocol/query_state.h"
+
+static struct pool_shard *shard_of(struct worker *w, uint32_t backend, uint32_t user)
+{
+    return &w->shards[backend * w->cfg->nusers + user];
+}
+
+/* Reads go to the replicas in the read set while there is one up; else, as writes, to the
+ * primaries. */
+static bool reads_on_replicas(const struct worker *w)
+{
+    for (uint32_t bi = 0; bi < w->cfg->nbackends; bi++)
+        if (w->binfo[bi].readable && !w->binfo[bi].down)
+            return true;
+    return false;
+}
+
+/* Whether backend bi serves target t (replicas: reads_on_replicas(), for the whole pass). */
+static bool serves(const struct worker *w, uint32_t bi, enum target t, bool replicas)
+{
+    const struct worker_backend_info *info = &w->binfo[bi];
+    return t == TARGET_READ && replicas ? info->readable && !info->down : info->primary;
+}
+
+/* The readable replica whose turn it is: smooth weighted round robin (each one's running
+ * weight grows by its weight, the largest is taken and loses the sum), so that reads spread
+ * by weight, evenly interleaved. */
+static uint32_t next_replica(struct worker *w)
+{
+    int64_t total = 0;
+    uint32_t best = UINT32_MAX;
+    for (uint32_t bi = 0; bi < w->cfg->nbackends; bi++) {
+        struct worker_backend_info *info = &w->binfo[bi];
+        if (!serves(w, bi, TARGET_READ, true))
+            continue;
+        info->wrr += w->cfg->backends[bi].weight;
+        total += w->cfg->backends[bi].weight;
+        if (best == UINT32_MAX || info->wrr > w->binfo[best].wrr)
+            best = bi;
+    }
+    if (best != UINT32_MAX)
+        w->binfo[best].wrr -= total;
+    return best;
+}
+
+static bool take_from(struct session *s, uint32_t bi, uint32_t user)
+{
+    struct pool_conn *c = pool_take(shard_of(s->w, bi, user));
+    if (!c)
+        return false;
+    struct backend *b = (struct backend *)c;
+    b->state = B_BOUND;
+    b->sess = s;
+    framer_reset(&b->fr);
+    s->b = b;
+    return true;
+}
+
+/* Takes a connection for user where s->target says: reads from the replica whose turn it is
+ * (then any other readable one), writes from the first primary (config order) with one free. */
+bool take_backend(struct session *s, uint32_t user)
+{
+    struct worker *w = s->w;
+    bool replicas = s->target == TARGET_READ && reads_on_replicas(w);
+    uint32_t first = replicas ? next_replica(w) : UINT32_MAX;
+    if (first != UINT32_MAX && take_from(s, first, user))
+        return true;
+    for (uint32_t bi = 0; bi < w->cfg->nbackends; bi++)
+        if (bi != first && serves(w, bi, s->target, replicas) && take_from(s, bi, user))
+            return true;
+    return false;
+}
+
+/* Every backend that serves t is marked down by the maintenance thread (or none serves it: no
+ * primary): the 2003-style message (code 1429, see protocol/constants.h) naming the first and
+ * the error it last got; false otherwise. */
+bool backend_down_msg(struct worker *w, enum target t, char *msg, size_t cap)
+{
+    const struct cfg *cfg = w->cfg;
+    bool replicas = t == TARGET_READ && reads_on_replicas(w);
+    uint32_t first = UINT32_MAX;
+    /* The worker's own copy of backend_up[] (MSG_BACKEND_STATE): indexed by its config. */
+    for (uint32_t bi = 0; bi < cfg->nbackends; bi++) {
+        if (!serves(w, bi, t, replicas))
+            continue;
+        if (!w->binfo[bi].down)
+            return false;
+        /* Down means no new connection can be opened: the pooled ones still serve. */
+        for (size_t u = 0; u < cfg->nusers; u++)
+            if (shard_of(w, bi, (uint32_t)u)->navailable > 0)
+                return false;
+        if (first == UINT32_MAX)
+            first = bi;
+    }
+    if (first == UINT32_MAX) {
+        snprintf(msg, cap,
+                 "No backend is a primary now (every one is read_only, or down); ringsql "
+                 "follows the server whose read_only is OFF, retry later");
+        return true;
+    }
+    const struct cfg_backend *be = &cfg->backends[first];
+    const char *err = w->binfo[first].error[0] ? w->binfo[first].error : "not reachable yet";
+    char addr[300];
+    snprintf(msg, cap,
+             "Can't connect to backend '%.64s' (%.200s): %.255s; ringsql keeps retrying, "
+             "retry later",
+             be->name, cfg_addr_str(&be->addr, addr, sizeof addr), err);
+    return true;
+}
+
+static bool reject_backend_down(struct session *s)
+{
+    char msg[640];
+    if (!backend_down_msg(s->w, s->target, msg, sizeof msg))
+        return false;
+    STAT_INC(s->w->st.rejected[REJECT_BACKEND_DOWN]);
+    reject(s, PROTO_ER_CONNECT_TO_FOREIGN_DATA_SOURCE, "08S01", msg);
+    return true;
+}
+
+bool admit_session(struct session *s, uint32_t route)
+{
+    struct worker *w = s->w;
+    s->route = route;
+    s->target = w->cfg->routes[route].policy == CFG_POLICY_PRIMARY ? TARGET_PRIMARY : TARGET_READ;
+    /* Every backend it needs down, or none ever reached (no version or capabilities to greet
+     * with). */
+    if (reject_backend_down(s))
+        return false;
+    if (!worker_known_backend(w)->known) {
+        reject_no_backend(s, 0);
+        return false;
+    }
+    return true;
+}
+
+/* A connection for user is free now where t takes it, or on its way (a replacement, a ping,
+ * or one asked for now because the shard is below pool.size: see pool.min_idle). */
+bool connection_in_sight(struct worker *w, uint32_t user, enum target t)
+{
+    bool replicas = t == TARGET_READ && reads_on_replicas(w);
+    for (uint32_t bi = 0; bi < w->cfg->nbackends; bi++) {
+        struct pool_shard *sh = shard_of(w, bi, user);
+        if (serves(w, bi, t, replicas) && (sh->navailable > 0 || sh->pending > 0))
+            return true;
+    }
+    for (uint32_t bi = 0; bi < w->cfg->nbackends; bi++) {
+        struct pool_shard *sh = shard_of(w, bi, user);
+        if (serves(w, bi, t, replicas) && pool_size(sh) + sh->pending < sh->target) {
+            sh->pending++;
+            post_backend_grow(w->proxy, w->id, (uint32_t)(sh - w->shards), w->gen);
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Why user's pool has no connection to give (counted as a rejection): the ERR's code, its
+ * SQL state in *state and the message in msg. */
+uint16_t no_backend_error(struct session *s, uint32_t user, char *msg, size_t cap,
+                          const char **state)
+{
+    struct worker *w = s->w;
+    const struct cfg *cfg = w->cfg;
+    if (backend_down_msg(w, s->target, msg, cap)) {
+        STAT_INC(w->st.rejected[REJECT_BACKEND_DOWN]);
+        *state = "08S01";
+        return PROTO_ER_CONNECT_TO_FOREIGN_DATA_SOURCE;
+    }
+    bool replicas = s->target == TARGET_READ && reads_on_replicas(w);
+    uint32_t bi = 0;
+    while (bi + 1 < cfg->nbackends && !serves(w, bi, s->target, replicas))
+        bi++;
+    struct pool_shard *sh = shard_of(w, bi, user);
+    if (pool_size(sh) == 0 && sh->target > 0)
+        snprintf(msg, cap,
+                 "pool '%s' for user '%s' has no connection to its backend yet (it is "
+                 "unreachable or still connecting); check the backend and retry",
+                 cfg->backends[bi].name, cfg->users[user].name);
+    else
+        snprintf(msg, cap,
+                 "pool '%s' for user '%s' has no free connection (%u in use); raise pool.size "
+                 "or retry",
+                 cfg->backends[bi].name, cfg->users[user].name, sh->nbusy);
+    STAT_INC(w->st.rejected[REJECT_POOL_FULL]);
+    *state = "08004";
+    return PROTO_ER_CON_COUNT_ERROR;
+}
+
+void reject_no_backend(struct session *s, uint32_t user)
+{
+    char msg[640];
+    const char *state;
+    uint16_t code = no_backend_error(s, user, msg, sizeof msg, &state);
+    reject(s, code, state, msg);
+}
+
+/* split: where the command held in s->in may run. A replica takes a read that leaves no
+ * state (protocol/query_state.h: neither PROTO_QF_WRITES nor PROTO_QF_LEAVES_STATE), a
+ * COM_QUERY whole in the buffer or the execute of such a statement, unless the session wrote
+ * within replication.read_after_write; everything else goes to the primary (and starts that
+ * window). No connection is held here: no transaction is open. */
+enum target command_target(struct session *s)
+{
+    const uint8_t *p = s->in.p + s->in.scan;
+    struct proto_phys ph;
+    unsigned facts = PROTO_QF_WRITES;
+    if (proto_phys_read(p, s->in.len - s->in.scan, &ph, NULL) == 0 && ph.payload_len > 0) {
+        uint8_t cmd = p[PROTO_HEADER_LEN];
+        if (cmd == PROTO_COM_QUERY && ph.payload_len <= s->in.len - s->in.scan - PROTO_HEADER_LEN)
+            facts = proto_query_facts(p + PROTO_HEADER_LEN + 1, ph.payload_len - 1, s->w->routines);
+        else if (cmd == PROTO_COM_STMT_EXECUTE)
+            facts = stmt_exec_facts(s); /* s->cmd_stmt: stmt_check_command() named it */
+    }
+    uint64_t raw = s->w->cfg->replication.read_after_write_ms;
+    if (!(facts & (PROTO_QF_WRITES | PROTO_QF_LEAVES_STATE)) && s->w->now_ms >= s->primary_until_ms)
+        return TARGET_READ;
+    if (raw > 0 && (facts & (PROTO_QF_WRITES | PROTO_QF_LEAVES_STATE)))
+        s->primary_until_ms = s->w->now_ms + raw;
+    return TARGET_PRIMARY;
+}
