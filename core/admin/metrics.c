@@ -330,15 +330,29 @@ size_t metrics_render(struct proxy *p, const struct cfg *cfg, unsigned gen, char
     return b.overflow ? 0 : b.len;
 }
 
-/* Whether ringsql is ready only with backend bi up: every backend without replication
- * checks; with them, the primaries (a replica down only moves its reads elsewhere). */
+/* Whether backend bi must be up (and hold connections) for ringsql to be ready: every backend
+ * without replication checks; with them, the primaries that are up, one of which is needed (a
+ * replica down only moves its reads elsewhere, a primary down while another took over is the
+ * failover done). */
 static bool needed(struct proxy *p, const struct cfg *cfg, size_t bi)
 {
     if (!cfg->replication.enabled)
         return true;
     struct backend_repl *rp = atomic_load(&p->backend_repl);
+    _Atomic uint8_t *up = p->backend_up;
     int8_t seen = rp ? atomic_load(&rp[bi].primary) : -1;
-    return seen < 0 ? cfg->backends[bi].role == CFG_ROLE_PRIMARY : seen == 1;
+    bool primary = seen < 0 ? cfg->backends[bi].role == CFG_ROLE_PRIMARY : seen == 1;
+    return primary && (!up || up[bi]);
+}
+
+/* With replication checks: false (and why) when no primary is up. */
+static bool primary_up(struct proxy *p, const struct cfg *cfg, char *reason, size_t len)
+{
+    for (size_t bi = 0; bi < cfg->nbackends; bi++)
+        if (needed(p, cfg, bi))
+            return true;
+    snprintf(reason, len, "no primary backend is up (read_only OFF and answering)");
+    return false;
 }
 
 bool metrics_ready(struct proxy *p, const struct cfg *cfg, unsigned gen, char *reason, size_t len)
@@ -347,9 +361,11 @@ bool metrics_ready(struct proxy *p, const struct cfg *cfg, unsigned gen, char *r
         snprintf(reason, len, "draining: ringsql is shutting down");
         return false;
     }
+    if (cfg->replication.enabled && !primary_up(p, cfg, reason, len))
+        return false;
     _Atomic uint8_t *up = p->backend_up;
     for (size_t bi = 0; bi < cfg->nbackends; bi++) {
-        if (up && !up[bi] && needed(p, cfg, bi)) {
+        if (up && !up[bi] && !cfg->replication.enabled) {
             snprintf(reason, len, "backend '%s' is down", cfg->backends[bi].name);
             return false;
         }

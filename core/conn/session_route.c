@@ -16,21 +16,35 @@ static struct pool_shard *shard_of(struct worker *w, uint32_t backend, uint32_t 
     return &w->shards[backend * w->cfg->nusers + user];
 }
 
-/* Reads go to the replicas in the read set while there is one up; else, as writes, to the
- * primaries. */
-static bool reads_on_replicas(const struct worker *w)
+static bool has_role(const struct worker_backend_info *info, enum target t)
 {
-    for (uint32_t bi = 0; bi < w->cfg->nbackends; bi++)
-        if (w->binfo[bi].readable && !w->binfo[bi].down)
-            return true;
-    return false;
+    return t == TARGET_READ ? info->readable : info->primary;
 }
 
-/* Whether backend bi serves target t (replicas: reads_on_replicas(), for the whole pass). */
-static bool serves(const struct worker *w, uint32_t bi, enum target t, bool replicas)
+/* Which backends serve target t now: those of its role that are up, while any is; all of its
+ * role when every one is down (a down one's pooled connections still serve, and its error is
+ * the one to give). Reads with no readable replica up are served as writes, by the primaries. */
+struct serving {
+    enum target t;
+    bool up_only;
+};
+
+static struct serving serving(const struct worker *w, enum target t)
+{
+    for (;;) {
+        for (uint32_t bi = 0; bi < w->cfg->nbackends; bi++)
+            if (has_role(&w->binfo[bi], t) && !w->binfo[bi].down)
+                return (struct serving){t, true};
+        if (t == TARGET_PRIMARY)
+            return (struct serving){t, false};
+        t = TARGET_PRIMARY;
+    }
+}
+
+static bool serves(const struct worker *w, uint32_t bi, struct serving sv)
 {
     const struct worker_backend_info *info = &w->binfo[bi];
-    return t == TARGET_READ && replicas ? info->readable && !info->down : info->primary;
+    return has_role(info, sv.t) && (!sv.up_only || !info->down);
 }
 
 /* The readable replica whose turn it is: smooth weighted round robin (each one's running
@@ -42,7 +56,7 @@ static uint32_t next_replica(struct worker *w)
     uint32_t best = UINT32_MAX;
     for (uint32_t bi = 0; bi < w->cfg->nbackends; bi++) {
         struct worker_backend_info *info = &w->binfo[bi];
-        if (!serves(w, bi, TARGET_READ, true))
+        if (!serves(w, bi, (struct serving){TARGET_READ, true}))
             continue;
         info->wrr += w->cfg->backends[bi].weight;
         total += w->cfg->backends[bi].weight;
@@ -72,12 +86,12 @@ static bool take_from(struct session *s, uint32_t bi, uint32_t user)
 bool take_backend(struct session *s, uint32_t user)
 {
     struct worker *w = s->w;
-    bool replicas = s->target == TARGET_READ && reads_on_replicas(w);
-    uint32_t first = replicas ? next_replica(w) : UINT32_MAX;
+    struct serving sv = serving(w, s->target);
+    uint32_t first = sv.t == TARGET_READ ? next_replica(w) : UINT32_MAX;
     if (first != UINT32_MAX && take_from(s, first, user))
         return true;
     for (uint32_t bi = 0; bi < w->cfg->nbackends; bi++)
-        if (bi != first && serves(w, bi, s->target, replicas) && take_from(s, bi, user))
+        if (bi != first && serves(w, bi, sv) && take_from(s, bi, user))
             return true;
     return false;
 }
@@ -88,11 +102,11 @@ bool take_backend(struct session *s, uint32_t user)
 bool backend_down_msg(struct worker *w, enum target t, char *msg, size_t cap)
 {
     const struct cfg *cfg = w->cfg;
-    bool replicas = t == TARGET_READ && reads_on_replicas(w);
+    struct serving sv = serving(w, t);
     uint32_t first = UINT32_MAX;
     /* The worker's own copy of backend_up[] (MSG_BACKEND_STATE): indexed by its config. */
     for (uint32_t bi = 0; bi < cfg->nbackends; bi++) {
-        if (!serves(w, bi, t, replicas))
+        if (!serves(w, bi, sv))
             continue;
         if (!w->binfo[bi].down)
             return false;
@@ -149,15 +163,15 @@ bool admit_session(struct session *s, uint32_t route)
  * or one asked for now because the shard is below pool.size: see pool.min_idle). */
 bool connection_in_sight(struct worker *w, uint32_t user, enum target t)
 {
-    bool replicas = t == TARGET_READ && reads_on_replicas(w);
+    struct serving sv = serving(w, t);
     for (uint32_t bi = 0; bi < w->cfg->nbackends; bi++) {
         struct pool_shard *sh = shard_of(w, bi, user);
-        if (serves(w, bi, t, replicas) && (sh->navailable > 0 || sh->pending > 0))
+        if (serves(w, bi, sv) && (sh->navailable > 0 || sh->pending > 0))
             return true;
     }
     for (uint32_t bi = 0; bi < w->cfg->nbackends; bi++) {
         struct pool_shard *sh = shard_of(w, bi, user);
-        if (serves(w, bi, t, replicas) && pool_size(sh) + sh->pending < sh->target) {
+        if (serves(w, bi, sv) && pool_size(sh) + sh->pending < sh->target) {
             sh->pending++;
             post_backend_grow(w->proxy, w->id, (uint32_t)(sh - w->shards), w->gen);
             return true;
@@ -178,9 +192,9 @@ uint16_t no_backend_error(struct session *s, uint32_t user, char *msg, size_t ca
         *state = "08S01";
         return PROTO_ER_CONNECT_TO_FOREIGN_DATA_SOURCE;
     }
-    bool replicas = s->target == TARGET_READ && reads_on_replicas(w);
+    struct serving sv = serving(w, s->target);
     uint32_t bi = 0;
-    while (bi + 1 < cfg->nbackends && !serves(w, bi, s->target, replicas))
+    while (bi + 1 < cfg->nbackends && !serves(w, bi, sv))
         bi++;
     struct pool_shard *sh = shard_of(w, bi, user);
     if (pool_size(sh) == 0 && sh->target > 0)

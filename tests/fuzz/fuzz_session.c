@@ -189,7 +189,7 @@ static bool rig_up(struct rig *r, const struct cfg *cfg)
     worker_post(r->w, MSG_LISTEN);
     struct sockaddr_in addr;
     socklen_t alen = sizeof addr;
-    if (getsockname(r->w->listen_fd, (struct sockaddr *)&addr, &alen) < 0)
+    if (getsockname(r->w->listeners[0].fd, (struct sockaddr *)&addr, &alen) < 0)
         return false;
     /* listen() happens on the worker's thread: a bounded retry until it did. */
     for (uint64_t end = now_ms() + LOGIN_MS; now_ms() < end;) {

@@ -30,6 +30,10 @@ then, last (it kills the primary; restarted for the next engine):
   6. a client inside BEGIN; SELECT SLEEP(5) through split gets an error (its class and code
      printed) soon after the primary is SIGKILLed, while clients already logged in read 50
      times through split and through the replicas route, all answered by replicas.
+  7. with the primary still dead: /readyz 503 ("no primary"), a transaction through the primary
+     route gets 1429 naming it; replica1 promoted by hand (STOP SLAVE, read_only OFF) takes
+     the writes within a check (a transaction answers 2, an INSERT through split lands there)
+     and /readyz is 200 again.
 Every ringsql exits 0 on SIGTERM with no sanitizer report in its log.
 
 Usage: test_replication.py RINGSQL_BIN REPLICATION_SH. Prints TAP. Starts (and stops) its own
@@ -46,6 +50,7 @@ import tempfile
 import threading
 import time
 import traceback
+import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
@@ -658,6 +663,56 @@ def c6_primary_killed(rs):
                 pass
 
 
+def readyz(rs):
+    """/readyz's status and first line, or (None, why) when it does not answer."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{rs.admin}/readyz", timeout=5) as r:
+            return r.status, r.read().decode().strip()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode().strip()
+    except OSError as e:
+        return None, str(e)
+
+
+def c7_failover_after_crash(rs):
+    """The primary is dead (c6): writes get 1429 naming it and /readyz says there is no
+    primary; replica1 promoted by hand (as an orchestrator would) takes the writes within a
+    check, /readyz is 200 again, and an INSERT through split lands on replica1. Undone after
+    (replica1 read_only and replicating again once the primary is back: main())."""
+    rw, w = rs.ports["rw"], rs.ports["w"]
+    status = wait_until(lambda: readyz(rs)[0] == 503, CHECK_S, 0.1)
+    tap(status and "no primary" in readyz(rs)[1],
+        f"{rs.name}: primary dead: /readyz 503, no primary", f"{readyz(rs)}")
+    got = txn_sid(w)
+    tap(isinstance(got, str) and "1429" in got and "'primary'" in got,
+        f"{rs.name}: primary dead: a transaction through the primary route gets 1429 naming it",
+        f"{got}")
+    on("replica1", "STOP SLAVE", "SET GLOBAL read_only = OFF")
+    try:
+        seen = []
+        ok = wait_until(lambda: seen.append(txn_sid(w)) or seen[-1] == 2, CHECK_S, 0.1)
+        tap(ok, f"{rs.name}: replica1 promoted after the crash: the primary route answers 2",
+            f"{seen[-3:]}")
+        tap(wait_until(lambda: readyz(rs)[0] == 200, CHECK_S, 0.1),
+            f"{rs.name}: /readyz 200 again with the new primary", f"{readyz(rs)}")
+        # A table of replica1's own: rows the old primary never had do not collide with its
+        # when replica1 replicates from it again.
+        on("replica1", "SET SESSION sql_log_bin = 0",
+           "CREATE TABLE IF NOT EXISTS ringsql_test.failover_t (token VARCHAR(100))")
+        conn = pm(rw)
+        try:
+            token = f"failover-{rs.name}-{time.monotonic_ns()}"
+            one(conn, "INSERT INTO ringsql_test.failover_t (token) VALUES (%s)", (token,))
+        finally:
+            conn.close()
+        landed = on("replica1", f"SELECT COUNT(*) FROM ringsql_test.failover_t WHERE token = "
+                                f"'{token}'")[0]
+        tap(landed == 1, f"{rs.name}: an INSERT through split lands on the new primary",
+            f"rows on replica1: {landed}")
+    finally:
+        on("replica1", "SET GLOBAL read_only = ON", "START SLAVE")
+
+
 # ---------- config errors ----------
 
 def check_cfg(path):
@@ -742,6 +797,7 @@ def engine_run(engine):
             t0 = time.monotonic()
             check(f"{txn.name}: primary killed", lambda: c6_primary_killed(txn))
             print(f"# {txn.name}: primary killed {time.monotonic() - t0:.1f} s")
+            check(f"{txn.name}: failover after the crash", lambda: c7_failover_after_crash(txn))
     finally:
         txn.stop()
         sess.stop()
