@@ -223,24 +223,28 @@ void reject_no_backend(struct session *s, uint32_t user)
 /* split: where the command held in s->in may run. A replica takes a read that leaves no
  * state (protocol/query_state.h: neither PROTO_QF_WRITES nor PROTO_QF_LEAVES_STATE), a
  * COM_QUERY whole in the buffer or the execute of such a statement, unless the session wrote
- * within replication.read_after_write; everything else goes to the primary (and starts that
- * window). No connection is held here: no transaction is open. */
+ * within replication.read_after_write; everything else goes to the primary (and a statement
+ * that may write starts that window; a prepare or a ping does not). No connection is held
+ * here: no transaction is open. */
 enum target command_target(struct session *s)
 {
     const uint8_t *p = s->in.p + s->in.scan;
     struct proto_phys ph;
     unsigned facts = PROTO_QF_WRITES;
+    bool statement = false; /* a statement's text was judged (not a prepare, a ping...) */
     if (proto_phys_read(p, s->in.len - s->in.scan, &ph, NULL) == 0 && ph.payload_len > 0) {
         uint8_t cmd = p[PROTO_HEADER_LEN];
+        statement = cmd == PROTO_COM_QUERY || cmd == PROTO_COM_STMT_EXECUTE;
         if (cmd == PROTO_COM_QUERY && ph.payload_len <= s->in.len - s->in.scan - PROTO_HEADER_LEN)
             facts = proto_query_facts(p + PROTO_HEADER_LEN + 1, ph.payload_len - 1, s->w->routines);
         else if (cmd == PROTO_COM_STMT_EXECUTE)
             facts = stmt_exec_facts(s); /* s->cmd_stmt: stmt_check_command() named it */
     }
-    uint64_t raw = s->w->cfg->replication.read_after_write_ms;
-    if (!(facts & (PROTO_QF_WRITES | PROTO_QF_LEAVES_STATE)) && s->w->now_ms >= s->primary_until_ms)
+    bool reads = !(facts & (PROTO_QF_WRITES | PROTO_QF_LEAVES_STATE));
+    if (reads && s->w->now_ms >= s->primary_until_ms)
         return TARGET_READ;
-    if (raw > 0 && (facts & (PROTO_QF_WRITES | PROTO_QF_LEAVES_STATE)))
+    uint64_t raw = s->w->cfg->replication.read_after_write_ms;
+    if (raw > 0 && statement && !reads)
         s->primary_until_ms = s->w->now_ms + raw;
     return TARGET_PRIMARY;
 }

@@ -17,6 +17,9 @@ replica weights 1 and 2; check_interval 200ms, max_lag 2s, read_after_write 1s):
      primary's (read_after_write), later ones the replicas' again; a transaction, SELECT ...
      FOR UPDATE, SELECT @x := 1 (and @x read back), GET_LOCK / RELEASE_LOCK answer from the
      primary; the primary route always 1, the replicas route always 2 or 3.
+     Prepared statements (raw COM_STMT_PREPARE / EXECUTE): a read's executes come from both
+     replicas, a SELECT ... FOR UPDATE's from the primary; a session that named its database
+     at login reads its table on the replicas.
   3. STOP SLAVE SQL_THREAD on replica1: it leaves the read set (readable 0, 100 reads all from
      replica2) and comes back after START SLAVE SQL_THREAD. Lag: MASTER_DELAY=5 on replica1
      and writes on the primary take it past max_lag: it leaves, then comes back.
@@ -44,6 +47,7 @@ import os
 import re
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
@@ -58,6 +62,7 @@ from taplib import Tap, free_port, wait_until  # noqa: E402
 
 try:
     import pymysql
+    from pymysql.constants import COMMAND
 except ImportError:
     print("Bail out! PyMySQL is not installed for this python (apt-get install python3-pymysql)")
     sys.exit(1)
@@ -450,6 +455,60 @@ def c2_primary_paths(rs):
         tap(set(got) <= want, f"{rs.name}: 20 reads through the {what}", f"{got}")
 
 
+def stmt_prepare(conn, sql):
+    """COM_STMT_PREPARE on a PyMySQL connection (which has no server-side prepares of its
+    own; its capabilities leave out DEPRECATE_EOF): the statement id."""
+    conn._execute_command(COMMAND.COM_STMT_PREPARE, sql)
+    first = conn._read_packet().get_all_data()
+    stmt_id, cols, params = struct.unpack_from("<IHH", first, 1)
+    for count in (params, cols):
+        if count:
+            while not conn._read_packet().is_eof_packet():
+                pass
+    return stmt_id
+
+
+def stmt_execute_text(conn, stmt_id):
+    """COM_STMT_EXECUTE of a statement without parameters whose one row has one string
+    column: its value."""
+    conn._execute_command(COMMAND.COM_STMT_EXECUTE, struct.pack("<IBI", stmt_id, 0, 1))
+    conn._read_packet()  # the column count
+    while not conn._read_packet().is_eof_packet():
+        pass  # the column definition
+    row = conn._read_packet().get_all_data()  # 0x00, the NULL bitmap, a length-coded string
+    while not conn._read_packet().is_eof_packet():
+        pass
+    return row[3:3 + row[2]].decode()
+
+
+def c2_statements_and_database(rs):
+    """split judges a prepared statement's execute by its text: a read goes to the replicas
+    (prepared again there by ringsql), a locking read to the primary; a session that named its
+    database at login reads its tables on a replica."""
+    rw = rs.ports["rw"]
+    conn = pm(rw)
+    try:
+        read = stmt_prepare(conn, "SELECT CAST(@@server_id AS CHAR)")
+        locking = stmt_prepare(conn, "SELECT CAST(@@server_id AS CHAR) FROM ringsql_test.repl_t "
+                                     "ORDER BY id LIMIT 1 FOR UPDATE")
+        reads = collections.Counter(int(stmt_execute_text(conn, read)) for _ in range(30))
+        locks = {int(stmt_execute_text(conn, locking)) for _ in range(5)}
+    finally:
+        conn.close()
+    tap(set(reads) == REPLICA_IDS, f"{rs.name}: split: 30 executes of a prepared read, from "
+        f"both replicas only ({dict(reads)})", f"{dict(reads)}")
+    tap(locks == {1}, f"{rs.name}: split: executes of a prepared SELECT ... FOR UPDATE: the "
+        "primary", f"{locks}")
+    conn = pm(rw, database="ringsql_test")
+    try:
+        got = [one(conn, "SELECT COUNT(*) > 0, @@server_id FROM repl_t") for _ in range(6)]
+    finally:
+        conn.close()
+    tap(all(r[0] == 1 for r in got) and {r[1] for r in got} <= REPLICA_IDS,
+        f"{rs.name}: split: a session logged in to ringsql_test reads its table on replicas",
+        f"{got}")
+
+
 def c3_stopped_replica(rs):
     on("replica1", "STOP SLAVE SQL_THREAD")
     try:
@@ -785,6 +844,7 @@ def engine_run(engine):
         print(f"# {engine}: ringsql up {time.monotonic() - t0:.1f} s")
         if txn_ok:
             for what, fn in (("weights", c1_weights), ("primary paths", c2_primary_paths),
+                             ("statements and database", c2_statements_and_database),
                              ("stopped replica", c3_stopped_replica), ("lag", c3_lag),
                              ("promotion", c4_promotion)):
                 t0 = time.monotonic()
