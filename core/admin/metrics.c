@@ -225,21 +225,19 @@ static void routing(struct prom_buf *b, struct proxy *p, const struct cfg *cfg, 
         if (lag >= 0)
             prom_sample(b, "ringsql_backend_lag_seconds", l, (uint64_t)lag);
     }
-    prom_family(b, "ringsql_backend_queries_total", "counter",
-                "Client commands forwarded to the backend (where routing sent them).");
-    for (size_t bi = 0; bi < cfg->nbackends; bi++) {
-        uint64_t commands, errors;
-        backend_sums(p, cfg, gen, bi, &commands, &errors);
-        const char *l[] = {"backend", cfg->backends[bi].name, NULL};
-        prom_sample(b, "ringsql_backend_queries_total", l, commands);
-    }
-    prom_family(b, "ringsql_backend_query_errors_total", "counter",
-                "Client commands the backend answered with an ERR.");
-    for (size_t bi = 0; bi < cfg->nbackends; bi++) {
-        uint64_t commands, errors;
-        backend_sums(p, cfg, gen, bi, &commands, &errors);
-        const char *l[] = {"backend", cfg->backends[bi].name, NULL};
-        prom_sample(b, "ringsql_backend_query_errors_total", l, errors);
+    static const char *const names[] = {"ringsql_backend_queries_total",
+                                        "ringsql_backend_query_errors_total"};
+    static const char *const helps[] = {
+        "Client commands forwarded to the backend (where routing sent them).",
+        "Client commands the backend answered with an ERR."};
+    for (int k = 0; k < 2; k++) {
+        prom_family(b, names[k], "counter", helps[k]);
+        for (size_t bi = 0; bi < cfg->nbackends; bi++) {
+            uint64_t n[2];
+            backend_sums(p, cfg, gen, bi, &n[0], &n[1]);
+            const char *l[] = {"backend", cfg->backends[bi].name, NULL};
+            prom_sample(b, names[k], l, n[k]);
+        }
     }
 }
 

@@ -45,7 +45,6 @@ replication set in a temporary directory under $RINGSQL_TEST_TMPDIR. Needs the D
 import collections
 import os
 import re
-import shutil
 import signal
 import struct
 import subprocess
@@ -53,11 +52,11 @@ import sys
 import tempfile
 import threading
 import time
-import traceback
 import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from ringsql_proc import RingsqlProc, check as run_check, engines, finish  # noqa: E402
 from taplib import Tap, free_port, wait_until  # noqa: E402
 
 try:
@@ -77,9 +76,7 @@ started = time.monotonic()
 work = tempfile.mkdtemp(prefix="ringsql-repl-", dir=os.environ.get("RINGSQL_TEST_TMPDIR"))
 repl_dir = os.path.join(work, "repl")
 # Each ringsql gets the engine its case names: the suite's RINGSQL_IO chooses which run.
-base_env = {k: v for k, v in os.environ.items() if k != "RINGSQL_IO"}
-env_io = os.environ.get("RINGSQL_IO")
-engines = [env_io] if env_io else ["auto", "epoll"]
+base_env, engine_list = engines()
 
 START_S = 30  # bound on a ringsql (or the sanitizer build of it) starting to serve
 CHECK_S = 10  # bound on ringsql seeing a change of a server (check_interval is 200ms)
@@ -89,13 +86,7 @@ ports = {}  # server name -> port, from replication.sh's env file
 
 
 def check(what, fn):
-    """Runs fn (which reports its own TAP lines); an exception is one failed line of its own."""
-    try:
-        fn()
-    except Exception as e:  # noqa: BLE001: any failure of the harness is a failed check
-        tap(False, f"{what}: ran to its end", f"{type(e).__name__}: {e}")
-        for line in traceback.format_exc().splitlines()[-6:]:
-            print(f"# {line}")
+    run_check(tap, what, fn)
 
 
 # ---------- the replication set ----------
@@ -225,39 +216,18 @@ SAMPLE = re.compile(r"^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$")
 LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 
 
-class Ringsql:
+class Ringsql(RingsqlProc):
     """One ringsql on its own routes (name -> policy) and admin port."""
 
-    started = []  # every one, for the kill at exit of those a failed case left running
-
     def __init__(self, name, engine, mode, policies, read_after_write=True):
-        self.name = f"{engine}/{name}"
         self.ports = {n: free_port() for n in policies}
-        self.admin = free_port()
+        admin = free_port()
         base = os.path.join(work, f"{engine}-{name}")
-        self.cfg, self.log_path = base + ".yaml", base + ".log"
-        with open(self.cfg, "w") as f:
+        with open(base + ".yaml", "w") as f:
             f.write(config(mode, [(n, self.ports[n], pol) for n, pol in policies.items()],
-                           self.admin, read_after_write))
-        env = dict(base_env)
-        if engine != "auto":
-            env["RINGSQL_IO"] = engine
-        with open(self.log_path, "w") as log:
-            self.proc = subprocess.Popen([bin_path, "-c", self.cfg], stdout=subprocess.DEVNULL,
-                                         stderr=log, env=env)
-        self.stopped = False
-        Ringsql.started.append(self)
-
-    def log(self):
-        with open(self.log_path, errors="replace") as f:
-            return f.read()
-
-    def metrics(self):
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.admin}/metrics", timeout=5) as r:
-                return r.read().decode()
-        except OSError:
-            return ""
+                           admin, read_after_write))
+        super().__init__(tap, f"{engine}/{name}", bin_path, base + ".yaml", base + ".log", admin,
+                         engine, base_env)
 
     def metric(self, name, **labels):
         """The value of the sample of name whose labels include these (in any order), or None
@@ -270,27 +240,6 @@ class Ringsql:
             if all(have.get(k) == v for k, v in labels.items()):
                 return float(m.group(3))
         return None
-
-    def engine(self):
-        m = re.search(r"event=io_engine .*?engine=(\S+)", self.log())
-        return m.group(1) if m else "?"
-
-    def stop(self):
-        """SIGTERM; one TAP line: exit status 0 and no sanitizer report in its log."""
-        if self.stopped:
-            return
-        self.stopped = True
-        self.proc.terminate()
-        try:
-            rc = self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            rc = "no exit within 30 s"
-        bad = [ln for ln in self.log().splitlines()
-               if "ERROR: AddressSanitizer" in ln or "runtime error:" in ln]
-        tap(rc == 0 and not bad, f"{self.name}: SIGTERM, exit 0, no sanitizer report",
-            f"status {rc}; {bad[:3]}")
 
 
 def answers(port):
@@ -870,18 +819,10 @@ def primary_alive():
         return False
 
 
-def kill_left():
-    """Ends the ringsql processes this test started that still run (after an exception)."""
-    for rs in Ringsql.started:
-        if rs.proc.poll() is None:
-            rs.proc.kill()
-            rs.proc.wait()
-
-
 def main():
     # meson's timeout sends SIGTERM: the cleanup below (the replication set) still runs.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("SIGTERM"))
-    print(f"# engines: {', '.join(engines)}; ringsql {bin_path}")
+    print(f"# engines: {', '.join(engine_list)}; ringsql {bin_path}")
     check("config errors", config_errors)
     try:
         t0 = time.monotonic()
@@ -903,10 +844,10 @@ def main():
             f"{got}; seed row replicated {ok}")
         print(f"# replication set {time.monotonic() - t0:.1f} s (set-up "
               f"{time.monotonic() - started:.1f} s); ports {ports}")
-        for i, engine in enumerate(engines):
+        for i, engine in enumerate(engine_list):
             t0 = time.monotonic()
             engine_run(engine)
-            if i < len(engines) - 1 and not primary_alive():
+            if i < len(engine_list) - 1 and not primary_alive():
                 r = repl("restart", "primary", repl_dir)
                 tap(r.returncode == 0, "replication.sh restart primary: replication healthy "
                     "again", r.stderr.strip()[-300:])
@@ -914,20 +855,9 @@ def main():
                     break
             print(f"# {engine}: {time.monotonic() - t0:.1f} s")
     finally:
-        kill_left()
+        RingsqlProc.kill_left()
         repl("stop", repl_dir, timeout=90)
-    if tap.failed:
-        for f in sorted(os.listdir(work)):
-            if f.endswith(".log"):
-                lines = [ln for ln in open(os.path.join(work, f), errors="replace").read()
-                         .splitlines() if "level=debug" not in ln]
-                for line in lines[-6:]:
-                    print(f"# {f}: {line}")
-    else:
-        shutil.rmtree(work, ignore_errors=True)
-    print(f"# {time.monotonic() - started:.1f} s")
-    tap.plan()
-    sys.exit(1 if tap.failed else 0)
+    finish(tap, work, started)
 
 
 main()

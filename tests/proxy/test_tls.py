@@ -33,10 +33,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from ringsql_proc import RingsqlProc, check as run_check, engines, finish  # noqa: E402
 from taplib import Tap, free_port, wait_until  # noqa: E402
 
 try:
@@ -62,9 +62,7 @@ tap = Tap()
 started = time.monotonic()
 work = tempfile.mkdtemp(prefix="ringsql-tls-", dir=os.environ.get("RINGSQL_TEST_TMPDIR"))
 # Each ringsql gets the engine its case names: the suite's RINGSQL_IO chooses which run.
-base_env = {k: v for k, v in os.environ.items() if k != "RINGSQL_IO"}
-env_io = os.environ.get("RINGSQL_IO")
-engines = [env_io] if env_io else ["auto", "epoll"]
+base_env, engine_list = engines()
 
 BIG_SQL = "SELECT seq, REPEAT('y', 2000) FROM ringsql_test.seq_1_to_50000"
 START_S = 30  # bound on a ringsql (or the sanitizer build of it) starting to serve
@@ -86,52 +84,25 @@ TLS_ONLY_USER = """  - name: tlsonly
 
 
 def check(what, fn):
-    """Runs fn (which reports its own TAP lines); an exception is one failed line of its own."""
-    try:
-        fn()
-    except Exception as e:  # noqa: BLE001: any failure of the harness is a failed check
-        tap(False, f"{what}: ran to its end", f"{type(e).__name__}: {e}")
-        for line in traceback.format_exc().splitlines()[-6:]:
-            print(f"# {line}")
+    run_check(tap, what, fn)
 
 
 # ---------- ringsql ----------
 
-class Ringsql:
+class Ringsql(RingsqlProc):
     """One ringsql from a config body (the listen and admin lines are added here)."""
 
-    started = []  # every one, for the kill at exit of those a failed case left running
-
     def __init__(self, name, body, engine):
-        self.name = f"{engine}/{name}"
-        self.port, self.admin = free_port(), free_port()
+        self.port, admin = free_port(), free_port()
         base = os.path.join(work, f"{engine}-{name}")
-        self.cfg, self.log_path = base + ".yaml", base + ".log"
-        with open(self.cfg, "w") as f:
+        with open(base + ".yaml", "w") as f:
             f.write(f'listen: "127.0.0.1:{self.port}"\nworkers: 2\n'
-                    f'admin:\n  listen: "127.0.0.1:{self.admin}"\n' + body)
-        env = dict(base_env)
-        if engine != "auto":
-            env["RINGSQL_IO"] = engine
-        with open(self.log_path, "w") as log:
-            self.proc = subprocess.Popen([bin_path, "-c", self.cfg], stdout=subprocess.DEVNULL,
-                                         stderr=log, env=env)
-        self.stopped = False
-        Ringsql.started.append(self)
-
-    def log(self):
-        with open(self.log_path, errors="replace") as f:
-            return f.read()
+                    f'admin:\n  listen: "127.0.0.1:{admin}"\n' + body)
+        super().__init__(tap, f"{engine}/{name}", bin_path, base + ".yaml", base + ".log", admin,
+                         engine, base_env)
 
     def count(self, pattern):
         return len(re.findall(pattern, self.log()))
-
-    def metrics(self):
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.admin}/metrics", timeout=5) as r:
-                return r.read().decode()
-        except OSError:
-            return ""
 
     def metric(self, sample):
         """The value of one sample (name with its labels, as /metrics prints it), or None."""
@@ -142,10 +113,6 @@ class Ringsql:
         m = re.search(r'^ringsql_backend_down_info\{backend="' + re.escape(backend) +
                       r'",error="(.*)"\} 1$', self.metrics(), re.M)
         return m.group(1) if m else None
-
-    def engine(self):
-        m = re.search(r"event=io_engine .*?engine=(\S+)", self.log())
-        return m.group(1) if m else "?"
 
     def reload(self, want):
         """SIGHUP, then a bounded wait for a new line matching want (again if ringsql says the
@@ -161,23 +128,6 @@ class Ringsql:
             if self.count(r"event=reloaded ") > done:
                 return self.count(want) > wanted
         return False
-
-    def stop(self):
-        """SIGTERM; one TAP line: exit status 0 and no sanitizer report in its log."""
-        if self.stopped:
-            return
-        self.stopped = True
-        self.proc.terminate()
-        try:
-            rc = self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            rc = "no exit within 30 s"
-        text = self.log()
-        bad = [ln for ln in text.splitlines() if "Sanitizer" in ln or "runtime error" in ln]
-        tap(rc == 0 and not bad, f"{self.name}: SIGTERM, exit 0, no sanitizer report",
-            f"status {rc}; {bad[:3]}")
 
 
 # ---------- clients ----------
@@ -769,7 +719,7 @@ def expired_checks(sdb_port, scerts):
         fp = peer_fp(sdb_port, ctx)
         tap(r.returncode == 0 and fp == expired_fp, "secure MariaDB: FLUSH SSL put the expired "
             "certificate in place", f"{r.stderr.strip()[-200:]}; fp {fp[:16]}")
-        for engine in engines:
+        for engine in engine_list:
             rss.append(Ringsql("backend_expired", secure_backend(
                 sdb_port, f"mode: verify_ca\nca: {os.path.join(scerts, 'ca.pem')}"), engine))
         for rs in rss:
@@ -792,18 +742,10 @@ def expired_checks(sdb_port, scerts):
 
 # ---------- main ----------
 
-def kill_left():
-    """Ends the ringsql processes this test started that still run (after an exception)."""
-    for rs in Ringsql.started:
-        if rs.proc.poll() is None:
-            rs.proc.kill()
-            rs.proc.wait()
-
-
 def main():
     # meson's timeout sends SIGTERM: the cleanup below (the private MariaDB) still runs.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("SIGTERM"))
-    print(f"# engines: {', '.join(engines)}; ringsql {bin_path}")
+    print(f"# engines: {', '.join(engine_list)}; ringsql {bin_path}")
     rotated, rogue = make_certs()
     rc, md5, n, err = cli_md5(DB_PORT, BIG_SQL, user="ringsql_test", pw="test_pass", tls="off")
     if rc != 0 or n < 50000 * 2000:
@@ -827,7 +769,7 @@ def main():
         tap(r.returncode != 0, "secure MariaDB refuses plaintext", r.stdout)
         print(f"# set-up (certificates, direct query, TLS-only MariaDB) "
               f"{time.monotonic() - started:.1f} s")
-        for engine in engines:
+        for engine in engine_list:
             t0 = time.monotonic()
             client_checks(engine, direct, rotated, rogue)
             t1 = time.monotonic()
@@ -838,20 +780,9 @@ def main():
         check("expired backend certificate", lambda: expired_checks(sdb_port, scerts))
         print(f"# expired certificate {time.monotonic() - t0:.1f} s")
     finally:
-        kill_left()
+        RingsqlProc.kill_left()
         subprocess.run([mariadb_sh, "stop", sdb], capture_output=True, timeout=60)
-    if tap.failed:
-        for f in sorted(os.listdir(work)):
-            if f.endswith(".log"):
-                lines = [ln for ln in open(os.path.join(work, f), errors="replace").read()
-                         .splitlines() if "level=debug" not in ln]
-                for line in lines[-6:]:
-                    print(f"# {f}: {line}")
-    else:
-        shutil.rmtree(work, ignore_errors=True)
-    print(f"# {time.monotonic() - started:.1f} s")
-    tap.plan()
-    sys.exit(1 if tap.failed else 0)
+    finish(tap, work, started)
 
 
 main()
