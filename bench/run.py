@@ -30,6 +30,20 @@ SYSBENCH_WORKLOADS = {
                                         "--point-selects=0", "--simple-ranges=1",
                                         "--sum-ranges=0", "--order-ranges=0",
                                         "--distinct-ranges=0", "--range-size=1000"]),
+    # bench/run.sh --replicas: the text protocol, so that split routing reads each statement's
+    # text (an execute's facts are those its prepare found); sysbench's read-only as it
+    # comes (each event in BEGIN ... COMMIT, which split sends to the primary whole) and
+    # without the transaction (--skip-trx: each select on its own, to a replica).
+    "read-only-text": ("oltp_read_only", ["--db-ps-mode=disable"]),
+    "read-only-skip-trx": ("oltp_read_only", ["--db-ps-mode=disable", "--skip-trx=on"]),
+}
+# Said under the table when the workload ran.
+NOTES = {
+    "read-only-text": "read-only-text: sysbench oltp_read_only as it comes, text protocol: each "
+                      "event is BEGIN, 14 selects, COMMIT; split routing sends the BEGIN and the "
+                      "whole transaction after it to the primary.",
+    "read-only-skip-trx": "read-only-skip-trx: the same with --skip-trx=on (no BEGIN/COMMIT): "
+                          "each select runs on its own, and split sends it to a replica.",
 }
 # Prepared statements from many more clients than backend connections: sysbench's point
 # select with --ps-clients threads (1 000), against the targets named by --ps-target only
@@ -95,13 +109,33 @@ def raise_fd_limit(wanted):
               f"(raise the hard limit: ulimit -Hn)", file=sys.stderr)
 
 
+def read_metrics(addr):
+    """ringsql's admin /metrics at addr (HOST:PORT) as (name, labels, value) triples: name
+    without its labels, labels as a dict."""
+    with urllib.request.urlopen(f"http://{addr}/metrics", timeout=2) as r:
+        text = r.read().decode("utf-8", "replace")
+    samples = []
+    for line in text.splitlines():
+        name, _, value = line.rpartition(" ")
+        try:
+            number = float(value)
+        except ValueError:
+            continue
+        base, _, labels = name.partition("{")
+        samples.append((base, dict(re.findall(r'(\w+)="([^"]*)"', labels)), number))
+    return samples
+
+
 class MetricsSampler(threading.Thread):
-    """Polls ringsql's admin /metrics every interval seconds while a run goes on: the most
-    backend connections busy at once (ringsql_pool_connections{state="busy"} summed over the
-    pools), the most open (busy + available), and the connections opened and closed
-    meanwhile (ringsql_backend_connections_created_total and ..._discarded_total, last sample
-    less the first; the last is taken just after the run, so it counts the replacement of
-    connections that the clients' ends left dirty, as far as it has gone by then)."""
+    """Polls ringsql's admin /metrics every interval seconds while a run goes on (or, with
+    no interval, reads it once before the run and once after: no scrape's CPU within the
+    run): the most backend connections busy at once (ringsql_pool_connections{state="busy"}
+    summed over the pools), the most open (busy + available), and the connections opened and
+    closed meanwhile (ringsql_backend_connections_created_total and ..._discarded_total, last
+    sample less the first; the last is taken just after the run, so it counts the replacement
+    of connections that the clients' ends left dirty, as far as it has gone by then); and
+    the client commands each backend was sent (ringsql_backend_queries_total{backend}, where
+    routing sent them)."""
 
     COUNTERS = {"ringsql_backend_connections_created_total": "backend_created",
                 "ringsql_backend_connections_discarded_total": "backend_discarded",
@@ -112,35 +146,38 @@ class MetricsSampler(threading.Thread):
 
     def __init__(self, addr, interval=0.2):
         super().__init__(daemon=True)
-        self.url = f"http://{addr}/metrics"
+        self.addr = addr
         self.interval = interval
         self.stop_event = threading.Event()
         self.busy_max = self.open_max = None
         self.counters = {}  # name: [first, last]
+        self.backend_queries = {}  # backend: [first, last]
         self.samples = self.failures = 0
+
+    def begin(self):
+        if self.interval:
+            self.start()
+        else:
+            self.sample()
 
     def sample(self):
         try:
-            with urllib.request.urlopen(self.url, timeout=2) as r:
-                text = r.read().decode("utf-8", "replace")
+            samples = read_metrics(self.addr)
         except (OSError, ValueError):
             self.failures += 1
             return
         busy = avail = 0.0
         sums = dict.fromkeys(self.COUNTERS, 0.0)
-        for line in text.splitlines():
-            name, _, value = line.rpartition(" ")
-            try:
-                number = float(value)
-            except ValueError:
-                continue
-            if name.startswith("ringsql_pool_connections{"):
-                if 'state="busy"' in name:
+        for name, labels, number in samples:
+            if name == "ringsql_pool_connections":
+                if labels.get("state") == "busy":
                     busy += number
-                elif 'state="available"' in name:
+                elif labels.get("state") == "available":
                     avail += number
-            elif name.split("{")[0] in sums:  # summed over its labels
-                sums[name.split("{")[0]] += number
+            elif name == "ringsql_backend_queries_total" and "backend" in labels:
+                self.backend_queries.setdefault(labels["backend"], [number, number])[1] = number
+            elif name in sums:  # summed over its labels
+                sums[name] += number
         self.samples += 1
         for name, number in sums.items():
             self.counters.setdefault(name, [number, number])[1] = number
@@ -153,8 +190,9 @@ class MetricsSampler(threading.Thread):
             self.stop_event.wait(self.interval)
 
     def finish(self):
-        self.stop_event.set()
-        self.join()
+        if self.is_alive():
+            self.stop_event.set()
+            self.join()
         self.sample()  # one after the run: the counter's last word
         figures = {"backend_busy_max": self.busy_max, "backend_open_max": self.open_max,
                    "metric_samples": self.samples}
@@ -163,7 +201,11 @@ class MetricsSampler(threading.Thread):
                 figures[key] = self.counters[name][1] - self.counters[name][0]
         if self.failures:
             figures["metric_failures"] = self.failures
-        return {k: int(v) if isinstance(v, float) else v for k, v in figures.items()}
+        figures = {k: int(v) if isinstance(v, float) else v for k, v in figures.items()}
+        if self.backend_queries:
+            figures["backend_queries"] = {b: int(last - first)
+                                          for b, (first, last) in self.backend_queries.items()}
+        return figures
 
 
 def sysbench_cmd(args, target, test, extra, threads=None, action="run"):
@@ -180,10 +222,14 @@ def sysbench_cmd(args, target, test, extra, threads=None, action="run"):
 
 def run_sysbench(args, target, workload, threads):
     test, extra = SYSBENCH_WORKLOADS.get(workload) or PS_WORKLOADS[workload]
-    sampler = MetricsSampler(target["admin"]) if target.get("admin") else None
+    # Polled during the run for ps-many-clients (the connections busy at once); otherwise read
+    # before and after it only.
+    sampler = MetricsSampler(target["admin"], 0.2 if workload in PS_WORKLOADS else None) \
+        if target.get("admin") else None
     if sampler:
-        sampler.start()
+        sampler.begin()
     cpu0 = cpu_seconds(target["pid"])
+    servers0 = [cpu_seconds(pid) for pid in target["servers"]]
     rss0 = rss_kib(target["pid"])
     # sysbench 1.0's --mysql-ssl reads cacert.pem, client-cert.pem and client-key.pem from
     # its working directory. A client that waits for a backend connection waits up to the
@@ -200,6 +246,7 @@ def run_sysbench(args, target, workload, threads):
         proc = subprocess.CompletedProcess(e.cmd, -9, text(e.stdout),
                                            text(e.stderr) + "\nbench: sysbench timed out")
     cpu1 = cpu_seconds(target["pid"])
+    servers1 = [cpu_seconds(pid) for pid in target["servers"]]
     backend = sampler.finish() if sampler else {}
     out = proc.stdout
     queries = re.search(r"queries:\s+(\d+)\s+\(([\d.]+) per sec", out)
@@ -214,6 +261,9 @@ def run_sysbench(args, target, workload, threads):
         row["errors"] = sysbench_errors(proc.stderr + out, int(ignored.group(1)) if ignored else 0)
         if cpu0 is not None and cpu1 is not None and row["queries"]:
             row["cpu_us_per_query"] = (cpu1 - cpu0) * 1e6 / row["queries"]
+        if servers0 and None not in servers0 + servers1 and row["queries"]:
+            row["servers_cpu_us_per_query"] = \
+                (sum(servers1) - sum(servers0)) * 1e6 / row["queries"]
         row["rss_kib"] = rss0
     else:
         row["error"] = (proc.stderr or out).strip().splitlines()[-3:]
@@ -311,6 +361,57 @@ def prepare(args, targets):
             sys.exit("bench: sysbench prepare failed:\n" + proc.stderr + proc.stdout)
 
 
+def sql_value(args, host, port, query):
+    """One value from the mariadb client (as --user), or None when it fails."""
+    proc = subprocess.run(["mariadb", "--no-defaults", f"-h{host}", f"-P{port}", f"-u{args.user}",
+                           f"-p{args.password}", "--connect-timeout=5", "-N", "-B", "-e", query],
+                          capture_output=True, text=True, timeout=600)
+    return proc.stdout.strip() if proc.returncode == 0 else None
+
+
+def wait_replicas(args, targets, timeout=300):
+    """--replica: waits (bounded) until each replica has applied what the primary (the
+    --direct target) logged so far, prepare's tables included (MASTER_GTID_WAIT), then until
+    every ringsql with an admin endpoint counts them all readable (ringsql_backend_readable:
+    its replication check runs every check_interval, and a replica that lagged during the
+    prepare may have left its read set)."""
+    primary = targets[0]
+    pos = sql_value(args, primary["host"], primary["port"], "SELECT @@gtid_binlog_pos")
+    if pos is None:
+        sys.exit("bench: cannot read the primary's @@gtid_binlog_pos")
+    deadline = time.time() + timeout
+    for spec in args.replica:
+        _, host, port = parse_target(spec)
+        left = max(1, int(deadline - time.time()))
+        got = sql_value(args, host, port, f"SELECT MASTER_GTID_WAIT('{pos}', {left})")
+        if got != "0":
+            sys.exit(f"bench: replica {spec} did not reach the primary's GTID {pos} "
+                     f"within {timeout} s ({got})")
+    for addr in sorted({t["admin"] for t in targets if t.get("admin")}):
+        readable = 0.0
+        while time.time() < deadline:
+            try:
+                readable = sum(v for name, _, v in read_metrics(addr)
+                               if name == "ringsql_backend_readable")
+            except (OSError, ValueError):
+                pass
+            if readable >= len(args.replica):
+                break
+            time.sleep(0.5)
+        else:
+            sys.exit(f"bench: the ringsql at {addr} counts {readable:.0f} of the "
+                     f"{len(args.replica)} replicas readable after {timeout} s")
+
+
+def facts_bench(args):
+    """--facts-bin: the split decision's cost alone (bench/query_facts.c), as markdown."""
+    proc = subprocess.run([args.facts_bin], capture_output=True, text=True, timeout=600)
+    if proc.returncode != 0:  # 1: a statement would go to the primary (named on stderr)
+        return proc.stdout + f"\nringsql-query-facts exited {proc.returncode}: " \
+            f"{proc.stderr.strip()}\n"
+    return proc.stdout
+
+
 # Figures taken from the first run, not the median: a process keeps (and reuses) the memory
 # an earlier run's clients had, so later runs show almost no growth.
 FIRST_RUN_ONLY = {"rss_bytes_per_client"}
@@ -333,6 +434,8 @@ FIGURES = {
     "point-select-text": ("qps", "cpu_us_per_query", "p95_ms"),
     "read-only": ("qps", "cpu_us_per_query", "p95_ms"),
     "range-select": ("qps", "cpu_us_per_query", "p95_ms"),
+    "read-only-text": ("qps", "cpu_us_per_query", "p95_ms"),
+    "read-only-skip-trx": ("qps", "cpu_us_per_query", "p95_ms"),
     "connect-storm": ("sessions_per_s", "cpu_us_per_session", None),
     **{w: ("qps", "cpu_us_per_query", None) for w in PROTO_WORKLOADS},
     "idle-scale": ("clients_served", "rss_bytes_per_client", "accept_per_s"),
@@ -366,10 +469,24 @@ def backend_text(rows):
     return text + (f"; p95 {p95:.2f} ms" if p95 is not None else "")
 
 
+def spread_text(rows):
+    """ "primary 0 %, replica1 50 %, replica2 50 %": the share of the client commands each
+    backend was sent, over rows (their "backend_queries", summed over the runs), or None."""
+    total = {}
+    for r in rows:
+        for backend, n in (r.get("backend_queries") or {}).items():
+            total[backend] = total.get(backend, 0) + n
+    count = sum(total.values())
+    if not count:
+        return None
+    return ", ".join(f"{b} {100 * n / count:.0f} %" for b, n in total.items())
+
+
 def report(args, rows, targets):
+    base = targets[0]["name"]  # --direct: the ratios' base
     lines = [f"# ringsql benchmark, {time.strftime('%Y-%m-%d %H:%M:%S')}", "",
              f"{args.runs} interleaved runs of {args.seconds}s each; medians. "
-             f"Machine: {os.cpu_count()} CPUs. Ratios are to 'direct'.", "",
+             f"Machine: {os.cpu_count()} CPUs. Ratios are to '{base}'.", "",
              "| workload | threads | target | main | ratio | cpu µs/op or bytes/client | p95 ms / other | "
              "errors (MySQL code×count) |",
              "|---|---|---|---|---|---|---|---|"]
@@ -377,7 +494,7 @@ def report(args, rows, targets):
         main_key, eff_key, other_key = FIGURES[workload]
         for threads in thread_counts(args, workload):
             group = [r for r in rows if r["workload"] == workload and r["threads"] == threads]
-            direct_main = median([r for r in group if r["target"] == "direct"], main_key)
+            direct_main = median([r for r in group if r["target"] == base], main_key)
             for t in targets:
                 reason, shown = skip_reason(t, workload)
                 if reason:
@@ -394,10 +511,19 @@ def report(args, rows, targets):
                     other = backend_text(mine)
                 else:
                     other = fmt(median(mine, other_key), 2) if other_key else "–"
+                    servers = median(mine, "servers_cpu_us_per_query")
+                    if servers is not None:  # --servers-of
+                        other += f"; MariaDB {servers:.1f} µs/q"
+                    spread = spread_text(mine)
+                    if spread:  # --admin-of: where routing sent the commands
+                        other += f"; {spread}"
                 lines.append(f"| {workload} | {threads} | {t['name']} | {main_key} {fmt(m)} | "
                              f"{fmt(ratio, 2)} | {fmt(median(mine, eff_key), 2)} | "
                              f"{other} | "
                              f"{errs}{f' ({failed} runs failed)' if failed else ''} |")
+    notes = [NOTES[w] for w in args.workloads if w in NOTES]
+    if notes:
+        lines += [""] + notes
     return "\n".join(lines) + "\n"
 
 
@@ -443,7 +569,9 @@ def thread_counts(args, workload):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--direct", required=True, help="HOST:PORT of the MariaDB server")
+    p.add_argument("--direct", required=True,
+                   help="[NAME=]HOST:PORT of the MariaDB server, the ratios' base (NAME: "
+                        "direct)")
     p.add_argument("--ringsql", help="HOST:PORT of ringsql")
     p.add_argument("--peer", action="append", default=[], help="NAME=HOST:PORT, repeatable")
     p.add_argument("--pid-of", action="append", default=[], help="NAME=PID, repeatable")
@@ -480,6 +608,15 @@ def main():
     p.add_argument("--no-pool", action="append", default=[],
                    help="NAME of a target without a connection pool (a TCP proxy such as "
                         "haproxy): pool-exhausted skips it, repeatable")
+    p.add_argument("--replica", action="append", default=[],
+                   help="HOST:PORT of a replica of the --direct server, repeatable: after "
+                        "sysbench's prepare, wait until each has the tables, and until every "
+                        "--admin-of ringsql counts them readable")
+    p.add_argument("--servers-of", action="append", default=[],
+                   help="NAME=PID,PID,...: the database servers behind target NAME, whose CPU "
+                        "per query (summed) the table adds, repeatable")
+    p.add_argument("--facts-bin", help="ringsql-query-facts: run once after the workloads, its "
+                                       "table added to the results")
     p.add_argument("--tls-dir", help="where sysbench finds cacert.pem, client-cert.pem and "
                                      "client-key.pem for the TLS targets")
     args = p.parse_args()
@@ -501,17 +638,20 @@ def main():
 
     pids = dict(x.split("=", 1) for x in args.pid_of)
     admins = dict(x.split("=", 1) for x in args.admin_of)
+    servers = {name: [int(pid) for pid in pids_.split(",")]
+               for name, pids_ in (x.split("=", 1) for x in args.servers_of)}
     targets = []
     for name, spec in [("direct", args.direct), ("ringsql", args.ringsql)] + \
             [(None, s) for s in args.peer]:
         if not spec:
             continue
         pname, host, port = parse_target(spec)
-        name = name or pname
+        # --direct may carry a name of its own (bench/run.sh --replicas: direct-primary).
+        name = pname if pname and name == "direct" else name or pname
         targets.append({"name": name, "host": host, "port": port,
                         "pid": int(pids[name]) if name in pids else None,
                         "tls": name in args.tls_target, "ps": name in args.ps_target,
-                        "admin": admins.get(name)})
+                        "admin": admins.get(name), "servers": servers.get(name, [])})
     if any(w in PS_WORKLOADS for w in args.workloads) and not any(t["ps"] for t in targets):
         print("bench: ps-many-clients has no target (--ps-target NAME; bench/run.sh starts "
               "two when asked for it)", file=sys.stderr)
@@ -519,6 +659,8 @@ def main():
     if any(w in SYSBENCH_WORKLOADS or w in PROTO_WORKLOADS or w in PS_WORKLOADS
            for w in args.workloads):
         prepare(args, targets)
+        if args.replica:
+            wait_replicas(args, targets)
 
     rows = []
     jsonl = open(os.path.join(args.out, "results.jsonl"), "w")
@@ -549,6 +691,8 @@ def main():
                           f"{'ok' if row.get('ok') else 'FAILED'}", file=sys.stderr)
     jsonl.close()
     table = report(args, rows, targets)
+    if args.facts_bin:
+        table += "\n" + facts_bench(args)
     png = plot(args, rows, targets)
     with open(os.path.join(args.out, "results.md"), "w") as f:
         f.write(table + (f"\n![QPS against threads]({os.path.basename(png)})\n" if png else ""))

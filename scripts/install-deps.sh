@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
     gcc clang libclang-rt-14-dev meson ninja-build pkg-config python3
-    liburing-dev libmariadb-dev libjemalloc-dev libyaml-dev libssl-dev
+    liburing-dev libmariadb-dev libjemalloc-dev libyaml-dev libssl-dev zlib1g-dev
     mariadb-server mariadb-client sysbench gnuplot-nox python3-yaml
     # bench/run.sh's proxy that decodes nothing
     haproxy

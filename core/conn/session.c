@@ -49,6 +49,7 @@
 #include "core/base/log.h"
 #include "core/conn/backend.h"
 #include "core/conn/stmt_meta.h"
+#include "core/io/io.h"
 #include "core/worker/worker.h"
 #include "protocol/constants.h"
 #include "protocol/packet.h"
@@ -407,6 +408,23 @@ void send_own_then_recv(struct session *s)
     s->inflight++;
     worker_send_then_recv(s->w, s->fd, s->out, s->out_len, op_tag(s, OP_CLIENT_SEND),
                           op_tag(s, OP_CLIENT_RECV));
+}
+
+bool start_compression(struct session *s)
+{
+    s->compress_next = false;
+    /* Bytes already here past the OK belong to the compressed stream: they go through it. */
+    size_t pre = s->in.held ? s->in.len - s->in.scan : 0;
+    int rc = io_compress_attach(s->w->io, s->fd, pre ? s->in.p + s->in.scan : NULL, pre);
+    if (rc < 0) {
+        close_session(s, true, "cannot start the compressed protocol");
+        return false;
+    }
+    s->in.len -= (uint32_t)pre;
+    s->compressed = true;
+    s->fr.renumber = true;
+    s->fr.next_seq = 0;
+    return true;
 }
 
 /* Sends an ERR and closes. */

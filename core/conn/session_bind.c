@@ -102,7 +102,6 @@ static int charset_query(uint8_t id, char *out, size_t cap)
 
 void send_login_ok(struct session *s)
 {
-    struct proto_wr wr = proto_wr_init(s->out, sizeof s->out);
     size_t used = 0;
     if (s->sha2_fast) {
         uint8_t fast = PROTO_CSHA2_FAST_AUTH_SUCCESS;
@@ -114,7 +113,6 @@ void send_login_ok(struct session *s)
         used = (size_t)n;
         s->seq = proto_seq_next(s->seq);
     }
-    (void)wr;
     struct proto_ok ok = {.status = s->b ? proto_tracker_status(&s->b->tr)
                                          : PROTO_SERVER_STATUS_AUTOCOMMIT};
     ssize_t n = proto_build_ok(s->out + used, sizeof s->out - used, s->seq, s->caps, &ok);
@@ -127,7 +125,10 @@ void send_login_ok(struct session *s)
     log_debug("session_ready", "%s", ctx(s, &c));
     set_state(s, SS_IDLE);
     release_if_free(s);
-    if (s->in.held && s->in.scan < s->in.len)
+    /* CLIENT_COMPRESS: the client compresses from its next packet on, so the receive starts
+     * once compression is set up under it (start_compression, when this OK is out). */
+    s->compress_next = (s->caps & PROTO_CLIENT_COMPRESS) && !s->compressed;
+    if ((s->in.held && s->in.scan < s->in.len) || s->compress_next)
         send_own(s); /* commands pipelined behind a COM_CHANGE_USER: served once it is sent */
     else
         send_own_then_recv(s);
@@ -354,6 +355,7 @@ static void answer_held_command(struct session *s, uint16_t code, const char *st
                                 const char *msg)
 {
     s->query_killed = false; /* whatever the answer, the command is over */
+    s->facts_at = NULL;
     struct proto_phys ph;
     if (proto_phys_read(s->in.p + s->in.scan, s->in.len - s->in.scan, &ph, NULL) != 0 ||
         ph.payload_len >= PROTO_MAX_PAYLOAD) {

@@ -282,6 +282,8 @@ static void client_data(struct session *s)
         bind_for_command(s);
         return;
     }
+    if (s->state != SS_INFILE && framer_between_packets(&s->fr))
+        s->fr.next_seq = 0; /* a command starts: compressed clients' numbering (framer.h) */
     int rc = framer_walk(&s->fr, &s->in, client_packet, s);
     if (rc < 0) {
         struct log_ctx c;
@@ -372,7 +374,7 @@ static int response_packet(void *ctx, const uint8_t *head, size_t head_len, uint
 {
     struct session *s = ctx;
     struct backend *b = s->b;
-    (void)seq;
+    s->fr.next_seq = (uint8_t)(seq + 1); /* a LOAD DATA's file packets follow (framer.h) */
     s->last_len = len;
     /* The packet in place, where it lies whole and unsent in the buffer (a prepare's answer
      * gets the client's statement id there). */
@@ -632,6 +634,8 @@ void session_on_client_send(struct session *s, int res)
         return;
     }
     s->own_send = false;
+    if (s->compress_next && !start_compression(s))
+        return;
     switch (s->state) {
     case SS_REJECT:
         close_session(s, true, "rejected");

@@ -108,6 +108,10 @@ struct session {
     uint32_t route;            /* index into cfg->routes: the listener it came in through */
     enum target target;        /* what its next bind takes */
     uint64_t primary_until_ms; /* split: its reads go to the primary until then (after a write) */
+    /* split: the facts (PROTO_QF_*) of the COM_QUERY whose packet starts at facts_at, read
+     * to route it; its forwarding takes them instead of reading the text again. */
+    const uint8_t *facts_at;
+    unsigned facts;
     enum session_state state;
     struct backend *b;
     uint32_t user; /* index into cfg->users, once known */
@@ -135,8 +139,10 @@ struct session {
     bool infile;
     bool sha2_fast;
     enum auth_step auth;
-    bool tls;       /* the client's socket speaks TLS (after its SSLRequest) */
-    bool tls_start; /* its SSLRequest came: TLS starts with the bytes after it */
+    bool tls;           /* the client's socket speaks TLS (after its SSLRequest) */
+    bool compress_next; /* CLIENT_COMPRESS: compressed from the packet after the login's OK */
+    bool compressed;    /* ... and so it is now */
+    bool tls_start;     /* its SSLRequest came: TLS starts with the bytes after it */
     bool buried;
     bool touched;      /* ringsql has sent the backend something for this session */
     bool reset_first;  /* COM_CHANGE_USER on the same backend: reset it before binding */
@@ -226,6 +232,8 @@ void say_shutdown(struct session *s);
 void arm_client_recv(struct session *s);
 void send_own(struct session *s);
 void send_own_then_recv(struct session *s);
+/* The login's OK is out: the client's next bytes are compressed (false: the session ended). */
+bool start_compression(struct session *s);
 void reject(struct session *s, uint16_t code, const char *sqlstate, const char *msg);
 void answer_command(struct session *s, uint8_t seq, uint16_t code, const char *state,
                     const char *msg);
@@ -236,7 +244,7 @@ void watch_client_hup(struct session *s);
 
 /* session_txn.c */
 void pin(struct session *s, const char *why);
-unsigned command_facts(const struct session *s, const uint8_t *head, size_t head_len, uint64_t len);
+unsigned command_facts(struct session *s, const uint8_t *head, size_t head_len, uint64_t len);
 bool command_pins(uint8_t command, unsigned facts);
 bool command_may_change_db(uint8_t command, unsigned facts);
 bool needs_backend(const struct session *s);

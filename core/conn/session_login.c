@@ -28,6 +28,7 @@ enum { SESSION_LOGIN_MAX = 128 << 10 };
  * offered to a client only when the backend connections have it. */
 #define SELF_CAPS                                                                                  \
     (PROTO_CLIENT_LONG_FLAG | PROTO_CLIENT_CONNECT_WITH_DB | PROTO_CLIENT_NO_SCHEMA |              \
+     PROTO_CLIENT_COMPRESS |                                                                       \
      PROTO_CLIENT_ODBC | PROTO_CLIENT_INTERACTIVE | PROTO_CLIENT_IGNORE_SIGPIPE |                  \
      PROTO_CLIENT_SECURE_CONNECTION | PROTO_CLIENT_MULTI_STATEMENTS | PROTO_CLIENT_PLUGIN_AUTH |   \
      PROTO_CLIENT_CONNECT_ATTRS | PROTO_CLIENT_PLUGIN_AUTH_LENENC_DATA |                           \

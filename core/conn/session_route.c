@@ -235,9 +235,11 @@ enum target command_target(struct session *s)
     if (proto_phys_read(p, s->in.len - s->in.scan, &ph, NULL) == 0 && ph.payload_len > 0) {
         uint8_t cmd = p[PROTO_HEADER_LEN];
         statement = cmd == PROTO_COM_QUERY || cmd == PROTO_COM_STMT_EXECUTE;
-        if (cmd == PROTO_COM_QUERY && ph.payload_len <= s->in.len - s->in.scan - PROTO_HEADER_LEN)
+        if (cmd == PROTO_COM_QUERY && ph.payload_len <= s->in.len - s->in.scan - PROTO_HEADER_LEN) {
             facts = proto_query_facts(p + PROTO_HEADER_LEN + 1, ph.payload_len - 1, s->w->routines);
-        else if (cmd == PROTO_COM_STMT_EXECUTE)
+            s->facts_at = p; /* its forwarding takes them (command_facts) */
+            s->facts = facts;
+        } else if (cmd == PROTO_COM_STMT_EXECUTE)
             facts = stmt_exec_facts(s); /* s->cmd_stmt: stmt_check_command() named it */
     }
     bool reads = !(facts & (PROTO_QF_WRITES | PROTO_QF_LEAVES_STATE));

@@ -41,8 +41,13 @@ static const uint8_t *command_text(const struct session *s, const uint8_t *head,
 /* What a COM_QUERY's or COM_STMT_PREPARE's text says (protocol/query_state.h), in one pass;
  * text that cannot be read counts as leaving state, changing the database and XA (the
  * cautious answers), and as none of the rest. 0 for other commands. */
-unsigned command_facts(const struct session *s, const uint8_t *head, size_t head_len, uint64_t len)
+unsigned command_facts(struct session *s, const uint8_t *head, size_t head_len, uint64_t len)
 {
+    const uint8_t *at = s->facts_at;
+    s->facts_at = NULL;
+    if (at && len < PROTO_MAX_PAYLOAD && s->in.scan >= len + PROTO_HEADER_LEN &&
+        at == s->in.p + s->in.scan - len - PROTO_HEADER_LEN)
+        return s->facts; /* split read them to route this packet (command_target) */
     if (head[0] != PROTO_COM_QUERY && head[0] != PROTO_COM_STMT_PREPARE)
         return 0;
     size_t n;
@@ -104,7 +109,8 @@ bool needs_backend(const struct session *s)
 
 /* The held command executes one of the session's statements whose text reads
  * LAST_INSERT_ID(). */
-static bool executes_insert_id_read(const struct session *s, const uint8_t *p, const struct proto_phys *ph)
+static bool executes_insert_id_read(const struct session *s, const uint8_t *p,
+                                    const struct proto_phys *ph)
 {
     if (ph->payload_len < 5 || p[PROTO_HEADER_LEN] != PROTO_COM_STMT_EXECUTE)
         return false;

@@ -73,6 +73,10 @@ void io_forget(struct io *io, int fd);
  * receive, which fails with -EPROTO when it does (io_tls_error says why). */
 struct ssl_st;
 int io_tls_attach(struct io *io, int fd, struct ssl_st *ssl, const uint8_t *pre, size_t pre_len);
+/* The compressed protocol on fd from now on (a client's CLIENT_COMPRESS, after its login's
+ * OK), above TLS if fd has it: receives complete with the plain bytes, sends go out as
+ * compressed packets. pre: bytes already received after the OK (compressed). */
+int io_compress_attach(struct io *io, int fd, const uint8_t *pre, size_t pre_len);
 bool io_tls_on(const struct io *io, int fd);
 /* Why TLS on fd failed, for the log; NULL when it has not. */
 const char *io_tls_error(const struct io *io, int fd);

@@ -1,4 +1,5 @@
-/* tls: TLS on a descriptor, over either engine, below everything that reads and writes it.
+/* tls: TLS and the compressed protocol on a descriptor, over either engine, below everything
+ * that reads and writes it.
  *
  * A descriptor with a TLS session (io_tls_attach) keeps the io.h contract: a receive completes
  * with plaintext in a buffer (IO_F_BUFFER, an id past the engine's own), a send once all of its
@@ -10,7 +11,12 @@
  * Each connection's engine operations carry its address with IO_TLS_TAG and a kind; a
  * connection is freed once none is in flight (a send holds its ciphertext buffer). Work that
  * must not complete inside the call that asked for it (a receive whose plaintext is already
- * decrypted, a failure already known) goes through an engine no-op tagged T_PUMP. */
+ * decrypted, a failure already known) goes through an engine no-op tagged T_PUMP.
+ *
+ * The compressed protocol (io_compress_attach, a client's CLIENT_COMPRESS) sits above TLS, or
+ * alone: then the memory BIOs carry the socket's bytes as they are, without an SSL. What
+ * arrives is decoded a compressed packet at a time (protocol/compress.h) into the receive's
+ * plaintext; each send becomes compressed packets before TLS or the socket. */
 #include <errno.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -19,16 +25,31 @@
 #include <string.h>
 
 #include "core/io/io_int.h"
+#include "protocol/compress.h"
 
 enum tls_op { T_RECV = 1, T_SEND, T_CANCEL, T_PUMP };
-enum { TLS_OUT_KEEP = 16 * 1024 }; /* ciphertext buffer kept between sends */
+enum {
+    TLS_OUT_KEEP = 16 * 1024, /* ciphertext buffer kept between sends */
+    Z_READ_STEP = 16 * 1024,  /* compressed bytes read from below at a time */
+    Z_KEEP = 64 * 1024,       /* a decoded packet's buffer kept once delivered */
+};
 #define T_MASK UINT64_C(0xf)
+
+/* The compressed protocol on a connection: compressed bytes not decoded yet, the plain bytes
+ * of the packet being delivered, and the sequence id of the next packet sent (the one after the
+ * last received: a client starts each command at 0). */
+struct zstate {
+    uint8_t *in, *plain, *enc;
+    size_t in_len, in_cap, plain_off, plain_len, plain_cap, enc_cap;
+    uint8_t seq;
+};
 
 struct tls_conn {
     struct tls_conn *prev, *next; /* every connection, live or dead (tls_state.all) */
     struct tls_state *t;
     int fd;
-    SSL *ssl;
+    SSL *ssl;         /* NULL: the compressed protocol alone */
+    struct zstate *z; /* NULL: no compression */
     BIO *rbio, *wbio; /* memory BIOs, owned by ssl */
     bool handshake_done;
     bool eof;    /* the peer closed its side of the socket */
@@ -239,7 +260,90 @@ static void deliver_send(struct io *io, struct tls_conn *c, int res)
 
 /* ---------- the state machine ---------- */
 
-/* Decrypts what is there into a plaintext buffer for the waiting receive. */
+enum { Z_BAD = -1 }; /* z_read's error: a compressed packet that does not decode */
+
+/* The bytes below the compression: decrypted, or as they came. > 0, or <= 0 with *err
+ * (SSL_ERROR_WANT_READ: nothing there yet). */
+static int lower_read(struct tls_conn *c, uint8_t *p, size_t cap, int *err)
+{
+    if (c->ssl) {
+        int n = SSL_read(c->ssl, p, (int)cap);
+        if (n <= 0)
+            *err = SSL_get_error(c->ssl, n);
+        return n;
+    }
+    int n = BIO_read(c->rbio, p, (int)cap);
+    if (n <= 0)
+        *err = SSL_ERROR_WANT_READ;
+    return n;
+}
+
+static bool grow(uint8_t **p, size_t *cap, size_t need)
+{
+    if (*cap >= need)
+        return true;
+    uint8_t *q = realloc(*p, need);
+    if (!q)
+        return false;
+    *p = q;
+    *cap = need;
+    return true;
+}
+
+/* Plain bytes of the compressed stream: from the packet being delivered, else the next one
+ * decoded (more read from below while it is not all there). As lower_read; *err Z_BAD when a
+ * packet does not decode (c->why says why). */
+static int z_read(struct tls_conn *c, uint8_t *p, size_t cap, int *err)
+{
+    struct zstate *z = c->z;
+    for (;;) {
+        if (z->plain_off < z->plain_len) {
+            size_t n = z->plain_len - z->plain_off < cap ? z->plain_len - z->plain_off : cap;
+            memcpy(p, z->plain + z->plain_off, n);
+            z->plain_off += n;
+            return (int)n;
+        }
+        size_t plain, span;
+        int whole = proto_zpacket_peek(z->in, z->in_len, &plain, &span);
+        if (whole == 1) {
+            uint8_t seq;
+            if (!grow(&z->plain, &z->plain_cap, plain ? plain : 1) ||
+                proto_zpacket_decode(z->in, span, z->plain, plain, &seq) != (ssize_t)plain) {
+                snprintf(c->why, sizeof c->why, "a compressed packet that does not decode");
+                *err = Z_BAD;
+                return -1;
+            }
+            memmove(z->in, z->in + span, z->in_len - span);
+            z->in_len -= span;
+            z->plain_off = 0;
+            z->plain_len = plain;
+            z->seq = (uint8_t)(seq + 1);
+            continue;
+        }
+        if (whole < 0 || !grow(&z->in, &z->in_cap, z->in_len + Z_READ_STEP)) {
+            snprintf(c->why, sizeof c->why, "%s",
+                     whole < 0 ? "an impossible compressed packet header" : "out of memory");
+            *err = Z_BAD;
+            return -1;
+        }
+        int n = lower_read(c, z->in + z->in_len, z->in_cap - z->in_len, err);
+        if (n <= 0)
+            return n;
+        z->in_len += (size_t)n;
+    }
+}
+
+/* A delivered packet's large buffer is not kept by an idle session. */
+static void z_trim(struct zstate *z)
+{
+    if (z->plain_off == z->plain_len && z->plain_cap > Z_KEEP) {
+        free(z->plain);
+        z->plain = NULL;
+        z->plain_cap = z->plain_off = z->plain_len = 0;
+    }
+}
+
+/* Decrypts (and decodes) what is there into a plaintext buffer for the waiting receive. */
 static void read_some(struct io *io, struct tls_conn *c)
 {
     int id = buf_take(io);
@@ -251,13 +355,14 @@ static void read_some(struct io *io, struct tls_conn *c)
     size_t total = 0;
     int err = SSL_ERROR_NONE;
     while (total < io->buf_size) {
-        int n = SSL_read(c->ssl, p + total, (int)(io->buf_size - total));
-        if (n <= 0) {
-            err = SSL_get_error(c->ssl, n);
+        size_t cap = io->buf_size - total;
+        int n = c->z ? z_read(c, p + total, cap, &err) : lower_read(c, p + total, cap, &err);
+        if (n <= 0)
             break;
-        }
         total += (size_t)n;
     }
+    if (c->z)
+        z_trim(c->z);
     flush(io, c); /* a key update or an alert SSL answered */
     if (total > 0) {
         uint16_t bid = (uint16_t)(io->nbufs + (uint32_t)id);
@@ -272,6 +377,8 @@ static void read_some(struct io *io, struct tls_conn *c)
             deliver_recv(io, c, 0, 0);
         else
             arm_recv(io, c);
+    } else if (err == Z_BAD) {
+        fail(io, c, -EPROTO);
     } else {
         ssl_why(c, "TLS read", err);
         fail(io, c, -EPROTO);
@@ -291,7 +398,7 @@ static void pump(struct io *io, struct tls_conn *c)
     }
     if (!c->recv_want)
         return;
-    if (!c->handshake_done) {
+    if (!c->handshake_done) { /* c->ssl: a connection without one starts done */
         ERR_clear_error();
         int r = SSL_do_handshake(c->ssl);
         int err = r == 1 ? SSL_ERROR_NONE : SSL_get_error(c->ssl, r);
@@ -318,7 +425,18 @@ static void conn_free(struct tls_conn *c)
         c->t->all = c->next;
     if (c->next)
         c->next->prev = c->prev;
-    SSL_free(c->ssl);
+    if (c->ssl) {
+        SSL_free(c->ssl); /* the BIOs with it */
+    } else {
+        BIO_free(c->rbio);
+        BIO_free(c->wbio);
+    }
+    if (c->z) {
+        free(c->z->in);
+        free(c->z->plain);
+        free(c->z->enc);
+        free(c->z);
+    }
     free(c->out);
     free(c);
 }
@@ -398,10 +516,48 @@ void tls_recv(struct io *io, struct tls_conn *c, uint64_t tag)
     c->recv_cancel = false;
     c->recv_tag = tag;
     /* Plaintext, ciphertext or an end may already be here: decided on the next turn. */
-    if (c->failed || c->eof || SSL_has_pending(c->ssl) || BIO_ctrl_pending(c->rbio) > 0)
+    if (c->failed || c->eof || (c->ssl && SSL_has_pending(c->ssl)) ||
+        BIO_ctrl_pending(c->rbio) > 0 ||
+        (c->z && (c->z->plain_off < c->z->plain_len || c->z->in_len > 0)))
         queue_pump(io, c);
     else
         arm_recv(io, c);
+}
+
+/* Bytes to send below the compression: encrypted, or as they are; false (c->why) on failure. */
+static bool lower_write(struct tls_conn *c, const void *p, size_t len)
+{
+    if (!c->ssl)
+        return len == 0 || BIO_write(c->wbio, p, (int)len) == (int)len;
+    ERR_clear_error();
+    int n = len ? SSL_write(c->ssl, p, (int)len) : 1;
+    if (n <= 0)
+        ssl_why(c, "TLS write", SSL_get_error(c->ssl, n));
+    return n > 0;
+}
+
+/* A send as compressed packets (each at most PROTO_ZMAX_PAYLOAD plain bytes). */
+static bool z_write(struct tls_conn *c, const uint8_t *p, size_t len)
+{
+    struct zstate *z = c->z;
+    do {
+        size_t n = len < PROTO_ZMAX_PAYLOAD ? len : PROTO_ZMAX_PAYLOAD;
+        if (!grow(&z->enc, &z->enc_cap, proto_zpacket_bound(n))) {
+            snprintf(c->why, sizeof c->why, "out of memory for a compressed packet");
+            return false;
+        }
+        size_t out = proto_zpacket_encode(p, n, z->seq++, z->enc);
+        if (!lower_write(c, z->enc, out))
+            return false;
+        p += n;
+        len -= n;
+    } while (len > 0);
+    if (z->enc_cap > Z_KEEP) {
+        free(z->enc);
+        z->enc = NULL;
+        z->enc_cap = 0;
+    }
+    return true;
 }
 
 void tls_send(struct io *io, struct tls_conn *c, const void *p, size_t len, uint64_t send_tag,
@@ -423,14 +579,9 @@ void tls_send(struct io *io, struct tls_conn *c, const void *p, size_t len, uint
     c->linked_cancel = false;
     c->linked_tag = recv_tag;
     c->send_len = (int)len;
-    if (!c->failed) {
-        ERR_clear_error();
-        int n = len ? SSL_write(c->ssl, p, (int)len) : 1;
-        if (n <= 0) {
-            ssl_why(c, "TLS write", SSL_get_error(c->ssl, n));
-            c->failed = true;
-            c->err = -EPROTO;
-        }
+    if (!c->failed && !(c->z ? z_write(c, p, len) : lower_write(c, p, len))) {
+        c->failed = true;
+        c->err = -EPROTO;
     }
     /* Done once everything written so far is out: BIO_number_written counts what SSL put in
      * wbio since the start, as sent_total counts what left. */
@@ -496,7 +647,8 @@ void tls_free_all(struct io *io)
 
 /* ---------- io.h ---------- */
 
-int io_tls_attach(struct io *io, int fd, struct ssl_st *ssl, const uint8_t *pre, size_t pre_len)
+/* A connection for fd with its memory BIOs (ssl NULL: the socket's bytes as they are). */
+static int conn_new(struct io *io, int fd, struct tls_conn **out)
 {
     if (fd < 0)
         return -EBADF;
@@ -533,17 +685,51 @@ int io_tls_attach(struct io *io, int fd, struct ssl_st *ssl, const uint8_t *pre,
         t->all->prev = c;
     t->all = c;
     c->fd = fd;
-    c->ssl = ssl;
     c->rbio = rbio;
     c->wbio = wbio;
     /* An empty read BIO says "retry", not end of file. */
     BIO_set_mem_eof_return(rbio, -1);
-    SSL_set_bio(ssl, rbio, wbio);
+    c->handshake_done = true;
+    t->by_fd[fd] = c;
+    *out = c;
+    return 0;
+}
+
+int io_tls_attach(struct io *io, int fd, struct ssl_st *ssl, const uint8_t *pre, size_t pre_len)
+{
+    struct tls_conn *c;
+    int rc = conn_new(io, fd, &c);
+    if (rc < 0)
+        return rc;
+    c->ssl = ssl;
+    SSL_set_bio(ssl, c->rbio, c->wbio);
     SSL_set_mode(ssl, SSL_MODE_RELEASE_BUFFERS);
     c->handshake_done = SSL_is_init_finished(ssl);
     if (pre_len)
-        BIO_write(rbio, pre, (int)pre_len);
-    t->by_fd[fd] = c;
+        BIO_write(c->rbio, pre, (int)pre_len);
+    return 0;
+}
+
+int io_compress_attach(struct io *io, int fd, const uint8_t *pre, size_t pre_len)
+{
+    struct tls_conn *c = tls_conn_of(io, fd);
+    if (c && c->z)
+        return -EEXIST;
+    struct zstate *z = calloc(1, sizeof *z);
+    if (!z || (pre_len && !grow(&z->in, &z->in_cap, pre_len))) {
+        free(z);
+        return -ENOMEM;
+    }
+    int rc = c ? 0 : conn_new(io, fd, &c);
+    if (rc < 0) {
+        free(z->in);
+        free(z);
+        return rc;
+    }
+    if (pre_len)
+        memcpy(z->in, pre, pre_len);
+    z->in_len = pre_len;
+    c->z = z;
     return 0;
 }
 
@@ -561,11 +747,12 @@ bool io_tls_on(const struct io *io, int fd)
 struct ssl_st *io_tls_detach(struct io *io, int fd)
 {
     struct tls_conn *c = tls_conn_of(io, fd);
-    if (!c || c->eng_inflight || c->recv_want || c->send_want || c->failed ||
+    if (!c || !c->ssl || c->z || c->eng_inflight || c->recv_want || c->send_want || c->failed ||
         BIO_ctrl_pending(c->rbio) || c->out_len > c->out_off)
         return NULL;
     SSL *ssl = c->ssl;
     c->ssl = NULL;
+    c->rbio = c->wbio = NULL; /* ssl's: they go with SSL_set_fd below */
     io->tls->by_fd[fd] = NULL;
     conn_free(c);
     if (!SSL_set_fd(ssl, fd)) { /* the memory BIOs go; the socket's comes back */

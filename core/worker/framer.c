@@ -29,6 +29,8 @@ int framer_walk(struct framer *fr, struct rbuf *rb, framer_fn *fn, void *ctx)
             rb->scan += n;
             if (fr->hdr_len < PROTO_HEADER_LEN)
                 return 0;
+            if (fr->renumber) /* the header's last byte is the one just taken from rb */
+                fr->hdr[3] = rb->p[rb->scan - 1] = fr->next_seq++;
             struct proto_rd r = proto_rd_init(fr->hdr, PROTO_HEADER_LEN);
             uint64_t plen = 0;
             uint8_t seq = 0;

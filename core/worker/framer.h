@@ -27,6 +27,12 @@ struct framer {
     bool cont;       /* the current logical packet goes on in the next physical one */
     bool in_logical; /* inside a logical packet (some fragment seen) */
     uint8_t seq0;    /* the sequence id of its first fragment */
+    /* The compressed protocol: a client numbers every packet 0 inside its compressed ones
+     * (libmariadb, as the server ignores those ids then); the framer writes next_seq, then
+     * next_seq + 1..., into each physical packet's header, in the buffer, for a backend that
+     * reads them uncompressed. The session sets next_seq where a numbering starts. */
+    bool renumber;
+    uint8_t next_seq;
     uint64_t logical_len;
     uint8_t *head; /* first bytes of the current logical packet */
     uint32_t head_cap;
