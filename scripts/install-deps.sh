@@ -14,6 +14,8 @@ packages=(
     python3-pymysql python3-mysqldb php-cli php-mysql golang-go
     golang-github-go-sql-driver-mysql-dev default-jdk-headless libmariadb-java
     libdbd-mariadb-perl libdbd-mysql-perl ruby ruby-mysql2
+    # tests/compat: MariaDB's own test suite (mariadb-test-run, mariadb-test)
+    mariadb-test
 )
 # Node from Debian unless one is installed already (another build of nodejs may conflict).
 command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
