@@ -1,6 +1,7 @@
 /* Loads a ringsql YAML config with libyaml's document API and validates it into struct cfg.
  * Every problem is collected (not just the first) as "file:line:column: message". */
 #include "config/config.h"
+#include "config/auth.h"
 #include "config/cpus.h"
 #include "config/loader.h"
 #include "config/routing.h"
@@ -345,6 +346,7 @@ static const struct key_spec top_specs[] = {
     {"tls", false, cfg_set_tls},
     {"routes", false, cfg_set_routes},
     {"replication", false, cfg_set_replication},
+    {"auth", false, cfg_set_auth},
 };
 
 /* ---- checks across keys ----------------------------------------------------------------- */
@@ -495,6 +497,7 @@ static void load_document(struct loader *ld)
     check_backends(ld);
     check_users(ld);
     cfg_check_routing(ld);
+    cfg_check_auth(ld);
     if (ld->cfg->pool.min_idle == UINT32_MAX)
         ld->cfg->pool.min_idle = ld->cfg->pool.size;
     if (ld->cfg->workers == 0) {
@@ -514,6 +517,12 @@ int cfg_load_buffer(const char *name, const char *yaml, size_t len, struct cfg *
         return -ENOMEM;
     set_defaults(cfg);
     cfg->path = strdup(name);
+    cfg->source = malloc(len + 1);
+    if (cfg->source) {
+        memcpy(cfg->source, yaml, len);
+        cfg->source[len] = '\0';
+        cfg->source_len = len;
+    }
 
     struct loader ld = {.name = name, .errs = errs, .cfg = cfg};
     yaml_parser_t parser;
@@ -588,6 +597,7 @@ void cfg_free(struct cfg *cfg)
         return;
     cfg_tls_free(cfg);
     cfg_routing_free(cfg);
+    cfg_auth_free(cfg);
     for (size_t i = 0; i < cfg->nbackends; i++)
         free(cfg->backends[i].name);
     for (size_t i = 0; i < cfg->nusers; i++) {
@@ -600,6 +610,7 @@ void cfg_free(struct cfg *cfg)
     free(cfg->backends);
     free(cfg->users);
     free(cfg->path);
+    free(cfg->source);
     free(cfg);
 }
 

@@ -94,6 +94,23 @@ struct cfg_user {
      * (they can see and kill each other's work on the server). */
     bool share_backend_user;
     bool require_tls; /* a plaintext login is refused */
+    /* A server's own account, learnt at a login (auth.from_backend, config/server_users.h):
+     * password is its stored "*HEX" (or "" for none) and backend_password NULL; ringsql logs in
+     * as it with SHA1(password), which the client's answer gave (stage1, when has_stage1). */
+    bool from_server;
+    bool has_stage1;
+    uint8_t stage1[20];
+};
+
+/* auth: logins of users the config does not list. from_backend: checked against the server's
+ * own accounts (mysql.user, read as user/password), then pooled per user like listed ones. */
+struct cfg_auth {
+    bool from_backend;
+    char *user;     /* reads mysql.user (and KILLs server users' queries); default: the first
+                     * user's backend login */
+    char *password;
+    uint32_t max_connections; /* backend connections of server users, all together */
+    uint64_t recheck_after_ms; /* a server user's login is checked with the server again */
 };
 
 struct cfg_pool {
@@ -121,6 +138,8 @@ struct cfg_shutdown {
 
 struct cfg {
     char *path;
+    char *source; /* the YAML it was loaded from (cfg_with_server_users loads it again) */
+    size_t source_len;
     struct cfg_addr listen; /* routes[0]'s listener: the one where no routes are given */
     bool listen_given;
     struct cfg_route *routes; /* never empty after cfg_load() */
@@ -132,8 +151,9 @@ struct cfg {
     struct cfg_tls tls;
     struct cfg_backend *backends;
     size_t nbackends;
-    struct cfg_user *users;
+    struct cfg_user *users; /* the config's, then the server's (from_server) */
     size_t nusers;
+    struct cfg_auth auth;
     struct cfg_pool pool;
     struct cfg_timeouts timeouts;
     struct cfg_addr admin_listen;
@@ -158,6 +178,21 @@ int cfg_load_buffer(const char *name, const char *yaml, size_t len, struct cfg *
                     struct cfg_errors *errs);
 
 void cfg_free(struct cfg *cfg);
+
+/* One of the server's accounts a login proved (auth.from_backend). */
+struct cfg_server_user {
+    char name[128];
+    char password[42]; /* its stored hash, "*" and 40 hex digits; "" for no password */
+    bool has_stage1;
+    uint8_t stage1[20]; /* SHA1(password): what ringsql logs in to the backends with */
+};
+/* Appends the n server users to cfg's users (a name cfg lists is left out). 0 or -ENOMEM. */
+int cfg_add_server_users(struct cfg *cfg, const struct cfg_server_user *su, size_t n);
+/* cur loaded again from its source (cur->source: not the file, which may have changed
+ * since), with the n server users after its own users (a name it lists now is left out).
+ * 0 and *out, or -errno. */
+int cfg_with_server_users(const struct cfg *cur, const struct cfg_server_user *su, size_t n,
+                          struct cfg **out);
 
 /* The name of an io setting in the config ("auto", "io_uring", "epoll"), and back: false when
  * name is none of them. */

@@ -21,6 +21,7 @@
 #include "core/maintenance/maintenance.h"
 #include "core/base/shared.h"
 #include "core/reload.h"
+#include "core/server_users.h"
 #include "core/worker/worker.h"
 
 enum { EXIT_CLEAN = 0, EXIT_RUNTIME = 1 };
@@ -111,19 +112,30 @@ static void serve(struct proxy *p, int sfd, struct reload *r)
     uint64_t deadline = 0;
     uint32_t drained = 0;
     for (;;) {
-        struct pollfd pfd[3] = {{.fd = sfd, .events = POLLIN},
+        struct pollfd pfd[4] = {{.fd = sfd, .events = POLLIN},
                                 {.fd = p->reload_ack_fd, .events = POLLIN},
-                                {.fd = p->drained_fd, .events = POLLIN}};
+                                {.fd = p->drained_fd, .events = POLLIN},
+                                {.fd = p->main_inbox.efd, .events = POLLIN}};
         int timeout = -1;
         if (deadline) {
             uint64_t now = clock_ms();
             timeout = deadline > now ? (int)(deadline - now) : 0;
         }
-        int n = poll(pfd, 3, timeout);
+        int n = poll(pfd, 4, timeout);
         if (n < 0 && errno != EINTR)
             return;
-        if (n > 0 && (pfd[1].revents & POLLIN))
+        if (n > 0 && (pfd[1].revents & POLLIN)) {
             reload_acked(r, read_count(p->reload_ack_fd));
+            if (r->pending == 0)
+                server_users_flush(p, r);
+        }
+        if (n > 0 && (pfd[3].revents & POLLIN)) {
+            read_count(p->main_inbox.efd);
+            for (struct msg *m = msgq_take_all(&p->main_inbox), *next; m; m = next) {
+                next = m->next;
+                server_users_found(p, r, m);
+            }
+        }
         if (n > 0 && (pfd[2].revents & POLLIN)) {
             drained += (uint32_t)read_count(p->drained_fd);
             if (deadline && drained >= p->nworkers) {
@@ -174,13 +186,14 @@ int proxy_run(struct cfg *cfg)
     atomic_init(&p.draining, false);
     p.reload_ack_fd = eventfd(0, EFD_CLOEXEC);
     p.drained_fd = eventfd(0, EFD_CLOEXEC);
+    int inbox_rc = msgq_init(&p.main_inbox);
     p.workers = aligned_alloc(_Alignof(struct worker), p.nworkers * sizeof *p.workers);
     if (p.workers)
         memset(p.workers, 0, p.nworkers * sizeof *p.workers);
     p.backend_up = calloc(cfg->nbackends, sizeof *p.backend_up);
     uint32_t started = 0;
-    if (sfd < 0 || ready_fd < 0 || p.reload_ack_fd < 0 || p.drained_fd < 0 || !p.workers ||
-        !p.backend_up) {
+    if (sfd < 0 || ready_fd < 0 || p.reload_ack_fd < 0 || p.drained_fd < 0 || inbox_rc < 0 ||
+        !p.workers || !p.backend_up) {
         log_error("startup_failed", "error=\"%s\"", strerror(errno));
         rc = EXIT_RUNTIME;
         goto out;
@@ -274,6 +287,11 @@ out:
         close(p.reload_ack_fd);
     if (p.drained_fd >= 0)
         close(p.drained_fd);
+    msgq_destroy(&p.main_inbox);
+    for (struct msg *m = reload.waiting, *next; m; m = next) {
+        next = m->next;
+        msg_free(m);
+    }
     reload_finish(&reload);
     SSL_CTX_free(p.tls_server);
     EVP_PKEY_free(p.rsa_key);

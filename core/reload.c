@@ -145,6 +145,30 @@ static struct msg *reload_msg(const struct cfg *cfg, uint32_t gen)
     return m;
 }
 
+void reload_publish(struct proxy *p, struct reload *r, struct cfg *next, bool users_only)
+{
+    /* Published before the messages: the maintenance thread reads p->cfg on each pass and
+     * acknowledges its message once no pass can still hold the old one. */
+    r->old = (struct cfg *)p->cfg;
+    r->pending = p->nworkers + 1 + (p->admin ? 1 : 0);
+    atomic_store(&p->cfg, next);
+    r->gen++;
+    struct msg *m = reload_msg(next, r->gen);
+    if (m)
+        maintenance_post(p->maint, m);
+    if (p->admin && (m = reload_msg(next, r->gen)))
+        admin_post(p->admin, m);
+    for (uint32_t i = 0; i < p->nworkers; i++) {
+        m = reload_msg(next, r->gen);
+        if (m)
+            m->users_only = users_only;
+        if (m && p->tls_server && SSL_CTX_up_ref(p->tls_server))
+            m->tls = p->tls_server;
+        if (m)
+            msgq_push(&p->workers[i].inbox, m);
+    }
+}
+
 void reload_start(struct proxy *p, struct reload *r)
 {
     const struct cfg *cur = p->cfg;
@@ -165,7 +189,10 @@ void reload_start(struct proxy *p, struct reload *r)
         STAT_INC(p->reloads_rejected);
         return;
     }
-    if (!reload_keep_restart_keys(cur, next)) {
+    /* The server users logins proved stay (their sessions with them); each is checked with
+     * the server again at its next login (worker_users_init forgets when it was). */
+    if (!reload_keep_restart_keys(cur, next) ||
+        cfg_add_server_users(next, r->users, r->nusers) < 0) {
         log_error("reload_rejected", "config=%s error=\"out of memory\"", cur->path);
         cfg_free(next);
         STAT_INC(p->reloads_rejected);
@@ -179,24 +206,7 @@ void reload_start(struct proxy *p, struct reload *r)
                   "error=\"%s\" action=\"users stored as caching_sha2_password hashes need TLS\"",
                   rsa_err);
     log_init(next->log_level, next->log_format);
-    /* Published before the messages: the maintenance thread reads p->cfg on each pass and
-     * acknowledges its message once no pass can still hold the old one. */
-    r->old = (struct cfg *)cur;
-    r->pending = p->nworkers + 1 + (p->admin ? 1 : 0);
-    atomic_store(&p->cfg, next);
-    r->gen++;
-    struct msg *m = reload_msg(next, r->gen);
-    if (m)
-        maintenance_post(p->maint, m);
-    if (p->admin && (m = reload_msg(next, r->gen)))
-        admin_post(p->admin, m);
-    for (uint32_t i = 0; i < p->nworkers; i++) {
-        m = reload_msg(next, r->gen);
-        if (m && p->tls_server && SSL_CTX_up_ref(p->tls_server))
-            m->tls = p->tls_server;
-        if (m)
-            msgq_push(&p->workers[i].inbox, m);
-    }
+    reload_publish(p, r, next, false);
     STAT_INC(p->reloads_applied);
     log_info("reloaded", "config=%s pool_size=%u log_level=%s", next->path, next->pool.size,
              cfg_log_level_name(next->log_level));
@@ -215,6 +225,9 @@ void reload_acked(struct reload *r, uint64_t n)
 
 void reload_finish(struct reload *r)
 {
+    free(r->users);
+    r->users = NULL;
+    r->nusers = 0;
     cfg_free(r->old);
     r->old = NULL;
     r->pending = 0;

@@ -37,6 +37,8 @@ struct pool_shard {
     uint32_t pending;  /* connections the maintenance thread will send (replacements, pings,
                         * growth), counted by the worker so that it never asks past target */
     bool retired;      /* its (backend, user) pair left the config: backend/user index nothing */
+    bool server_user;  /* its user is one of the server's (auth.from_backend): its connections
+                        * count towards auth.max_connections */
     uint32_t navailable;
     uint32_t nbusy;
     uint64_t commands; /* client commands forwarded on its connections (routing's metrics) */
@@ -85,6 +87,9 @@ struct pool_end_state {
 };
 
 enum pool_verdict pool_return_verdict(const struct pool_end_state *st);
+
+/* The available connection idle the longest, left where it is; NULL when none. */
+struct pool_conn *pool_peek_oldest(struct pool_shard *s);
 
 /* The available connection idle the longest among those neither used nor pinged for
  * every_ms, removed from the shard (for a liveness ping); NULL when none. */

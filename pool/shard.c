@@ -174,3 +174,8 @@ uint32_t pool_split(uint32_t total, uint32_t n, uint32_t w)
         return 0;
     return total / n + (w < total % n ? 1 : 0);
 }
+
+struct pool_conn *pool_peek_oldest(struct pool_shard *s)
+{
+    return list_empty(&s->available) ? NULL : conn_of(s->available.prev);
+}

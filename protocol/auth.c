@@ -61,18 +61,43 @@ static void native_mask(const uint8_t scramble[PROTO_SCRAMBLE_LEN],
     SHA1(cat, sizeof cat, out);
 }
 
+void proto_native_scramble_stage1(const uint8_t stage1[PROTO_NATIVE_HASH_LEN],
+                                  const uint8_t scramble[PROTO_SCRAMBLE_LEN],
+                                  uint8_t out[PROTO_NATIVE_HASH_LEN])
+{
+    uint8_t h2[PROTO_NATIVE_HASH_LEN], mask[PROTO_NATIVE_HASH_LEN];
+    SHA1(stage1, PROTO_NATIVE_HASH_LEN, h2);
+    native_mask(scramble, h2, mask);
+    memcpy(out, stage1, PROTO_NATIVE_HASH_LEN);
+    xor_into(out, mask, PROTO_NATIVE_HASH_LEN);
+}
+
 size_t proto_native_scramble(const void *password, size_t len,
                              const uint8_t scramble[PROTO_SCRAMBLE_LEN],
                              uint8_t out[PROTO_NATIVE_HASH_LEN])
 {
     if (len == 0)
         return 0;
-    uint8_t h2[PROTO_NATIVE_HASH_LEN], mask[PROTO_NATIVE_HASH_LEN];
-    SHA1(password, len, out);
-    SHA1(out, PROTO_NATIVE_HASH_LEN, h2);
-    native_mask(scramble, h2, mask);
-    xor_into(out, mask, PROTO_NATIVE_HASH_LEN);
+    uint8_t h1[PROTO_NATIVE_HASH_LEN];
+    SHA1(password, len, h1);
+    proto_native_scramble_stage1(h1, scramble, out);
+    OPENSSL_cleanse(h1, sizeof h1);
     return PROTO_NATIVE_HASH_LEN;
+}
+
+bool proto_native_recover(const uint8_t scramble[PROTO_SCRAMBLE_LEN], const uint8_t *response,
+                          size_t response_len, const uint8_t stored[PROTO_NATIVE_HASH_LEN],
+                          uint8_t stage1[PROTO_NATIVE_HASH_LEN])
+{
+    if (response_len != PROTO_NATIVE_HASH_LEN)
+        return false;
+    /* response XOR mask recovers SHA1(password) if the client knew it; hashing that once
+     * more must give the stored double hash. */
+    uint8_t h2[PROTO_NATIVE_HASH_LEN];
+    native_mask(scramble, stored, stage1);
+    xor_into(stage1, response, PROTO_NATIVE_HASH_LEN);
+    SHA1(stage1, PROTO_NATIVE_HASH_LEN, h2);
+    return CRYPTO_memcmp(h2, stored, PROTO_NATIVE_HASH_LEN) == 0;
 }
 
 bool proto_native_verify(const uint8_t scramble[PROTO_SCRAMBLE_LEN], const uint8_t *response,
@@ -80,15 +105,8 @@ bool proto_native_verify(const uint8_t scramble[PROTO_SCRAMBLE_LEN], const uint8
 {
     if (!stored)
         return response_len == 0;
-    if (response_len != PROTO_NATIVE_HASH_LEN)
-        return false;
-    /* response XOR mask recovers SHA1(password) if the client knew it; hashing that once
-     * more must give the stored double hash. */
-    uint8_t h1[PROTO_NATIVE_HASH_LEN], h2[PROTO_NATIVE_HASH_LEN];
-    native_mask(scramble, stored, h1);
-    xor_into(h1, response, PROTO_NATIVE_HASH_LEN);
-    SHA1(h1, sizeof h1, h2);
-    bool ok = CRYPTO_memcmp(h2, stored, PROTO_NATIVE_HASH_LEN) == 0;
+    uint8_t h1[PROTO_NATIVE_HASH_LEN];
+    bool ok = proto_native_recover(scramble, response, response_len, stored, h1);
     OPENSSL_cleanse(h1, sizeof h1);
     return ok;
 }

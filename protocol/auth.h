@@ -33,6 +33,16 @@ int proto_native_hash_parse(const char *text, size_t len, uint8_t stored[PROTO_N
 size_t proto_native_scramble(const void *password, size_t len,
                              const uint8_t scramble[PROTO_SCRAMBLE_LEN],
                              uint8_t out[PROTO_NATIVE_HASH_LEN]);
+/* The same answer from SHA1(password) alone (stage1): what a proxy that checked its client
+ * (proto_native_recover) logs in to a server with, as that client, without the password. */
+void proto_native_scramble_stage1(const uint8_t stage1[PROTO_NATIVE_HASH_LEN],
+                                  const uint8_t scramble[PROTO_SCRAMBLE_LEN],
+                                  uint8_t out[PROTO_NATIVE_HASH_LEN]);
+/* Server side: does response prove knowledge of the password behind stored (non-NULL)? Yes:
+ * stage1 holds SHA1(password), which response XOR SHA1(scramble + stored) gives. */
+bool proto_native_recover(const uint8_t scramble[PROTO_SCRAMBLE_LEN], const uint8_t *response,
+                          size_t response_len, const uint8_t stored[PROTO_NATIVE_HASH_LEN],
+                          uint8_t stage1[PROTO_NATIVE_HASH_LEN]);
 /* Server side: does response prove knowledge of the password behind stored? */
 bool proto_native_verify(const uint8_t scramble[PROTO_SCRAMBLE_LEN], const uint8_t *response,
                          size_t response_len, const uint8_t *stored);

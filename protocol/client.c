@@ -28,13 +28,17 @@ static bool is_plugin(struct proto_bytes name, const char *want)
 }
 
 /* Computes the plugin's answer to scramble into out (room for 32 bytes); returns its length. */
-static size_t plugin_answer(bool sha2, const char *password, const uint8_t *scramble,
+static size_t plugin_answer(bool sha2, const struct proto_login *l, const uint8_t *scramble,
                             uint8_t *out)
 {
-    size_t pwlen = password ? strlen(password) : 0;
+    if (l->stage1 && !sha2) {
+        proto_native_scramble_stage1(l->stage1, scramble, out);
+        return PROTO_NATIVE_HASH_LEN;
+    }
+    size_t pwlen = l->password ? strlen(l->password) : 0;
     if (sha2)
-        return proto_sha2_scramble(password, pwlen, scramble, out);
-    return proto_native_scramble(password, pwlen, scramble, out);
+        return proto_sha2_scramble(l->password, pwlen, scramble, out);
+    return proto_native_scramble(l->password, pwlen, scramble, out);
 }
 
 ssize_t proto_client_build_login(uint8_t *buf, size_t cap, const struct proto_login *l,
@@ -42,7 +46,8 @@ ssize_t proto_client_build_login(uint8_t *buf, size_t cap, const struct proto_lo
 {
     if (hs->scramble_len != PROTO_SCRAMBLE_LEN)
         return -ENOTSUP;
-    bool sha2 = is_plugin(hs->auth_plugin, PROTO_PLUGIN_CACHING_SHA2);
+    /* With only SHA1(password), native it is: the server switches if the account needs more. */
+    bool sha2 = !l->stage1 && is_plugin(hs->auth_plugin, PROTO_PLUGIN_CACHING_SHA2);
     const char *plugin = sha2 ? PROTO_PLUGIN_CACHING_SHA2 : PROTO_PLUGIN_NATIVE;
     uint8_t answer[PROTO_SHA2_HASH_LEN];
     struct proto_handshake_response r = {
@@ -50,7 +55,7 @@ ssize_t proto_client_build_login(uint8_t *buf, size_t cap, const struct proto_lo
         .max_packet = l->max_packet,
         .charset = l->charset,
         .user = {(const uint8_t *)l->user, strlen(l->user)},
-        .auth_response = {answer, plugin_answer(sha2, l->password, hs->scramble, answer)},
+        .auth_response = {answer, plugin_answer(sha2, l, hs->scramble, answer)},
         .database = {(const uint8_t *)l->database, l->database ? strlen(l->database) : 0},
         .auth_plugin = {(const uint8_t *)plugin, strlen(plugin)},
         .attrs = {l->attrs, l->attrs_len},
@@ -67,11 +72,11 @@ ssize_t proto_client_build_auth_switch_reply(uint8_t *buf, size_t cap, uint8_t s
     if (rc < 0)
         return rc;
     bool sha2 = is_plugin(plugin, PROTO_PLUGIN_CACHING_SHA2);
-    if (!sha2 && !is_plugin(plugin, PROTO_PLUGIN_NATIVE))
+    if ((!sha2 && !is_plugin(plugin, PROTO_PLUGIN_NATIVE)) || (sha2 && l->stage1))
         return -ENOTSUP;
     if (data.len != PROTO_SCRAMBLE_LEN)
         return -EPROTO;
     uint8_t answer[PROTO_SHA2_HASH_LEN];
-    size_t n = plugin_answer(sha2, l->password, data.ptr, answer);
+    size_t n = plugin_answer(sha2, l, data.ptr, answer);
     return proto_build_raw(buf, cap, seq, answer, n);
 }

@@ -19,6 +19,9 @@
 struct proto_login {
     const char *user;
     const char *password; /* plaintext; "" or NULL for none */
+    /* Instead of password: SHA1(password), which answers mysql_native_password only (a server
+     * user ringsql checked itself, see proto_native_recover); NULL: password. */
+    const uint8_t *stage1;
     const char *database; /* NULL: none */
     uint64_t caps;        /* what the client wants; negotiated against the server's here */
     uint8_t charset;

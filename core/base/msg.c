@@ -6,6 +6,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "core/base/user_lookup.h"
 #include "protocol/name_set.h"
 
 int msgq_init(struct msgq *q)
@@ -15,18 +16,29 @@ int msgq_init(struct msgq *q)
     return q->efd < 0 ? -errno : 0;
 }
 
+void msg_free(struct msg *m)
+{
+    if (!m)
+        return;
+    bool has_fd =
+        m->kind == MSG_BACKEND_NEW || m->kind == MSG_CONN_STALE || m->kind == MSG_CONN_PING;
+    if (has_fd)
+        msg_conn_close(m);
+    if (m->kind == MSG_ROUTINES)
+        name_set_unref(m->names);
+    if (m->lookup) {
+        msg_free(m->lookup->conn);
+        free(m->lookup);
+    }
+    free(m);
+}
+
 void msgq_destroy(struct msgq *q)
 {
     struct msg *m = msgq_take_all(q);
     while (m) {
         struct msg *next = m->next;
-        bool has_fd =
-            m->kind == MSG_BACKEND_NEW || m->kind == MSG_CONN_STALE || m->kind == MSG_CONN_PING;
-        if (has_fd)
-            msg_conn_close(m);
-        if (m->kind == MSG_ROUTINES)
-            name_set_unref(m->names);
-        free(m);
+        msg_free(m);
         m = next;
     }
     if (q->efd >= 0)

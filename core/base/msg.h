@@ -25,10 +25,15 @@ enum msg_kind {
     MSG_BACKEND_KILLED, /* maintenance -> worker: that KILL reached the server (or failed) */
     MSG_ROUTINES,       /* maintenance -> worker: the stored functions the backends know now */
     MSG_BACKEND_ROLE,   /* maintenance -> worker: backend `backend` is primary / readable now */
+    MSG_USER_LOOKUP,    /* worker -> maintenance: check `lookup` against the server's accounts */
+    MSG_USER_FOUND,     /* maintenance -> main: its verdict (the user to add to the config) */
+    MSG_USER_READY,     /* main -> worker: the config has the user (or the login is refused) */
+    MSG_GROW_REFUSED,   /* maintenance -> worker: the server refused a server user's growth */
 };
 
 struct cfg;
 struct name_set;
+struct user_lookup;
 
 struct msg {
     struct msg *next;
@@ -58,6 +63,7 @@ struct msg {
     char version[96];      /* the backend's version string */
     uint8_t scramble[20];  /* the server's handshake scramble (for COM_CHANGE_USER) */
     const struct cfg *cfg; /* MSG_RELOAD */
+    bool users_only;       /* MSG_RELOAD: it only adds server users (core/server_users.c) */
     /* MSG_RELOAD to a worker: its reference to the clients' TLS context (NULL: none). */
     struct ssl_ctx_st *tls;
     /* MSG_KILL, MSG_KILL_DONE, MSG_BACKEND_KILL(ED): `worker` is the killer's (KILL, DONE) or
@@ -68,7 +74,9 @@ struct msg {
     uint32_t user;
     bool query_only;
     uint16_t code;
+    char sqlstate[6];       /* a refused backend login (code): the server's SQL state */
     struct name_set *names; /* MSG_ROUTINES: one reference, the receiver's */
+    struct user_lookup *lookup; /* MSG_USER_*: owned by the message */
 };
 
 struct msgq {
@@ -83,6 +91,9 @@ void msgq_push(struct msgq *q, struct msg *m);
 /* The consumer takes every queued message, oldest first (a NULL-terminated list). */
 struct msg *msgq_take_all(struct msgq *q);
 
+/* Frees m and what it holds: a connection's socket (MSG_BACKEND_NEW, MSG_CONN_*), its
+ * routines reference, its lookup (and the lookup's connection). NULL: nothing. */
+void msg_free(struct msg *m);
 /* Closes a connection message's socket (MSG_BACKEND_NEW, MSG_CONN_*) and frees its TLS session
  * (no close_notify: the server sees the connection end). */
 void msg_conn_close(struct msg *m);

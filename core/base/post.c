@@ -39,11 +39,15 @@ void post_to_maintenance(struct proxy *p, struct msg *m)
 {
     struct msgq *q = maintenance_inbox(p);
     if (!q) {
-        msg_conn_close(m); /* a connection handed over while ringsql stops: its TLS too */
-        free(m);
+        msg_free(m); /* a connection handed over while ringsql stops: its TLS too */
         return;
     }
     msgq_push(q, m);
+}
+
+void post_to_main(struct proxy *p, struct msg *m)
+{
+    msgq_push(&p->main_inbox, m);
 }
 
 void post_reload_ack(struct proxy *p)

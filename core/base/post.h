@@ -17,5 +17,7 @@ void post_backend_grow(struct proxy *p, uint32_t worker, uint32_t shard, uint32_
  * m->fd; closed at once when ringsql is stopping) or a KILL for the server (MSG_BACKEND_KILL).
  * Takes m. */
 void post_to_maintenance(struct proxy *p, struct msg *m);
+/* Work for the main thread: a user lookup's verdict (MSG_USER_FOUND). Takes m. */
+void post_to_main(struct proxy *p, struct msg *m);
 /* The calling thread no longer uses the previous cfg (see core/reload.c). */
 void post_reload_ack(struct proxy *p);

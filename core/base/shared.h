@@ -7,6 +7,7 @@
 
 #include "config/config.h"
 #include "core/io/io.h"
+#include "core/base/msg.h"
 #include "core/base/stats.h"
 
 struct worker;
@@ -37,6 +38,10 @@ struct proxy {
     atomic_bool draining;      /* SIGTERM received: no new clients, /readyz answers 503 */
     struct admin *admin;       /* served by the maintenance thread; NULL if it could not open */
     int reload_ack_fd;         /* eventfd: each thread writes 1 once it switched to a new cfg */
+    struct msgq main_inbox;    /* the main thread's: user lookups' verdicts (post_to_main) */
+    /* Backend connections of server users (auth.from_backend) in every worker's pools: held
+     * under auth.max_connections (workers count their own; see connection_in_sight). */
+    _Atomic uint32_t server_conns;
     int drained_fd;            /* eventfd: each draining worker writes 1 once it has no session */
     struct maint_stats mstats; /* written by the maintenance thread only */
     stat_t reloads_applied, reloads_rejected; /* written by the main thread only */

@@ -62,6 +62,8 @@ struct backend *backend_new(struct worker *w, struct msg *m)
     if (w->live_backends)
         w->live_backends->prev_live = b;
     w->live_backends = b;
+    if (w->shards[m->shard].server_user)
+        atomic_fetch_add(&w->proxy->server_conns, 1);
     if (m->returning)
         pool_shard_readd(&w->shards[m->shard], &b->pc, m->created_ms, m->idle_since_ms, w->now_ms);
     else
@@ -136,6 +138,15 @@ void backend_bury(struct worker *w)
     }
 }
 
+/* The connection leaves its worker's pool (closed, or handed to the maintenance thread, from
+ * which a pinged one comes back through backend_new): a server user's no longer counts
+ * towards auth.max_connections. */
+static void leaves_worker(struct backend *b)
+{
+    if (b->pc.shard && b->pc.shard->server_user)
+        atomic_fetch_sub(&b->w->proxy->server_conns, 1);
+}
+
 void backend_discard(struct backend *b, const char *reason)
 {
     if (b->state == B_DEAD)
@@ -150,6 +161,8 @@ void backend_discard(struct backend *b, const char *reason)
     bool replace = b->state != B_HANDOFF || b->handoff_replace;
     if (b->state == B_HANDOFF && b->handoff_replace && sh->pending > 0)
         sh->pending--;
+    if (b->state != B_HANDOFF)
+        leaves_worker(b);
     b->state = B_DEAD;
     b->sess = NULL;
     /* Wakes any receive or send still in flight; the last completion frees the object. */
@@ -235,6 +248,7 @@ void backend_hand_over(struct backend *b, enum msg_kind kind, bool replace)
     if (b->state != B_POOLED)
         return;
     pool_remove(&b->pc);
+    leaves_worker(b);
     /* A ping would hand back a connection whose prepared statements the new object does not
      * know: they would stay on the server, counted against max_prepared_stmt_count. */
     if (kind == MSG_CONN_PING && (b->stmts.n > 0 || b->stmts.nclosing > 0))
@@ -313,8 +327,12 @@ int backend_send_cmd(struct backend *b, uint8_t command, const void *arg, size_t
 static size_t native_answer(const struct backend *b, uint8_t out[PROTO_NATIVE_HASH_LEN])
 {
     const struct cfg_user *u = &b->w->cfg->users[b->pc.shard->user];
-    return proto_native_scramble(u->backend_password, strlen(u->backend_password), b->scramble,
-                                 out);
+    if (u->has_stage1) { /* a server user's: SHA1(password) is all ringsql has */
+        proto_native_scramble_stage1(u->stage1, b->scramble, out);
+        return PROTO_NATIVE_HASH_LEN;
+    }
+    const char *pw = u->backend_password ? u->backend_password : "";
+    return proto_native_scramble(pw, strlen(pw), b->scramble, out);
 }
 
 int backend_send_change_user(struct backend *b)

@@ -150,7 +150,7 @@ static void message(struct worker *w, struct msg *m)
         }
         break;
     case MSG_RELOAD:
-        worker_apply_cfg(w, m->cfg, m->gen);
+        worker_apply_cfg(w, m->cfg, m->gen, m->users_only);
         SSL_CTX_free(w->tls_ctx);
         w->tls_ctx = m->tls;
         break;
@@ -163,6 +163,16 @@ static void message(struct worker *w, struct msg *m)
     case MSG_BACKEND_KILLED:
         kill_step(w, m);
         return;
+    case MSG_USER_READY:
+        session_user_ready(w, m->lookup);
+        msg_free(m);
+        return;
+    case MSG_GROW_REFUSED:
+        if (m->gen == w->gen && m->shard < w->nshards) {
+            struct pool_shard *sh = &w->shards[m->shard];
+            sh->pending = sh->pending > m->code ? sh->pending - m->code : 0;
+        }
+        break;
     default:
         break; /* for the maintenance thread only */
     }

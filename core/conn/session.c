@@ -325,6 +325,14 @@ void session_shutdown_all(struct worker *w)
     }
 }
 
+struct session *session_find(struct worker *w, uint64_t id)
+{
+    for (struct session *s = w->live_sessions; s; s = s->next_live)
+        if (s->id == id)
+            return s;
+    return NULL;
+}
+
 void session_remap_users(struct worker *w, const struct cfg *old)
 {
     for (struct session *s = w->live_sessions, *next; s; s = next) {
@@ -342,9 +350,10 @@ void session_remap_users(struct worker *w, const struct cfg *old)
             log_info("session_user_removed", "%s", ctx(s, &c));
             close_session(s, false, "its user was removed from the config while logging in");
         } else {
-            /* Logged in: it keeps its backend connection; only a COM_CHANGE_USER reads
-             * s->user again, after setting it. */
+            /* Logged in: it keeps the backend connection it holds (session pooling), and
+             * gets no other (bind_for_command); a COM_CHANGE_USER sets s->user again. */
             s->user = 0;
+            s->user_gone = true;
         }
     }
 }

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 struct worker;
+struct user_lookup;
 struct session;
 struct cfg;
 
@@ -56,6 +57,9 @@ int session_kill(struct worker *w, uint64_t id, uint32_t user, uint32_t gen, boo
                  uint64_t killer);
 /* On the killer's worker: the verdict came; the killing session (if still there) answers. */
 void session_kill_answered(struct worker *w, uint64_t killer, uint16_t code);
+/* A user lookup's verdict (MSG_USER_READY) for the session waiting for it, if still there: its
+ * login goes on, or ends with the verdict's ERR. */
+void session_user_ready(struct worker *w, const struct user_lookup *lu);
 /* The server got the KILL for server_conn, which session id's connection may be. */
 void session_backend_killed(struct worker *w, uint64_t id, uint32_t server_conn);
 /* Closes and frees the sessions that finished (after a submit; see worker.h). */

@@ -10,7 +10,11 @@
  *   client_ed25519             for a user stored as its public key: a switch to it with a
  *                              32-byte nonce, and the client's signature checked
  *   anything else              switched to mysql_native_password, or to caching_sha2_password
- *                              for a user stored as its hash ($A$005$...) */
+ *                              for a user stored as its hash ($A$005$...)
+ * A user the config does not list, with auth.from_backend, answers mysql_native_password too,
+ * and the maintenance thread checks the answer with the server's account (AUTH_LOOKUP, see
+ * core/base/user_lookup.h); so does a server user ringsql learnt that way, every
+ * auth.recheck_after and whenever its answer does not match the hash ringsql keeps. */
 #include "core/conn/session_int.h"
 
 #include <openssl/crypto.h>
@@ -20,7 +24,10 @@
 #include <string.h>
 
 #include "core/base/log.h"
+#include "core/base/msg.h"
+#include "core/base/post.h"
 #include "core/base/shared.h"
+#include "core/base/user_lookup.h"
 #include "core/worker/worker.h"
 #include "protocol/auth.h"
 #include "protocol/constants.h"
@@ -56,7 +63,8 @@ void make_scramble(struct worker *w, uint8_t *out)
 /* Wrong credentials in a COM_CHANGE_USER: as the server does, the ERR answers it and the
  * session goes on as the user it was, in its database (session variables stay, where the
  * server clears them). */
-static void change_user_denied(struct session *s, const char *msg)
+static void change_user_denied(struct session *s, uint16_t code, const char *state,
+                               const char *msg)
 {
     struct change_user_undo *u = s->cu_undo;
     s->cu_undo = NULL;
@@ -71,8 +79,8 @@ static void change_user_denied(struct session *s, const char *msg)
     struct log_ctx c;
     char safe[300];
     log_info("change_user_denied", "%s error=\"%s\"", ctx(s, &c), log_safe(msg, safe, sizeof safe));
-    ssize_t n = proto_build_err(s->out, sizeof s->out, s->seq, s->caps, PROTO_ER_ACCESS_DENIED,
-                                "28000", msg, strlen(msg));
+    ssize_t n = proto_build_err(s->out, sizeof s->out, s->seq, s->caps, code, state, msg,
+                                strlen(msg));
     if (n < 0) {
         close_session(s, true, "could not build ERR");
         return;
@@ -82,19 +90,98 @@ static void change_user_denied(struct session *s, const char *msg)
     send_own(s);
 }
 
+/* A login or COM_CHANGE_USER refused with this ERR. */
+static void refuse_login(struct session *s, uint16_t code, const char *state, const char *msg)
+{
+    STAT_INC(s->w->st.rejected[REJECT_AUTH]);
+    if (s->cu_undo) {
+        change_user_denied(s, code, state, msg);
+        return;
+    }
+    /* Untouched (at login) straight back to available; used (COM_CHANGE_USER) reset first. */
+    unbind(s, true);
+    reject(s, code, state, msg);
+}
+
 static void deny(struct session *s, const char *user, bool with_password)
 {
     char msg[256];
     snprintf(msg, sizeof msg, "Access denied for user '%s'@'%s' (using password: %s)", user,
              peer(s), with_password ? "YES" : "NO");
-    STAT_INC(s->w->st.rejected[REJECT_AUTH]);
-    if (s->cu_undo) {
-        change_user_denied(s, msg);
+    refuse_login(s, PROTO_ER_ACCESS_DENIED, "28000", msg);
+}
+
+/* The maintenance thread checks s's answer (mysql_native_password, 0 or 20 bytes) with the
+ * server's account; the session waits for the verdict (session_user_ready). */
+static void look_up(struct session *s, const uint8_t *answer, size_t len)
+{
+    if (len != 0 && len != PROTO_NATIVE_HASH_LEN) {
+        deny(s, s->user_name, len > 0);
         return;
     }
-    /* Untouched (at login) straight back to available; used (COM_CHANGE_USER) reset first. */
-    unbind(s, true);
-    reject(s, PROTO_ER_ACCESS_DENIED, "28000", msg);
+    struct user_lookup *lu = calloc(1, sizeof *lu);
+    struct msg *m = lu ? calloc(1, sizeof *m) : NULL;
+    if (!m) {
+        free(lu);
+        close_session(s, true, "out of memory for a user lookup");
+        return;
+    }
+    *lu = (struct user_lookup){.worker = s->w->id, .session = s->id, .answer_len = (uint8_t)len};
+    snprintf(lu->user, sizeof lu->user, "%s", s->user_name);
+    snprintf(lu->host, sizeof lu->host, "%s", peer(s));
+    memcpy(lu->scramble, s->scramble, sizeof lu->scramble);
+    if (len > 0)
+        memcpy(lu->answer, answer, len);
+    *m = (struct msg){.kind = MSG_USER_LOOKUP, .fd = -1, .lookup = lu};
+    s->auth = AUTH_LOOKUP;
+    set_state(s, SS_AUTH_SWITCH);
+    post_to_maintenance(s->w->proxy, m);
+}
+
+/* A server user's check: with the answer the client gave, if mysql_native_password's, else
+ * after a switch to it. */
+static void look_up_native(struct session *s, struct proto_bytes auth, struct proto_bytes plugin);
+
+/* A wrong native answer: a server user's hash may have changed on the server since. */
+static void native_mismatch(struct session *s, const uint8_t *answer, size_t len)
+{
+    if (s->user_known && s->w->users[s->user].cfg->from_server)
+        look_up(s, answer, len);
+    else
+        deny(s, s->user_name, len > 0);
+}
+
+/* Whether a server user's login goes to the server to be checked: not since the last SIGHUP
+ * on this worker, or longer ago than auth.recheck_after. */
+static bool check_due(const struct worker *w, const struct worker_user *wu)
+{
+    return wu->checked_ms == 0 || w->now_ms - wu->checked_ms >= w->cfg->auth.recheck_after_ms;
+}
+
+void session_user_ready(struct worker *w, const struct user_lookup *lu)
+{
+    struct session *s = session_find(w, lu->session);
+    if (!s || s->state != SS_AUTH_SWITCH || s->auth != AUTH_LOOKUP)
+        return; /* gone meanwhile */
+    if (lu->code != 0) {
+        if (lu->code == PROTO_ER_ACCESS_DENIED && !lu->message[0])
+            deny(s, s->user_name, lu->answer_len > 0);
+        else
+            refuse_login(s, lu->code, lu->state, lu->message);
+        return;
+    }
+    const struct cfg_user *cu = cfg_find_user(w->cfg, s->user_name);
+    const struct worker_user *wu = cu ? &w->users[cu - w->cfg->users] : NULL;
+    if (!wu ||
+        !proto_native_verify(s->scramble, lu->answer, lu->answer_len, wu->empty ? NULL : wu->native)) {
+        deny(s, s->user_name, lu->answer_len > 0);
+        return;
+    }
+    s->user = (uint32_t)(cu - w->cfg->users);
+    s->user_known = true;
+    if (cu->from_server)
+        w->users[s->user].checked_ms = w->now_ms;
+    login_ok(s);
 }
 
 static bool bytes_eq(struct proto_bytes b, const char *str)
@@ -235,12 +322,21 @@ void authenticate(struct session *s, struct proto_bytes user, struct proto_bytes
         s->user_name[0] = '\0';
     const struct cfg_user *cu = cfg_find_user(w->cfg, s->user_name);
     bool with_pw = auth.len > 0;
+    if (!cu && user.len == ul && ul > 0 && w->cfg->auth.from_backend) {
+        s->user_known = false;
+        look_up_native(s, auth, plugin);
+        return;
+    }
     if (!cu || user.len != ul) {
         deny(s, s->user_name, with_pw);
         return;
     }
     s->user = (uint32_t)(cu - w->cfg->users);
     s->user_known = true;
+    if (cu->from_server && check_due(w, &w->users[s->user])) {
+        look_up_native(s, auth, plugin);
+        return;
+    }
     if (cu->require_tls && !s->tls) {
         char msg[256];
         snprintf(msg, sizeof msg,
@@ -268,7 +364,7 @@ void authenticate(struct session *s, struct proto_bytes user, struct proto_bytes
     }
     if (plugin.len == 0 || bytes_eq(plugin, PROTO_PLUGIN_NATIVE)) {
         if (!proto_native_verify(s->scramble, auth.ptr, auth.len, wu->empty ? NULL : wu->native)) {
-            deny(s, s->user_name, with_pw);
+            native_mismatch(s, auth.ptr, auth.len);
             return;
         }
         login_ok(s);
@@ -285,6 +381,14 @@ void authenticate(struct session *s, struct proto_bytes user, struct proto_bytes
     switch_to(s, PROTO_PLUGIN_NATIVE, AUTH_NATIVE);
 }
 
+static void look_up_native(struct session *s, struct proto_bytes auth, struct proto_bytes plugin)
+{
+    if (plugin.len == 0 || bytes_eq(plugin, PROTO_PLUGIN_NATIVE))
+        look_up(s, auth.ptr, auth.len);
+    else
+        switch_to(s, PROTO_PLUGIN_NATIVE, AUTH_LOOKUP_NATIVE);
+}
+
 void auth_reply(struct session *s, const uint8_t *p, size_t len, uint8_t seq)
 {
     const struct worker_user *wu = &s->w->users[s->user];
@@ -293,10 +397,16 @@ void auth_reply(struct session *s, const uint8_t *p, size_t len, uint8_t seq)
     switch (s->auth) {
     case AUTH_NATIVE:
         if (!proto_native_verify(s->scramble, p, len, wu->empty ? NULL : wu->native)) {
-            deny(s, s->user_name, len > 0);
+            native_mismatch(s, p, len);
             return;
         }
         login_ok(s);
+        return;
+    case AUTH_LOOKUP_NATIVE:
+        look_up(s, p, len);
+        return;
+    case AUTH_LOOKUP:
+        close_session(s, true, "the client spoke while its user was being checked");
         return;
     case AUTH_SHA2:
         sha2_answer(s, answer);

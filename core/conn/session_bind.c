@@ -437,6 +437,12 @@ bool wait_for_backend(struct session *s)
 /* A command while no backend is bound: take one, or wait for one, or refuse it. */
 void bind_for_command(struct session *s)
 {
+    if (s->user_gone) {
+        answer_held_command(s, PROTO_ER_ACCESS_DENIED, "28000",
+                            "this session's user was removed from ringsql's config; log in "
+                            "again");
+        return;
+    }
     if (s->w->cfg->routes[s->route].policy == CFG_POLICY_SPLIT)
         s->target = command_target(s);
     if (take_backend(s, s->user)) {
@@ -478,6 +484,9 @@ void session_pool_ready(struct worker *w)
             if (take_backend(s, s->user) || backend_down_msg(w, s->target, msg, sizeof msg)) {
                 end_wait(s);
                 served = true;
+            } else if (w->users[s->user].cfg->from_server) {
+                /* A connection given back may be an idle one to close for it (make_room). */
+                (void)connection_in_sight(w, s->user, s->target);
             }
         }
     }
@@ -508,6 +517,7 @@ void session_on_wait_timeout(struct session *s, int res)
 void login_ok(struct session *s)
 {
     uint32_t user = s->user;
+    s->user_gone = false;
     if (s->cu_undo) {
         /* A COM_CHANGE_USER's: the backend is reset or swapped, its statements are gone. */
         free(s->cu_undo);
@@ -539,7 +549,9 @@ void login_ok(struct session *s)
         s->target = TARGET_PRIMARY; /* a login's database is checked where writes go */
     if (!s->b && !take_backend(s, user)) {
         (void)connection_in_sight(s->w, user, s->target); /* grows the shard for the next one */
-        if (s->txn && wait_for_backend(s)) {
+        /* A server user's pool starts empty and grows as its clients come: they wait for it,
+         * in session pooling too. */
+        if ((s->txn || s->w->users[user].cfg->from_server) && wait_for_backend(s)) {
             s->login_wait = true;
             return;
         }

@@ -11,14 +11,6 @@
 
 /* ---------- KILL (core/conn/kill.c carries it between workers) ---------- */
 
-static struct session *find_session(struct worker *w, uint64_t id)
-{
-    for (struct session *s = w->live_sessions; s; s = s->next_live)
-        if (s->id == id)
-            return s;
-    return NULL;
-}
-
 /* The command under way on t's connection is killed on the server, which is told from a
  * connection of its own; meanwhile t's connection goes to no one else. */
 static void kill_running_command(struct session *t, bool query_only)
@@ -34,7 +26,7 @@ static void kill_running_command(struct session *t, bool query_only)
 int session_kill(struct worker *w, uint64_t id, uint32_t user, uint32_t gen, bool query_only,
                  uint64_t killer)
 {
-    struct session *t = find_session(w, id);
+    struct session *t = session_find(w, id);
     if (!t || t->state == SS_GREETING || t->state == SS_LOGIN || t->state == SS_AUTH_SWITCH ||
         t->state == SS_REJECT || t->state == SS_CLOSED)
         return PROTO_ER_NO_SUCH_THREAD;
@@ -90,7 +82,7 @@ void on_kill(struct session *s, uint8_t seq, uint32_t id, bool query_only)
 
 void session_kill_answered(struct worker *w, uint64_t killer, uint16_t code)
 {
-    struct session *s = find_session(w, killer);
+    struct session *s = session_find(w, killer);
     if (!s || !s->kill_wait || s->state != SS_FORWARD)
         return;
     s->kill_wait = false;
@@ -100,7 +92,7 @@ void session_kill_answered(struct worker *w, uint64_t killer, uint16_t code)
 
 void session_backend_killed(struct worker *w, uint64_t id, uint32_t server_conn)
 {
-    struct session *t = find_session(w, id);
+    struct session *t = session_find(w, id);
     if (!t || !t->b || t->b->server_conn_id != server_conn)
         return; /* gone: its connection was discarded, not pooled */
     t->b->kill_pending = false;

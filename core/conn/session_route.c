@@ -6,6 +6,8 @@
 #include <stdio.h>
 
 #include "core/base/post.h"
+#include "core/base/shared.h"
+#include "core/conn/backend.h"
 #include "core/worker/worker.h"
 #include "protocol/constants.h"
 #include "protocol/packet.h"
@@ -161,6 +163,36 @@ bool admit_session(struct session *s, uint32_t route)
 
 /* A connection for user is free now where t takes it, or on its way (a replacement, a ping,
  * or one asked for now because the shard is below pool.size: see pool.min_idle). */
+/* At auth.max_connections: the connection of another server user idle the longest on this
+ * worker is closed to make room (without a replacement). False when there is none. */
+static bool make_room(struct worker *w, const struct pool_shard *for_sh)
+{
+    struct pool_conn *oldest = NULL;
+    for (size_t i = 0; i < w->nshards; i++) {
+        struct pool_shard *sh = &w->shards[i];
+        struct pool_conn *c = sh != for_sh && sh->server_user ? pool_peek_oldest(sh) : NULL;
+        if (c && (!oldest || c->idle_since_ms < oldest->idle_since_ms))
+            oldest = c;
+    }
+    if (!oldest)
+        return false;
+    backend_hand_over((struct backend *)oldest, MSG_CONN_STALE, false);
+    return true;
+}
+
+/* A shard may ask for one more: below its target, and a server user's below
+ * auth.max_connections over all workers (each counts what it has and what it asked for). */
+static bool may_grow(struct worker *w, const struct pool_shard *sh)
+{
+    if (pool_size(sh) + sh->pending >= sh->target)
+        return false;
+    if (!sh->server_user)
+        return true;
+    uint32_t cap = w->cfg->auth.max_connections;
+    return atomic_load(&w->proxy->server_conns) + sh->pending < cap ||
+           (make_room(w, sh) && atomic_load(&w->proxy->server_conns) + sh->pending < cap);
+}
+
 bool connection_in_sight(struct worker *w, uint32_t user, enum target t)
 {
     struct serving sv = serving(w, t);
@@ -171,7 +203,7 @@ bool connection_in_sight(struct worker *w, uint32_t user, enum target t)
     }
     for (uint32_t bi = 0; bi < w->cfg->nbackends; bi++) {
         struct pool_shard *sh = shard_of(w, bi, user);
-        if (serves(w, bi, sv) && pool_size(sh) + sh->pending < sh->target) {
+        if (serves(w, bi, sv) && may_grow(w, sh)) {
             sh->pending++;
             post_backend_grow(w->proxy, w->id, (uint32_t)(sh - w->shards), w->gen);
             return true;

@@ -61,7 +61,7 @@ void worker_sweep_retired(struct worker *w)
 }
 
 /* Builds the new tables; false (nothing changed) when memory ran out. */
-static bool rebuild(struct worker *w, const struct cfg *cfg, uint32_t gen)
+static bool rebuild(struct worker *w, const struct cfg *cfg, uint32_t gen, bool keep_checks)
 {
     const struct cfg *old = w->cfg;
     size_t n = cfg->nbackends * cfg->nusers;
@@ -89,7 +89,11 @@ static bool rebuild(struct worker *w, const struct cfg *cfg, uint32_t gen)
             struct pool_shard *sh = &shards[b * cfg->nusers + u];
             pool_shard_init(sh, cfg->backends[b].name, cfg->users[u].name, (uint32_t)b, (uint32_t)u,
                             target);
-            sh->min_idle = pool_split(cfg->pool.min_idle, w->proxy->nworkers, w->id);
+            sh->server_user = cfg->users[u].from_server;
+            /* A server user's pool opens on demand and shrinks to nothing when idle. */
+            sh->min_idle = sh->server_user
+                               ? 0
+                               : pool_split(cfg->pool.min_idle, w->proxy->nworkers, w->id);
             long ou = find_user(old, cfg->users[u].name);
             if (ob >= 0 && ou >= 0)
                 pool_shard_move(sh, &w->shards[(size_t)ob * old->nusers + (size_t)ou]);
@@ -117,7 +121,7 @@ static bool rebuild(struct worker *w, const struct cfg *cfg, uint32_t gen)
         free(w->shards);
         free(r);
     }
-    free(w->users);
+    struct worker_user *old_users = w->users;
     free(w->binfo);
     w->shards = shards;
     w->nshards = n;
@@ -126,6 +130,13 @@ static bool rebuild(struct worker *w, const struct cfg *cfg, uint32_t gen)
     w->cfg = cfg;
     w->gen = gen;
     worker_users_init(w);
+    /* A reload that only added server users keeps when the others were last checked. */
+    for (size_t u = 0; keep_checks && u < cfg->nusers; u++) {
+        long ou = find_user(old, cfg->users[u].name);
+        if (ou >= 0 && cfg->users[u].from_server)
+            users[u].checked_ms = old_users[ou].checked_ms;
+    }
+    free(old_users);
     gauges->older = w->gauges;
     atomic_store_explicit(&w->gauges, gauges, memory_order_release);
     /* Live backend connections learn their new shard index. */
@@ -136,9 +147,9 @@ static bool rebuild(struct worker *w, const struct cfg *cfg, uint32_t gen)
     return true;
 }
 
-void worker_apply_cfg(struct worker *w, const struct cfg *cfg, uint32_t gen)
+void worker_apply_cfg(struct worker *w, const struct cfg *cfg, uint32_t gen, bool keep_checks)
 {
-    if (!rebuild(w, cfg, gen)) {
+    if (!rebuild(w, cfg, gen, keep_checks)) {
         /* No acknowledgement: the old config this worker goes on with must not be freed. */
         log_error("reload_failed",
                   "worker=%u error=\"out of memory\" action=\"kept the "

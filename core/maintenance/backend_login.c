@@ -43,12 +43,14 @@ enum { LOGIN_PACKET_CAP = 4096, LOGIN_ROUNDS = 4 };
 
 /* Transaction pooling runs one server statement for many clients: a server that leaves out
  * result metadata it sent before (CACHE_METADATA) would leave it out for a client that never
- * saw it (the types of "SELECT ? + 1" follow the last execute's parameters). */
+ * saw it (the types of "SELECT ? + 1" follow the last execute's parameters). Session pooling
+ * asks for what libmariadb's logins do, progress reports too: clients were offered the layout
+ * of whichever connection a worker got first. */
 static uint64_t login_caps(const struct cfg *cfg)
 {
     return cfg->pool.mode == CFG_POOL_TRANSACTION
                ? LOGIN_CAPS & ~(uint64_t)PROTO_MARIADB_CLIENT_CACHE_METADATA
-               : LOGIN_CAPS;
+               : LOGIN_CAPS | PROTO_MARIADB_CLIENT_PROGRESS;
 }
 
 /* The socket, and its TLS session once there is one. */
@@ -223,21 +225,25 @@ static int start_tls(struct link *l, SSL_CTX *ctx, const struct cfg_backend *be,
     return 0;
 }
 
-static int say_err(const uint8_t *p, size_t len, uint64_t caps, const char *what, char *err,
-                   size_t errlen)
+/* The server's ERR in err ("code message"); its code and SQL state in refused. */
+static int say_err(const uint8_t *p, size_t len, uint64_t caps, const char *what,
+                   struct msg *refused, char *err, size_t errlen)
 {
     struct proto_err e;
-    if (proto_err_parse(p, len, caps, &e) < 0)
+    if (proto_err_parse(p, len, caps, &e) < 0) {
         snprintf(err, errlen, "%s: a malformed ERR", what);
-    else
-        snprintf(err, errlen, "%u %.*s", e.code, (int)e.message.len, (const char *)e.message.ptr);
+        return -ECONNREFUSED;
+    }
+    snprintf(err, errlen, "%u %.*s", e.code, (int)e.message.len, (const char *)e.message.ptr);
+    refused->code = e.code;
+    memcpy(refused->sqlstate, e.sqlstate, sizeof refused->sqlstate);
     return -ECONNREFUSED;
 }
 
 /* From the HandshakeResponse to the OK: plugin switches and caching_sha2_password's
  * AuthMoreData on the way. */
 static int authenticate(struct link *l, const struct proto_login *lg, uint64_t caps,
-                        uint16_t *status, char *err, size_t errlen)
+                        uint16_t *status, struct msg *refused, char *err, size_t errlen)
 {
     uint8_t buf[LOGIN_PACKET_CAP];
     for (int round = 0; round < LOGIN_ROUNDS; round++) {
@@ -261,7 +267,7 @@ static int authenticate(struct link *l, const struct proto_login *lg, uint64_t c
             return 0;
         }
         case 0xff:
-            return say_err(buf, len, caps, "login", err, errlen);
+            return say_err(buf, len, caps, "login", refused, err, errlen);
         case 0xfe:
             n = proto_client_build_auth_switch_reply(out, sizeof out, proto_seq_next(seq), lg, buf,
                                                      len);
@@ -313,7 +319,7 @@ int backend_login(const struct cfg *cfg, const struct cfg_backend *be, SSL_CTX *
         goto fail;
     }
     if (buf[0] == 0xff) {
-        rc = say_err(buf, len, 0, "greeting", err, errlen);
+        rc = say_err(buf, len, 0, "greeting", out, err, errlen);
         goto fail;
     }
     if ((rc = proto_handshake_parse(buf, len, &hs)) < 0) {
@@ -330,6 +336,7 @@ int backend_login(const struct cfg *cfg, const struct cfg_backend *be, SSL_CTX *
     struct proto_login lg = {
         .user = u->backend_user,
         .password = u->backend_password,
+        .stage1 = u->has_stage1 ? u->stage1 : NULL,
         .caps = login_caps(cfg) | (tls ? PROTO_CLIENT_SSL : 0),
         .charset = PROTO_CHARSET_UTF8MB4_GENERAL_CI,
         .max_packet = 1u << 30,
@@ -357,7 +364,7 @@ int backend_login(const struct cfg *cfg, const struct cfg_backend *be, SSL_CTX *
         goto fail;
     }
     uint16_t status = 0;
-    if ((rc = authenticate(&l, &lg, caps, &status, err, errlen)) < 0)
+    if ((rc = authenticate(&l, &lg, caps, &status, out, err, errlen)) < 0)
         goto fail;
     /* The worker's ring waits for readiness itself: no timeouts left on the socket. */
     struct timeval none = {0};

@@ -100,8 +100,9 @@ int connect_pooled(const struct cfg *cfg, const struct cfg_backend *be,
         return backend_login(cfg, be, bt->ctx, u, out, err, errlen);
     }
     /* libmariadb always asks for MariaDB's CACHE_METADATA, which transaction pooling must
-     * not have (see backend_login.c): ringsql's own login leaves it out. */
-    if (cfg->pool.mode == CFG_POOL_TRANSACTION)
+     * not have (see backend_login.c): ringsql's own login leaves it out. It is also the one
+     * that logs in with SHA1(password) alone (a server user's). */
+    if (cfg->pool.mode == CFG_POOL_TRANSACTION || u->from_server)
         return backend_login(cfg, be, NULL, u, out, err, errlen);
     MYSQL *my = connect_backend(cfg, be, u,
                                 CLIENT_MULTI_STATEMENTS | CLIENT_MULTI_RESULTS |

@@ -18,6 +18,7 @@
 #include "core/base/shared.h"
 #include "core/maintenance/replication.h"
 #include "core/maintenance/routines.h"
+#include "core/maintenance/server_users.h"
 #include "core/worker/worker.h"
 #include "protocol/constants.h"
 #include "protocol/name_set.h"
@@ -203,7 +204,11 @@ static void kill_on_server(struct maintenance *m, struct msg *msg)
     const struct cfg *cfg = m->cfg;
     const struct cfg_backend *be = &cfg->backends[msg->shard / cfg->nusers];
     char err[160] = "", sql[64];
-    MYSQL *my = connect_admin(cfg, be, &cfg->users[msg->shard % cfg->nusers], err, sizeof err);
+    /* A server user's password ringsql does not know: auth.user kills for it (it needs
+     * CONNECTION ADMIN). */
+    const struct cfg_user *u = &cfg->users[msg->shard % cfg->nusers];
+    struct cfg_user admin = {.backend_user = cfg->auth.user, .backend_password = cfg->auth.password};
+    MYSQL *my = connect_admin(cfg, be, u->from_server ? &admin : u, err, sizeof err);
     int n = snprintf(sql, sizeof sql, "KILL %s%u", msg->query_only ? "QUERY " : "",
                      msg->server_conn_id);
     if (my && mysql_real_query(my, sql, (unsigned long)n) != 0)
@@ -250,6 +255,8 @@ static void refresh_routines(struct maintenance *m)
     bool complete = set != NULL;
     for (size_t ui = 0; set && ui < cfg->nusers; ui++) {
         const struct cfg_user *u = &cfg->users[ui];
+        if (u->from_server)
+            continue; /* a password ringsql does not know (libmariadb needs it) */
         size_t same = 0;
         while (same < ui && strcmp(cfg->users[same].backend_user, u->backend_user) != 0)
             same++;
@@ -307,6 +314,12 @@ static void on_msg(struct maintenance *m, struct msg *msg)
         if (miss && msg->replace)
             (*miss)++;
         break;
+    case MSG_USER_LOOKUP:
+        server_user_check(m->cfg, m->gen, m->state, m->tls, atomic_load(&m->p->globals_epoch),
+                          msg->lookup);
+        msg->kind = MSG_USER_FOUND;
+        post_to_main(m->p, msg);
+        return;
     case MSG_BACKEND_KILL:
         if (valid) {
             kill_on_server(m, msg);
@@ -363,6 +376,25 @@ static void set_backend_state(struct maintenance *m, size_t bi, bool up, const c
     tell_workers(m, &state);
 }
 
+/* The server refused a server user's login (max_user_connections, a password changed, the
+ * account dropped or locked): its backend is up all the same, and the worker hears that the
+ * n connections it asked for are not coming. */
+static void grow_refused(struct maintenance *m, uint32_t w, size_t shard, uint32_t n,
+                         const char *err)
+{
+    const struct cfg *cfg = m->cfg;
+    char safe[300];
+    log_warn("server_user_login_refused", "backend=%s user=\"%s\" error=\"%s\"",
+             cfg->backends[shard / cfg->nusers].name, cfg->users[shard % cfg->nusers].name,
+             log_safe(err, safe, sizeof safe));
+    struct msg *msg = calloc(1, sizeof *msg);
+    if (!msg)
+        return;
+    *msg = (struct msg){.kind = MSG_GROW_REFUSED, .fd = -1, .gen = m->gen, .worker = w,
+                        .shard = (uint32_t)shard, .code = (uint16_t)(n > UINT16_MAX ? UINT16_MAX : n)};
+    msgq_push(&m->p->workers[w].inbox, msg);
+}
+
 /* One pass over every shard that misses connections. Returns how many were opened. */
 static uint32_t fill(struct maintenance *m, uint32_t *opened_per_shard)
 {
@@ -382,6 +414,12 @@ static uint32_t fill(struct maintenance *m, uint32_t *opened_per_shard)
                 msg->globals_epoch = atomic_load(&m->p->globals_epoch); /* before it reads them */
                 int rc =
                     connect_pooled(cfg, be, m->tls ? &m->tls[bi] : NULL, u, msg, err, sizeof err);
+                if (rc < 0 && u->from_server && rc == -ECONNREFUSED && msg->code) {
+                    free(msg);
+                    grow_refused(m, w, s, *miss, err);
+                    *miss = 0;
+                    break;
+                }
                 if (rc < 0) {
                     free(msg);
                     STAT_INC(m->p->mstats.connect_failed);

@@ -165,6 +165,9 @@ struct worker_user {
     /* The config stores a client_ed25519 public key: only a signature can log in. */
     bool ed25519_only;
     uint8_t ed25519[PROTO_ED25519_KEY_LEN];
+    /* A server user (cfg->from_server): when this worker last had a login of it checked with
+     * the server (0: not since the last SIGHUP); after auth.recheck_after it is again. */
+    uint64_t checked_ms;
 };
 
 /* What a worker knows about a backend from its first connection. */
