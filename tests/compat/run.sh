@@ -45,7 +45,8 @@
 #
 # Both ringsql have the users root (empty password, as mtr logs in; backend_user root) and
 # ringsql_test / test_pass (backend_user root as well: the server's ringsql_test user is
-# dropped, see above), TLS towards clients with mtr's certificates, one worker.
+# dropped, see above), the server's users that tests create (auth.from_backend, read as root),
+# TLS towards clients with mtr's certificates, one worker.
 #
 # Exit status: 0 when the run worked (and nothing asserted failed), 1 when an asserted target
 # failed a test, 2 on bad usage or when the stack could not be started.
@@ -270,6 +271,9 @@ users:
     backend_user: root
     backend_password_env: RINGSQL_COMPAT_EMPTY
     share_backend_user: true
+auth:
+  from_backend: true
+  user: root
 pool:
   size: $pool_size
   mode: $mode

@@ -36,9 +36,10 @@ def wait_until(cond, bound_s, step_s=0.05):
     return cond()
 
 
-def ringsql_config(listen, admin, workers=1, pool_size=2, extra=""):
+def ringsql_config(listen, admin, workers=1, pool_size=2, extra="", pool=""):
     """A ringsql config: the test MariaDB (RINGSQL_TEST_MARIADB_HOST/PORT) as backend
-    'primary', user app/secret as ringsql_test, the admin endpoint on admin; extra appended."""
+    'primary', user app/secret as ringsql_test, the admin endpoint on admin; pool's lines
+    (indented) added under pool:, extra appended."""
     import os
     host = os.environ.get("RINGSQL_TEST_MARIADB_HOST", "127.0.0.1")
     port = os.environ.get("RINGSQL_TEST_MARIADB_PORT")
@@ -54,6 +55,6 @@ users:
     backend_password: test_pass
 pool:
   size: {pool_size}
-admin:
+{pool}admin:
   listen: "127.0.0.1:{admin}"
 """ + extra

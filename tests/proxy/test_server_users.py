@@ -31,7 +31,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from ringsql_proc import RingsqlProc, check as run_check, engines, finish  # noqa: E402
-from taplib import Tap, free_port, wait_until  # noqa: E402
+from taplib import Tap, free_port, ringsql_config, wait_until  # noqa: E402
 
 try:
     import MySQLdb
@@ -93,31 +93,11 @@ class Ringsql(RingsqlProc):
         self.port, admin = free_port(), free_port()
         base = os.path.join(work, f"{engine}-{mode}")
         with open(base + ".yaml", "w") as f:
-            f.write(f"""listen: "127.0.0.1:{self.port}"
-workers: 1
-backends:
-  - name: primary
-    address: "{DB_HOST}:{DB_PORT}"
-users:
-  - name: app
-    password: "secret"
-    backend_user: ringsql_test
-    backend_password: test_pass
-auth:
-  from_backend: true
-  user: su_auth
-  password: pw_auth
-  max_connections: {MAX_CONNS}
-pool:
-  size: 4
-  mode: {mode}
-  stale_after: 2s
-  health_check_interval: 1s
-timeouts:
-  pool_wait: 1s
-admin:
-  listen: "127.0.0.1:{admin}"
-""")
+            f.write(ringsql_config(
+                self.port, admin, pool_size=4,
+                pool=f"  mode: {mode}\n  stale_after: 2s\n  health_check_interval: 1s\n",
+                extra=f"auth:\n  from_backend: true\n  user: su_auth\n  password: pw_auth\n"
+                      f"  max_connections: {MAX_CONNS}\ntimeouts:\n  pool_wait: 1s\n"))
         super().__init__(tap, f"{engine}/{mode}", bin_path, base + ".yaml", base + ".log", admin,
                          engine, base_env)
 
