@@ -142,6 +142,15 @@ static void bind_next(struct session *s)
         switch (s->bind) {
         case BIND_RESET:
             s->bind = BIND_CLEAR_DB;
+            if (!s->bind_for_cmd && b->pc.shard->server_user) {
+                /* A server user's login: COM_CHANGE_USER as it, so that the server reads its
+                 * account afresh (privileges granted or revoked, the account dropped) as for a
+                 * new connection; it resets the session and clears the database too. */
+                s->reset_first = false;
+                s->bind = BIND_MULTI;
+                rc = backend_send_change_user(b);
+                goto sent;
+            }
             /* COM_CHANGE_USER on the same backend; a COM_CHANGE_USER below resets too. */
             if (s->client_reset || backend_globals_stale(b) ||
                 (s->reset_first && (s->db_len > 0 || backend_db_is(b, NULL, 0)))) {
@@ -538,8 +547,9 @@ void login_ok(struct session *s)
         s->last_insert_id = 0;
         if (!s->b)
             s->reset_first = false;
-        if (!s->b && s->db_len == 0) {
-            /* Nothing to apply and nothing to check on a backend: bound at the first command. */
+        if (!s->b && s->db_len == 0 && !s->w->users[user].cfg->from_server) {
+            /* Nothing to apply and nothing to check on a backend: bound at the first command
+             * (a server user's login is checked there, see BIND_RESET). */
             if (layout_known(s, worker_known_backend(s->w)->caps))
                 send_login_ok(s);
             return;

@@ -13,6 +13,8 @@ only RINGSQL_IO's), in session and transaction pooling:
   - COM_CHANGE_USER (MySQLdb) to a server user and back; to a wrong password or an unknown
     user: the server's 1045, and the session goes on as it was;
   - a password changed on the server: the new one gets in, the old one no longer;
+  - what the server changes in an account shows at its next login (a REVOKE of a global
+    privilege, DROP USER), though the backend connection is a pooled one;
   - a second login is served from what ringsql keeps (no second check), a SIGHUP keeps the
     logged-in session and makes the next login check with the server again;
   - KILL QUERY of another session of the same server user stops its statement (ringsql asks
@@ -263,6 +265,25 @@ def c6_bounds(rs):
         f"{rs.name}: ... and again once its clients left", f"{server_conns('su_plain')} left")
 
 
+def c8_account_changes(rs):
+    """What the server changes in an account after its login shows at the next login, as on a
+    new direct connection, though the backend connection is a pooled one."""
+    root_sql("CREATE USER su_tmp@'%' IDENTIFIED BY 'pw_tmp'; GRANT SELECT ON *.* TO su_tmp@'%'")
+    try:
+        rc, out, err = cli(rs.port, "SELECT COUNT(*) > 0 FROM mysql.db", "su_tmp", "pw_tmp")
+        tap(rc == 0 and out == ["1"], f"{rs.name}: su_tmp reads mysql.db (global SELECT)", err)
+        root_sql("REVOKE SELECT ON *.* FROM su_tmp@'%'")
+        rc, _, err = cli(rs.port, "SELECT COUNT(*) FROM mysql.db", "su_tmp", "pw_tmp")
+        tap(rc != 0 and "1142" in err, f"{rs.name}: REVOKE on the server: the next login no "
+            "longer reads it", err)
+        root_sql("DROP USER su_tmp@'%'")
+        rc, _, err = cli(rs.port, "SELECT 1", "su_tmp", "pw_tmp")
+        tap(rc != 0 and "ERROR 1045" in err, f"{rs.name}: DROP USER on the server: the next "
+            "login is refused", err)
+    finally:
+        root_sql("DROP USER IF EXISTS su_tmp@'%'")
+
+
 def c7_sighup(rs):
     c = pymysql.connect(host="127.0.0.1", port=rs.port, user="su_plain", password="pw_plain")
     try:
@@ -295,7 +316,8 @@ def main():
                     for what, fn in (("login", c1_login), ("refusals", c2_refusals),
                                      ("change_user", c3_change_user),
                                      ("password change", c4_password_change), ("kill", c5_kill),
-                                     ("bounds", c6_bounds), ("sighup", c7_sighup)):
+                                     ("bounds", c6_bounds), ("sighup", c7_sighup),
+                                     ("account changes", c8_account_changes)):
                         check(f"{rs.name}: {what}", lambda fn=fn: fn(rs))
                 finally:
                     rs.stop()
