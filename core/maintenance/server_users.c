@@ -53,14 +53,18 @@ static bool match_row(struct user_lookup *lu, MYSQL_ROW row, char *other, size_t
     return true;
 }
 
-/* Reads the account's rows; 1 when one matched, 0 when none did (lu refused), -1 when the
- * server could not be asked (lu refused). */
+/* Reads the account's rows, and then the anonymous accounts' (User ''), which the server
+ * matches a name it has no account for with; 1 when one matched, 0 when none did (lu
+ * refused), -1 when the server could not be asked (lu refused). Which row the server picks
+ * (the most specific host first) its own login decides after. */
 static int check_account(MYSQL *my, struct user_lookup *lu)
 {
-    char esc[2 * sizeof lu->user + 1], sql[sizeof esc + 96];
+    char esc[2 * sizeof lu->user + 1], sql[sizeof esc + 128];
     mysql_real_escape_string(my, esc, lu->user, (unsigned long)strlen(lu->user));
     int n = snprintf(sql, sizeof sql,
-                     "SELECT plugin, authentication_string FROM mysql.user WHERE User = '%s'", esc);
+                     "SELECT plugin, authentication_string FROM mysql.user WHERE User IN ('%s', '') "
+                     "ORDER BY User = ''",
+                     esc);
     MYSQL_RES *res = NULL;
     if (mysql_real_query(my, sql, (unsigned long)n) != 0 || !(res = mysql_store_result(my))) {
         refuse(lu, PROTO_ER_ACCESS_DENIED, "28000");

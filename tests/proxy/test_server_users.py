@@ -15,6 +15,7 @@ only RINGSQL_IO's), in session and transaction pooling:
   - a password changed on the server: the new one gets in, the old one no longer;
   - what the server changes in an account shows at its next login (a REVOKE of a global
     privilege, DROP USER), though the backend connection is a pooled one;
+  - a name without an account logs in as the anonymous account (''@'%');
   - a second login is served from what ringsql keeps (no second check), a SIGHUP keeps the
     logged-in session and makes the next login check with the server again;
   - KILL QUERY of another session of the same server user stops its statement (ringsql asks
@@ -284,6 +285,17 @@ def c8_account_changes(rs):
         root_sql("DROP USER IF EXISTS su_tmp@'%'")
 
 
+def c9_anonymous(rs):
+    """A name with no account of its own logs in as the anonymous account, as directly."""
+    root_sql("CREATE USER ''@'%'")
+    try:
+        rc, out, err = cli(rs.port, "SELECT CURRENT_USER()", "su_nobody", "")
+        tap(rc == 0 and out == ["@%"], f"{rs.name}: a name without an account logs in as the "
+            "anonymous one", f"{out} {err}")
+    finally:
+        root_sql("DROP USER IF EXISTS ''@'%'")
+
+
 def c7_sighup(rs):
     c = pymysql.connect(host="127.0.0.1", port=rs.port, user="su_plain", password="pw_plain")
     try:
@@ -317,7 +329,8 @@ def main():
                                      ("change_user", c3_change_user),
                                      ("password change", c4_password_change), ("kill", c5_kill),
                                      ("bounds", c6_bounds), ("sighup", c7_sighup),
-                                     ("account changes", c8_account_changes)):
+                                     ("account changes", c8_account_changes),
+                                     ("anonymous", c9_anonymous)):
                         check(f"{rs.name}: {what}", lambda fn=fn: fn(rs))
                 finally:
                     rs.stop()
