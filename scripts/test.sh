@@ -48,13 +48,14 @@ meson test -C build --num-processes "$jobs" --print-errorlogs
 meson test -C build-san --num-processes "$jobs" --print-errorlogs --timeout-multiplier 3
 # The epoll engine (what runs where io_uring is blocked): the integration tests in the normal
 # build but the two long load runs (sysbench, chaos: minutes that CI's 20 do not have room
-# for twice; the proxy, fault, TLS and driver tests drive the same paths), and in the sanitize
+# for twice; the proxy, fault, TLS and driver tests drive the same paths) and but those that
+# run on each engine themselves (suite engines: they did epoll above), and in the sanitize
 # build those that drive the most paths through it (its whole integration suite would double
 # that build's share of the time).
-meson test -C build --setup epoll --suite integration --no-suite long --num-processes "$jobs" \
-    --print-errorlogs
+meson test -C build --setup epoll --suite integration --no-suite long --no-suite engines \
+    --num-processes "$jobs" --print-errorlogs
 meson test -C build-san --setup epoll --num-processes "$jobs" --print-errorlogs \
-    --timeout-multiplier 3 proxy faults txn_pool txn_stmt replication
+    --timeout-multiplier 3 proxy faults txn_pool txn_stmt
 
 # Count every test of both builds and both engines from meson's own logs.
 read -r passed failed skipped < <(python3 - build/meson-logs/testlog.json \
