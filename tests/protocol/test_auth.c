@@ -46,6 +46,28 @@ static void test_native_verify(void)
     CHECK(!proto_native_verify(scramble, answer, 0, stored));
 }
 
+/* What a proxy takes from a client's answer: SHA1(password), which answers another scramble
+ * as the client itself would. */
+static void test_native_recover(void)
+{
+    uint8_t stored[PROTO_NATIVE_HASH_LEN], answer[PROTO_NATIVE_HASH_LEN];
+    uint8_t stage1[PROTO_NATIVE_HASH_LEN], want[PROTO_NATIVE_HASH_LEN];
+    proto_native_hash("secret", 6, stored);
+    proto_native_scramble("secret", 6, scramble, answer);
+    CHECK(proto_native_recover(scramble, answer, 20, stored, stage1));
+    uint8_t other[PROTO_SCRAMBLE_LEN];
+    memcpy(other, scramble, sizeof other);
+    other[5] ^= 0x21;
+    uint8_t again[PROTO_NATIVE_HASH_LEN];
+    proto_native_scramble_stage1(stage1, other, again);
+    proto_native_scramble("secret", 6, other, want);
+    CHECK_MEM(again, sizeof again, want, sizeof want);
+    CHECK(proto_native_verify(other, again, 20, stored));
+    proto_native_scramble("secreT", 6, scramble, answer);
+    CHECK(!proto_native_recover(scramble, answer, 20, stored, stage1));
+    CHECK(!proto_native_recover(scramble, answer, 0, stored, stage1));
+}
+
 static void test_sha2(void)
 {
     /* SELECT SHA2(UNHEX(SHA2('test_pass', 256)), 256) on MariaDB 10.11. */
@@ -71,6 +93,7 @@ int main(int argc, char **argv)
     static const struct check_case cases[] = {
         CHECK_CASE(test_native_hash),
         CHECK_CASE(test_native_verify),
+        CHECK_CASE(test_native_recover),
         CHECK_CASE(test_sha2),
     };
     return check_main(argc, argv, cases, sizeof cases / sizeof cases[0]);

@@ -980,6 +980,64 @@ static void test_routing_errors(void)
     expect_error(MINIMAL "replication:\n  max_lag: 0s\n", "8:12", "replication.max_lag");
 }
 
+/* auth: its defaults (off; the first user's backend login reads accounts; 4 x pool.size), its
+ * keys, its errors. */
+static void test_auth(void)
+{
+    struct cfg *cfg = load_ok(MINIMAL);
+    if (!cfg)
+        return;
+    CHECK(!cfg->auth.from_backend);
+    CHECK_STR(cfg->auth.user, "app");
+    CHECK_STR(cfg->auth.password, "secret");
+    CHECK_INT(cfg->auth.max_connections, 4 * 32);
+    CHECK_INT(cfg->auth.recheck_after_ms, 60000);
+    cfg_free(cfg);
+    cfg = load_ok(MINIMAL "auth:\n  from_backend: true\n  user: reader\n  password: pw\n"
+                          "  max_connections: 7\n  recheck_after: 5s\n");
+    if (!cfg)
+        return;
+    CHECK(cfg->auth.from_backend);
+    CHECK_STR(cfg->auth.user, "reader");
+    CHECK_STR(cfg->auth.password, "pw");
+    CHECK_INT(cfg->auth.max_connections, 7);
+    CHECK_INT(cfg->auth.recheck_after_ms, 5000);
+    cfg_free(cfg);
+    expect_error(MINIMAL "auth:\n  from_backnd: true\n", "8:3", "unknown key 'from_backnd'");
+    expect_error(MINIMAL "auth:\n  max_connections: 0\n", "8:20", "auth.max_connections");
+}
+
+/* A config with server users: its own source again, the users after its own, a name it lists
+ * left out. */
+static void test_with_server_users(void)
+{
+    struct cfg *cur = load_ok(MINIMAL "auth:\n  from_backend: true\n");
+    if (!cur)
+        return;
+    struct cfg_server_user su[2] = {
+        {.name = "alice", .password = "*14E65567ABDB5135D0CFD9A70B3032C179A49EE7", .has_stage1 = true},
+        {.name = "app", .password = ""},
+    };
+    memset(su[0].stage1, 0xab, sizeof su[0].stage1);
+    struct cfg *next = NULL;
+    CHECK_INT(cfg_with_server_users(cur, su, 2, &next), 0);
+    if (next) {
+        CHECK_INT(next->nusers, 2);
+        CHECK(next->auth.from_backend);
+        const struct cfg_user *a = cfg_find_user(next, "alice");
+        if (CHECK(a)) {
+            CHECK(a->from_server && a->has_stage1);
+            CHECK_STR(a->backend_user, "alice");
+            CHECK_STR(a->password, su[0].password);
+            CHECK(!a->backend_password);
+            CHECK_INT(a->stage1[19], 0xab);
+        }
+        CHECK(!cfg_find_user(next, "app")->from_server); /* the config's own */
+    }
+    cfg_free(next);
+    cfg_free(cur);
+}
+
 int main(int argc, char **argv)
 {
     static const struct check_case cases[] = {
@@ -1014,6 +1072,8 @@ int main(int argc, char **argv)
         CHECK_CASE(test_routing_defaults),
         CHECK_CASE(test_routes),
         CHECK_CASE(test_routing_errors),
+        CHECK_CASE(test_auth),
+        CHECK_CASE(test_with_server_users),
     };
     return check_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
 }
