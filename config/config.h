@@ -106,10 +106,10 @@ struct cfg_user {
  * own accounts (mysql.user, read as user/password), then pooled per user like listed ones. */
 struct cfg_auth {
     bool from_backend;
-    char *user;     /* reads mysql.user (and KILLs server users' queries); default: the first
-                     * user's backend login */
+    char *user; /* reads mysql.user (and KILLs server users' queries); default: the first
+                 * user's backend login */
     char *password;
-    uint32_t max_connections; /* backend connections of server users, all together */
+    uint32_t max_connections;  /* backend connections of server users, all together */
     uint64_t recheck_after_ms; /* a server user's login is checked with the server again */
 };
 

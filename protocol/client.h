@@ -27,8 +27,8 @@ struct proto_login {
     uint8_t charset;
     uint32_t max_packet;
     const uint8_t *attrs; /* raw connect-attribute block (key/value lenenc strings), or NULL */
-    size_t attrs_len;    /* The login follows an SSLRequest (sequence id 1) and TLS: it is sequence id 2, and
-     * caps should ask for CLIENT_SSL. */
+    size_t attrs_len; /* The login follows an SSLRequest (sequence id 1) and TLS: it is sequence id
+                       * 2, and caps should ask for CLIENT_SSL. */
     bool after_ssl_request;
 };
 

@@ -74,8 +74,8 @@ struct msg {
     uint32_t user;
     bool query_only;
     uint16_t code;
-    char sqlstate[6];       /* a refused backend login (code): the server's SQL state */
-    struct name_set *names; /* MSG_ROUTINES: one reference, the receiver's */
+    char sqlstate[6];           /* a refused backend login (code): the server's SQL state */
+    struct name_set *names;     /* MSG_ROUTINES: one reference, the receiver's */
     struct user_lookup *lookup; /* MSG_USER_*: owned by the message */
 };
 

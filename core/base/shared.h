@@ -35,10 +35,10 @@ struct proxy {
     /* The maintenance thread's inbox while it runs (post.h), else NULL. */
     struct msgq *_Atomic maint_inbox;
     atomic_bool stopping;
-    atomic_bool draining;      /* SIGTERM received: no new clients, /readyz answers 503 */
-    struct admin *admin;       /* served by the maintenance thread; NULL if it could not open */
-    int reload_ack_fd;         /* eventfd: each thread writes 1 once it switched to a new cfg */
-    struct msgq main_inbox;    /* the main thread's: user lookups' verdicts (post_to_main) */
+    atomic_bool draining;   /* SIGTERM received: no new clients, /readyz answers 503 */
+    struct admin *admin;    /* served by the maintenance thread; NULL if it could not open */
+    int reload_ack_fd;      /* eventfd: each thread writes 1 once it switched to a new cfg */
+    struct msgq main_inbox; /* the main thread's: user lookups' verdicts (post_to_main) */
     /* Backend connections of server users (auth.from_backend) in every worker's pools: held
      * under auth.max_connections (workers count their own; see connection_in_sight). */
     _Atomic uint32_t server_conns;

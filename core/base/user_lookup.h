@@ -21,7 +21,6 @@ struct user_lookup {
     uint32_t worker;  /* the session's */
     uint64_t session; /* its id */
     char user[128];
-    char host[64]; /* the client's address, for the server's words in a refusal */
     uint8_t scramble[20];
     uint8_t answer[20]; /* the client's mysql_native_password answer to scramble */
     uint8_t answer_len; /* 0 or 20 */

@@ -63,8 +63,7 @@ void make_scramble(struct worker *w, uint8_t *out)
 /* Wrong credentials in a COM_CHANGE_USER: as the server does, the ERR answers it and the
  * session goes on as the user it was, in its database (session variables stay, where the
  * server clears them). */
-static void change_user_denied(struct session *s, uint16_t code, const char *state,
-                               const char *msg)
+static void change_user_denied(struct session *s, uint16_t code, const char *state, const char *msg)
 {
     struct change_user_undo *u = s->cu_undo;
     s->cu_undo = NULL;
@@ -79,8 +78,8 @@ static void change_user_denied(struct session *s, uint16_t code, const char *sta
     struct log_ctx c;
     char safe[300];
     log_info("change_user_denied", "%s error=\"%s\"", ctx(s, &c), log_safe(msg, safe, sizeof safe));
-    ssize_t n = proto_build_err(s->out, sizeof s->out, s->seq, s->caps, code, state, msg,
-                                strlen(msg));
+    ssize_t n =
+        proto_build_err(s->out, sizeof s->out, s->seq, s->caps, code, state, msg, strlen(msg));
     if (n < 0) {
         close_session(s, true, "could not build ERR");
         return;
@@ -128,7 +127,6 @@ static void look_up(struct session *s, const uint8_t *answer, size_t len)
     }
     *lu = (struct user_lookup){.worker = s->w->id, .session = s->id, .answer_len = (uint8_t)len};
     snprintf(lu->user, sizeof lu->user, "%s", s->user_name);
-    snprintf(lu->host, sizeof lu->host, "%s", peer(s));
     memcpy(lu->scramble, s->scramble, sizeof lu->scramble);
     if (len > 0)
         memcpy(lu->answer, answer, len);
@@ -172,8 +170,8 @@ void session_user_ready(struct worker *w, const struct user_lookup *lu)
     }
     const struct cfg_user *cu = cfg_find_user(w->cfg, s->user_name);
     const struct worker_user *wu = cu ? &w->users[cu - w->cfg->users] : NULL;
-    if (!wu ||
-        !proto_native_verify(s->scramble, lu->answer, lu->answer_len, wu->empty ? NULL : wu->native)) {
+    if (!wu || !proto_native_verify(s->scramble, lu->answer, lu->answer_len,
+                                    wu->empty ? NULL : wu->native)) {
         deny(s, s->user_name, lu->answer_len > 0);
         return;
     }

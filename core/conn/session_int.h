@@ -45,12 +45,12 @@ enum session_state {
 
 /* SS_AUTH_SWITCH: what the client's next packet answers (session_auth.c). */
 enum auth_step {
-    AUTH_NATIVE,    /* a switch to mysql_native_password */
-    AUTH_SHA2,      /* a switch to caching_sha2_password */
-    AUTH_SHA2_FULL, /* "perform full authentication", or the public key sent */
-    AUTH_ED25519,   /* a switch to client_ed25519: its signature of s->nonce */
+    AUTH_NATIVE,        /* a switch to mysql_native_password */
+    AUTH_SHA2,          /* a switch to caching_sha2_password */
+    AUTH_SHA2_FULL,     /* "perform full authentication", or the public key sent */
+    AUTH_ED25519,       /* a switch to client_ed25519: its signature of s->nonce */
     AUTH_LOOKUP_NATIVE, /* a switch to mysql_native_password for a server user's check */
-    AUTH_LOOKUP,    /* the server user's check under way (nothing is read from the client) */
+    AUTH_LOOKUP,        /* the server user's check under way (nothing is read from the client) */
 };
 
 enum bind_step {
@@ -118,7 +118,7 @@ struct session {
     struct backend *b;
     uint32_t user; /* index into cfg->users, once known */
     bool user_known;
-    bool user_gone; /* its user left the config (SIGHUP): it gets no backend connection again */
+    bool user_gone;    /* its user left the config (SIGHUP): it gets no backend connection again */
     unsigned inflight; /* submissions tagged with this session not completed yet */
     bool recv_armed;
     bool hup_watched;  /* a POLLRDHUP watch on the client socket is in flight */

@@ -91,9 +91,8 @@ static bool rebuild(struct worker *w, const struct cfg *cfg, uint32_t gen, bool 
                             target);
             sh->server_user = cfg->users[u].from_server;
             /* A server user's pool opens on demand and shrinks to nothing when idle. */
-            sh->min_idle = sh->server_user
-                               ? 0
-                               : pool_split(cfg->pool.min_idle, w->proxy->nworkers, w->id);
+            sh->min_idle =
+                sh->server_user ? 0 : pool_split(cfg->pool.min_idle, w->proxy->nworkers, w->id);
             long ou = find_user(old, cfg->users[u].name);
             if (ob >= 0 && ou >= 0)
                 pool_shard_move(sh, &w->shards[(size_t)ob * old->nusers + (size_t)ou]);

@@ -207,7 +207,8 @@ static void kill_on_server(struct maintenance *m, struct msg *msg)
     /* A server user's password ringsql does not know: auth.user kills for it (it needs
      * CONNECTION ADMIN). */
     const struct cfg_user *u = &cfg->users[msg->shard % cfg->nusers];
-    struct cfg_user admin = {.backend_user = cfg->auth.user, .backend_password = cfg->auth.password};
+    struct cfg_user admin = {.backend_user = cfg->auth.user,
+                             .backend_password = cfg->auth.password};
     MYSQL *my = connect_admin(cfg, be, u->from_server ? &admin : u, err, sizeof err);
     int n = snprintf(sql, sizeof sql, "KILL %s%u", msg->query_only ? "QUERY " : "",
                      msg->server_conn_id);
@@ -390,8 +391,12 @@ static void grow_refused(struct maintenance *m, uint32_t w, size_t shard, uint32
     struct msg *msg = calloc(1, sizeof *msg);
     if (!msg)
         return;
-    *msg = (struct msg){.kind = MSG_GROW_REFUSED, .fd = -1, .gen = m->gen, .worker = w,
-                        .shard = (uint32_t)shard, .code = (uint16_t)(n > UINT16_MAX ? UINT16_MAX : n)};
+    *msg = (struct msg){.kind = MSG_GROW_REFUSED,
+                        .fd = -1,
+                        .gen = m->gen,
+                        .worker = w,
+                        .shard = (uint32_t)shard,
+                        .code = (uint16_t)(n > UINT16_MAX ? UINT16_MAX : n)};
     msgq_push(&m->p->workers[w].inbox, msg);
 }
 

@@ -61,10 +61,11 @@ static int check_account(MYSQL *my, struct user_lookup *lu)
 {
     char esc[2 * sizeof lu->user + 1], sql[sizeof esc + 128];
     mysql_real_escape_string(my, esc, lu->user, (unsigned long)strlen(lu->user));
-    int n = snprintf(sql, sizeof sql,
-                     "SELECT plugin, authentication_string FROM mysql.user WHERE User IN ('%s', '') "
-                     "ORDER BY User = ''",
-                     esc);
+    int n =
+        snprintf(sql, sizeof sql,
+                 "SELECT plugin, authentication_string FROM mysql.user WHERE User IN ('%s', '') "
+                 "ORDER BY User = ''",
+                 esc);
     MYSQL_RES *res = NULL;
     if (mysql_real_query(my, sql, (unsigned long)n) != 0 || !(res = mysql_store_result(my))) {
         refuse(lu, PROTO_ER_ACCESS_DENIED, "28000");

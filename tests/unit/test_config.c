@@ -1015,7 +1015,9 @@ static void test_with_server_users(void)
     if (!cur)
         return;
     struct cfg_server_user su[2] = {
-        {.name = "alice", .password = "*14E65567ABDB5135D0CFD9A70B3032C179A49EE7", .has_stage1 = true},
+        {.name = "alice",
+         .password = "*14E65567ABDB5135D0CFD9A70B3032C179A49EE7",
+         .has_stage1 = true},
         {.name = "app", .password = ""},
     };
     memset(su[0].stage1, 0xab, sizeof su[0].stage1);
