@@ -106,7 +106,13 @@ done
 (((all > 0) + (${#list_file} > 0) + (${#tests_opt} > 0) <= 1)) ||
     die "give one of --list, --all, --tests"
 [[ $all == 1 || -n $tests_opt || -n $list_file ]] || list_file=$here/ci.list
-if [[ ! -x $MTR_DIR/mariadb-test-run.pl || ! -x $MYSQLTEST_BIN ]]; then
+mtr_installed() { [[ -x $MTR_DIR/mariadb-test-run.pl && -x $MYSQLTEST_BIN ]]; }
+# Run by hand, it installs what it needs (the project's installer: mariadb-test and the rest).
+if ! mtr_installed && ((!tap)); then
+    echo "compat: mariadb-test is not installed: running scripts/install-deps.sh" >&2
+    "$root/scripts/install-deps.sh" >&2 || die "scripts/install-deps.sh failed"
+fi
+if ! mtr_installed; then
     # As the driver tests do for a driver that is not installed: skipped, named.
     ((tap)) && { echo "1..0 # SKIP mariadb-test is not installed (scripts/install-deps.sh)"; exit 0; }
     die "mariadb-test-run is not installed (apt-get install mariadb-test; scripts/install-deps.sh)"
