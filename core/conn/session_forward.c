@@ -14,7 +14,6 @@
 #include "core/worker/worker.h"
 #include "protocol/connection_id.h"
 #include "protocol/constants.h"
-#include "protocol/kill.h"
 #include "protocol/packet.h"
 #include "protocol/query_state.h"
 #include "protocol/response.h"
@@ -107,29 +106,10 @@ static int client_packet(void *ctx, const uint8_t *head, size_t head_len, uint64
         on_change_user(s, head, head_len, seq);
         return 1;
     case PROTO_COM_PROCESS_KILL:
-        if (!whole || len != 5)
-            return -EPROTO;
-        on_kill(s, seq,
-                (uint32_t)head[1] | (uint32_t)head[2] << 8 | (uint32_t)head[3] << 16 |
-                    (uint32_t)head[4] << 24,
-                false);
-        return 1;
     case PROTO_COM_QUERY: {
-        struct proto_kill k;
-        enum proto_kill_kind kind =
-            whole ? proto_kill_parse(head + 1, head_len - 1, &k) : PROTO_KILL_NONE;
-        if (kind == PROTO_KILL_ONE) {
-            on_kill(s, seq, k.id, k.query_only);
-            return 1;
-        }
-        if (kind == PROTO_KILL_OTHER) {
-            s->in.sent = s->in.scan;
-            answer_command(s, seq, PROTO_ER_NOT_SUPPORTED_YET, "42000",
-                           "ringsql answers KILL [QUERY | CONNECTION] <id> alone, with the id "
-                           "of one of its own sessions; KILL USER, KILL QUERY ID and KILL among "
-                           "other statements are not forwarded");
-            return 1;
-        }
+        int rc = kill_command(s, head, head_len, len, whole, seq);
+        if (rc != 0)
+            return rc;
         break;
     }
     default:

@@ -306,6 +306,11 @@ void bind_stmt_first(struct session *s);
 
 /* session_kill.c */
 void on_kill(struct session *s, uint8_t seq, uint32_t id, bool query_only);
+/* A COM_PROCESS_KILL, or a COM_QUERY that may be a KILL, from the client (head: its payload,
+ * whole: all of it is in head and unsent): 1 answered here, -EPROTO, or 0 to forward it (not
+ * a KILL, or a server thread id's in session pooling). */
+int kill_command(struct session *s, const uint8_t *head, size_t head_len, uint64_t len,
+                 bool whole, uint8_t seq);
 
 /* session_auth.c */
 /* Fills out with a fresh 20-byte scramble (7-bit, no NUL). */

@@ -1,6 +1,7 @@
 /* session_kill: the session side of a KILL [QUERY] (see core/conn/kill.h). */
 #include "core/conn/session_int.h"
 
+#include <errno.h>
 #include <stdio.h>
 
 #include "core/base/log.h"
@@ -8,6 +9,7 @@
 #include "core/conn/kill.h"
 #include "core/worker/worker.h"
 #include "protocol/constants.h"
+#include "protocol/kill.h"
 
 /* ---------- KILL (core/conn/kill.c carries it between workers) ---------- */
 
@@ -53,6 +55,42 @@ static void answer_kill(struct session *s, uint8_t seq, uint64_t id, int code)
     else
         snprintf(msg, sizeof msg, "KILL could not be sent");
     answer_command(s, seq, (uint16_t)code, "HY000", code ? msg : NULL);
+}
+
+int kill_command(struct session *s, const uint8_t *head, size_t head_len, uint64_t len,
+                 bool whole, uint8_t seq)
+{
+    uint32_t id;
+    bool query_only = false;
+    if (head[0] == PROTO_COM_PROCESS_KILL) {
+        if (!whole || len != 5)
+            return -EPROTO;
+        id = (uint32_t)head[1] | (uint32_t)head[2] << 8 | (uint32_t)head[3] << 16 |
+             (uint32_t)head[4] << 24;
+    } else {
+        struct proto_kill k;
+        enum proto_kill_kind kind =
+            whole ? proto_kill_parse(head + 1, head_len - 1, &k) : PROTO_KILL_NONE;
+        if (kind == PROTO_KILL_NONE)
+            return 0;
+        if (kind == PROTO_KILL_OTHER) {
+            s->in.sent = s->in.scan;
+            answer_command(s, seq, PROTO_ER_NOT_SUPPORTED_YET, "42000",
+                           "ringsql answers KILL [QUERY | CONNECTION] <id> alone, with the id "
+                           "of one of its own sessions; KILL USER, KILL QUERY ID and KILL among "
+                           "other statements are not forwarded");
+            return 1;
+        }
+        id = k.id;
+        query_only = k.query_only;
+    }
+    /* Session pooling: an id below ringsql's own is a server thread id, as CONNECTION_ID()
+     * gives there (the client keeps its connection): the server judges it, as for a direct
+     * client, by its own rule (the same backend user's threads, or CONNECTION ADMIN). */
+    if (!s->txn && session_id_worker(id) == UINT32_MAX)
+        return 0;
+    on_kill(s, seq, id, query_only);
+    return 1;
 }
 
 /* A client's KILL [QUERY] id (a ringsql session id): answered here once the verdict is known,

@@ -18,8 +18,8 @@ only RINGSQL_IO's), in session and transaction pooling:
   - a name without an account logs in as the anonymous account (''@'%');
   - a second login is served from what ringsql keeps (no second check), a SIGHUP keeps the
     logged-in session and makes the next login check with the server again;
-  - KILL QUERY of another session of the same server user stops its statement (ringsql asks
-    the server as auth.user);
+  - KILL QUERY of another session of the same server user stops its statement, by the id of
+    ringsql's greeting (ringsql asks the server as auth.user) and by CONNECTION_ID();
   - auth.max_connections bounds the server users' backend connections (the server's
     processlist never shows more), and an idle server user's pool shrinks to nothing.
 Every ringsql exits 0 on SIGTERM with no sanitizer report in its log.
@@ -201,9 +201,21 @@ def c4_password_change(rs):
 
 
 def c5_kill(rs):
+    # The id ringsql's greeting gave (what mysql_thread_id() says), and CONNECTION_ID(): the
+    # server's thread id in session pooling (the server judges that KILL), ringsql's in
+    # transaction pooling.
+    for how in ("thread_id", "CONNECTION_ID()"):
+        kill_one(rs, how)
+
+
+def kill_one(rs, how):
     victim = pymysql.connect(host="127.0.0.1", port=rs.port, user="su_plain",
                              password="pw_plain", read_timeout=30)
-    vid = victim.thread_id()  # the id ringsql's greeting gave: what its KILL takes
+    vid = victim.thread_id()
+    if how != "thread_id":
+        with victim.cursor() as cur:
+            cur.execute("SELECT CONNECTION_ID()")
+            vid = cur.fetchall()[0][0]
     result = {}
 
     def sleep():
@@ -231,7 +243,8 @@ def c5_kill(rs):
         victim.close()
     stopped = result.get("rows") == ((1,),) or result.get("error") == 1317
     tap(stopped and result.get("s", 99) < 15,
-        f"{rs.name}: KILL QUERY of another session of the same server user stops it", result)
+        f"{rs.name}: KILL QUERY (by {how}) of another session of the same server user stops "
+        "it", result)
 
 
 def c6_bounds(rs):
