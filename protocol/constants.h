@@ -158,6 +158,7 @@ enum {
     PROTO_ER_UNKNOWN_ERROR = 1105,
     PROTO_ER_LOCK_WAIT_TIMEOUT = 1205,
     PROTO_ER_LOCK_DEADLOCK = 1213,
+    PROTO_ER_MUST_CHANGE_PASSWORD = 1820, /* an expired password's sandbox */
     /* A backend ringsql cannot reach, or lost under a client. Not the client-library codes
      * 2003 / 2013 a direct client would see: libmariadb rejects an ERR packet carrying a
      * client-range code (2000-2999) as "Received malformed packet" (2027). */

@@ -290,6 +290,9 @@ static int bind_packet(void *ctx, const uint8_t *head, size_t head_len, uint64_t
     struct proto_err err;
     if (head_len != len || proto_err_parse(head, head_len, b->caps, &err) < 0)
         return -EPROTO;
+    if (err.code == PROTO_ER_MUST_CHANGE_PASSWORD && !s->bind_for_cmd)
+        return 1; /* a login whose password expired: the server's sandbox answers the client's
+                   * statements then, as on a direct connection, not its login */
     ssize_t n = proto_build_err(s->out, sizeof s->out, s->seq, s->caps, err.code, err.sqlstate,
                                 (const char *)err.message.ptr, err.message.len);
     if (n < 0)
