@@ -75,6 +75,7 @@ struct msg {
     bool query_only;
     uint16_t code;
     char sqlstate[6];           /* a refused backend login (code): the server's SQL state */
+    uint32_t count;             /* MSG_GROW_REFUSED: connections asked for that do not come */
     struct name_set *names;     /* MSG_ROUTINES: one reference, the receiver's */
     struct user_lookup *lookup; /* MSG_USER_*: owned by the message */
 };

@@ -168,8 +168,9 @@ void backend_discard(struct backend *b, const char *reason)
     /* Wakes any receive or send still in flight; the last completion frees the object. */
     shutdown(b->fd, SHUT_RDWR);
     /* A replacement only while the shard is under its target (a reload may have lowered it,
-     * or retired the shard: target 0), counting those already on their way. */
-    if (!w->stopping && replace && pool_size(sh) + sh->pending < sh->target) {
+     * or retired the shard: target 0), counting those already on their way; a server user's
+     * pool grows on demand only (a connection the server killed stays gone, as directly). */
+    if (!w->stopping && replace && !sh->server_user && pool_size(sh) + sh->pending < sh->target) {
         sh->pending++;
         post_backend_lost(w->proxy, w->id, b->shard_idx, w->gen);
     }

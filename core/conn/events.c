@@ -170,7 +170,8 @@ static void message(struct worker *w, struct msg *m)
     case MSG_GROW_REFUSED:
         if (m->gen == w->gen && m->shard < w->nshards) {
             struct pool_shard *sh = &w->shards[m->shard];
-            sh->pending = sh->pending > m->code ? sh->pending - m->code : 0;
+            sh->pending = sh->pending > m->count ? sh->pending - m->count : 0;
+            session_grow_refused(w, sh->user, m->code, m->sqlstate, m->error);
         }
         break;
     default:

@@ -57,6 +57,10 @@ int session_kill(struct worker *w, uint64_t id, uint32_t user, uint32_t gen, boo
                  uint64_t killer);
 /* On the killer's worker: the verdict came; the killing session (if still there) answers. */
 void session_kill_answered(struct worker *w, uint64_t killer, uint16_t code);
+/* The server refused a connection for user's pool (a server user's: its account locked,
+ * max_user_connections, ...): the sessions waiting for one get its ERR, as a direct login. */
+void session_grow_refused(struct worker *w, uint32_t user, uint16_t code, const char *state,
+                          const char *msg);
 /* A user lookup's verdict (MSG_USER_READY) for the session waiting for it, if still there: its
  * login goes on, or ends with the verdict's ERR. */
 void session_user_ready(struct worker *w, const struct user_lookup *lu);

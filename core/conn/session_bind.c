@@ -325,13 +325,15 @@ void bind_data(struct session *s)
     }
     if (rc == 2) {
         /* The backend refused (unknown database...): the client gets its ERR; the backend
-         * is idle and goes back through a reset. */
+         * is idle and goes back through a reset, but after a failed COM_CHANGE_USER (a
+         * server user's account locked or dropped), which leaves it logged in as no one:
+         * the server answers anything but a login with "Unknown command" then. */
         struct log_ctx c;
         log_info("session_rejected",
                  "%s code=%u error=\"the backend refused the client's "
                  "database or settings\"",
                  ctx(s, &c), b->tr.error_code);
-        unbind(s, true);
+        unbind(s, b->tr.command != PROTO_COM_CHANGE_USER);
         set_state(s, SS_REJECT);
         send_own(s);
         return;
@@ -479,6 +481,24 @@ static void end_wait(struct session *s)
         reject_no_backend(s, s->user);
     else
         refuse_for_no_backend(s);
+}
+
+void session_grow_refused(struct worker *w, uint32_t user, uint16_t code, const char *state,
+                          const char *msg)
+{
+    for (struct deadline *d = w->pool_waiters.head, *next; d; d = next) {
+        next = d->next;
+        struct session *s = (struct session *)((char *)d - offsetof(struct session, wait));
+        if (s->user != user)
+            continue;
+        bool login = s->login_wait;
+        s->login_wait = false;
+        stop_waiting(s);
+        if (login)
+            reject(s, code, state, msg);
+        else
+            answer_held_command(s, code, state, msg);
+    }
 }
 
 void session_pool_ready(struct worker *w)

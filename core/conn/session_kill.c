@@ -57,8 +57,8 @@ static void answer_kill(struct session *s, uint8_t seq, uint64_t id, int code)
     answer_command(s, seq, (uint16_t)code, "HY000", code ? msg : NULL);
 }
 
-int kill_command(struct session *s, const uint8_t *head, size_t head_len, uint64_t len,
-                 bool whole, uint8_t seq)
+int kill_command(struct session *s, const uint8_t *head, size_t head_len, uint64_t len, bool whole,
+                 uint8_t seq)
 {
     uint32_t id;
     bool query_only = false;

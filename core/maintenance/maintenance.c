@@ -381,7 +381,7 @@ static void set_backend_state(struct maintenance *m, size_t bi, bool up, const c
  * account dropped or locked): its backend is up all the same, and the worker hears that the
  * n connections it asked for are not coming. */
 static void grow_refused(struct maintenance *m, uint32_t w, size_t shard, uint32_t n,
-                         const char *err)
+                         const struct msg *refused, const char *err)
 {
     const struct cfg *cfg = m->cfg;
     char safe[300];
@@ -396,7 +396,11 @@ static void grow_refused(struct maintenance *m, uint32_t w, size_t shard, uint32
                         .gen = m->gen,
                         .worker = w,
                         .shard = (uint32_t)shard,
-                        .code = (uint16_t)(n > UINT16_MAX ? UINT16_MAX : n)};
+                        .count = n,
+                        .code = refused->code};
+    memcpy(msg->sqlstate, refused->sqlstate, sizeof msg->sqlstate);
+    const char *text = strchr(err, ' '); /* err: "CODE message" */
+    snprintf(msg->error, sizeof msg->error, "%s", text ? text + 1 : err);
     msgq_push(&m->p->workers[w].inbox, msg);
 }
 
@@ -420,8 +424,8 @@ static uint32_t fill(struct maintenance *m, uint32_t *opened_per_shard)
                 int rc =
                     connect_pooled(cfg, be, m->tls ? &m->tls[bi] : NULL, u, msg, err, sizeof err);
                 if (rc < 0 && u->from_server && rc == -ECONNREFUSED && msg->code) {
+                    grow_refused(m, w, s, *miss, msg, err);
                     free(msg);
-                    grow_refused(m, w, s, *miss, err);
                     *miss = 0;
                     break;
                 }

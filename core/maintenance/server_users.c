@@ -1,6 +1,6 @@
 /* server_users: the maintenance thread's half of a login by a user the config does not list
  * (auth.from_backend; the round trip is in core/base/user_lookup.h). The account's stored
- * hashes are read from the backend (mysql.user, as auth.user), the client's
+ * hashes are read from the backend (mysql.global_priv, as auth.user), the client's
  * mysql_native_password answer is checked against each, and the one it matches gives
  * SHA1(password), with which ringsql logs in to the backend as the user: the server's own
  * verdict (host, lock, expiry, max_user_connections) is the last word, and that connection
@@ -8,6 +8,7 @@
 #include "core/maintenance/server_users.h"
 
 #include <errno.h>
+#include <mysqld_error.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,25 +54,41 @@ static bool match_row(struct user_lookup *lu, MYSQL_ROW row, char *other, size_t
     return true;
 }
 
+/* The rows of user and of the anonymous accounts, its own first: from MariaDB's own table
+ * (its mysql.user is a view, which stops working when a test drops its definer, mariadb.sys),
+ * else from MySQL's mysql.user. NULL when neither can be read. */
+static MYSQL_RES *read_rows(MYSQL *my, const char *user)
+{
+    static const char *const selects[] = {
+        "SELECT JSON_VALUE(Priv, '$.plugin'), JSON_VALUE(Priv, '$.authentication_string') "
+        "FROM mysql.global_priv",
+        "SELECT plugin, authentication_string FROM mysql.user",
+    };
+    char esc[2 * sizeof((struct user_lookup *)0)->user + 1], sql[sizeof esc + 256];
+    mysql_real_escape_string(my, esc, user, (unsigned long)strlen(user));
+    for (size_t i = 0; i < sizeof selects / sizeof selects[0]; i++) {
+        int n = snprintf(sql, sizeof sql, "%s WHERE User IN ('%s', '') ORDER BY User = ''",
+                         selects[i], esc);
+        if (mysql_real_query(my, sql, (unsigned long)n) == 0)
+            return mysql_store_result(my);
+        if (mysql_errno(my) != ER_NO_SUCH_TABLE)
+            return NULL;
+    }
+    return NULL;
+}
+
 /* Reads the account's rows, and then the anonymous accounts' (User ''), which the server
  * matches a name it has no account for with; 1 when one matched, 0 when none did (lu
  * refused), -1 when the server could not be asked (lu refused). Which row the server picks
  * (the most specific host first) its own login decides after. */
 static int check_account(MYSQL *my, struct user_lookup *lu)
 {
-    char esc[2 * sizeof lu->user + 1], sql[sizeof esc + 128];
-    mysql_real_escape_string(my, esc, lu->user, (unsigned long)strlen(lu->user));
-    int n =
-        snprintf(sql, sizeof sql,
-                 "SELECT plugin, authentication_string FROM mysql.user WHERE User IN ('%s', '') "
-                 "ORDER BY User = ''",
-                 esc);
-    MYSQL_RES *res = NULL;
-    if (mysql_real_query(my, sql, (unsigned long)n) != 0 || !(res = mysql_store_result(my))) {
+    MYSQL_RES *res = read_rows(my, lu->user);
+    if (!res) {
         refuse(lu, PROTO_ER_ACCESS_DENIED, "28000");
         snprintf(lu->message, sizeof lu->message,
                  "ringsql could not read user '%s' from the server (auth.user needs SELECT on "
-                 "mysql.user): %s",
+                 "mysql.global_priv, or on MySQL's mysql.user): %s",
                  lu->user, mysql_error(my));
         return -1;
     }
