@@ -71,14 +71,17 @@ int kill_command(struct session *s, const uint8_t *head, size_t head_len, uint64
         struct proto_kill k;
         enum proto_kill_kind kind =
             whole ? proto_kill_parse(head + 1, head_len - 1, &k) : PROTO_KILL_NONE;
-        if (kind == PROTO_KILL_NONE)
+        /* Session pooling: KILL USER, KILL QUERY ID, KILL of an expression, a KILL among
+         * other statements or in a routine's body go to the server on the client's own
+         * connection, which judges them as for a direct client. */
+        if (kind == PROTO_KILL_NONE || (kind == PROTO_KILL_OTHER && !s->txn))
             return 0;
         if (kind == PROTO_KILL_OTHER) {
             s->in.sent = s->in.scan;
             answer_command(s, seq, PROTO_ER_NOT_SUPPORTED_YET, "42000",
-                           "ringsql answers KILL [QUERY | CONNECTION] <id> alone, with the id "
-                           "of one of its own sessions; KILL USER, KILL QUERY ID and KILL among "
-                           "other statements are not forwarded");
+                           "in transaction pooling ringsql answers KILL [QUERY | CONNECTION] "
+                           "<id> alone, with the id of one of its own sessions; KILL USER, KILL "
+                           "QUERY ID and KILL among other statements are not forwarded");
             return 1;
         }
         id = k.id;

@@ -206,6 +206,11 @@ def c5_kill(rs):
     # transaction pooling.
     for how in ("thread_id", "CONNECTION_ID()"):
         kill_one(rs, how)
+    # Any other KILL (of an expression, KILL USER, ...): the server's in session pooling, as
+    # for a direct client; refused by ringsql in transaction pooling.
+    rc, _, err = cli(rs.port, "KILL QUERY (SELECT 2097151)", "su_plain", "pw_plain")
+    want = "ERROR 1235" if rs.name.endswith("transaction") else "ERROR 1094"
+    tap(rc != 0 and want in err, f"{rs.name}: KILL of an expression: {want}", err)
 
 
 def kill_one(rs, how):
