@@ -67,6 +67,7 @@ static void change_user_denied(struct session *s, uint16_t code, const char *sta
 {
     struct change_user_undo *u = s->cu_undo;
     s->cu_undo = NULL;
+    s->change_user_failures++;
     s->user = u->user;
     s->user_known = u->user_known;
     s->charset = u->charset;

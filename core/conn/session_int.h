@@ -118,8 +118,9 @@ struct session {
     struct backend *b;
     uint32_t user; /* index into cfg->users, once known */
     bool user_known;
-    bool user_gone;    /* its user left the config (SIGHUP): it gets no backend connection again */
-    unsigned inflight; /* submissions tagged with this session not completed yet */
+    bool user_gone; /* its user left the config (SIGHUP): it gets no backend connection again */
+    uint8_t change_user_failures; /* COM_CHANGE_USER refused so far (3 at most, as MariaDB) */
+    unsigned inflight;            /* submissions tagged with this session not completed yet */
     bool recv_armed;
     bool hup_watched;  /* a POLLRDHUP watch on the client socket is in flight */
     bool own_send;     /* s->out on its way to the client */
@@ -309,8 +310,8 @@ void on_kill(struct session *s, uint8_t seq, uint32_t id, bool query_only);
 /* A COM_PROCESS_KILL, or a COM_QUERY that may be a KILL, from the client (head: its payload,
  * whole: all of it is in head and unsent): 1 answered here, -EPROTO, or 0 to forward it (not
  * a KILL, or a server thread id's in session pooling). */
-int kill_command(struct session *s, const uint8_t *head, size_t head_len, uint64_t len,
-                 bool whole, uint8_t seq);
+int kill_command(struct session *s, const uint8_t *head, size_t head_len, uint64_t len, bool whole,
+                 uint8_t seq);
 
 /* session_auth.c */
 /* Fills out with a fresh 20-byte scramble (7-bit, no NUL). */

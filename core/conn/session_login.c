@@ -28,11 +28,10 @@ enum { SESSION_LOGIN_MAX = 128 << 10 };
  * offered to a client only when the backend connections have it. */
 #define SELF_CAPS                                                                                  \
     (PROTO_CLIENT_LONG_FLAG | PROTO_CLIENT_CONNECT_WITH_DB | PROTO_CLIENT_NO_SCHEMA |              \
-     PROTO_CLIENT_COMPRESS |                                                                       \
-     PROTO_CLIENT_ODBC | PROTO_CLIENT_INTERACTIVE | PROTO_CLIENT_IGNORE_SIGPIPE |                  \
-     PROTO_CLIENT_SECURE_CONNECTION | PROTO_CLIENT_MULTI_STATEMENTS | PROTO_CLIENT_PLUGIN_AUTH |   \
-     PROTO_CLIENT_CONNECT_ATTRS | PROTO_CLIENT_PLUGIN_AUTH_LENENC_DATA |                           \
-     PROTO_CLIENT_CAN_HANDLE_EXPIRED_PASSWORDS)
+     PROTO_CLIENT_COMPRESS | PROTO_CLIENT_ODBC | PROTO_CLIENT_INTERACTIVE |                        \
+     PROTO_CLIENT_IGNORE_SIGPIPE | PROTO_CLIENT_SECURE_CONNECTION |                                \
+     PROTO_CLIENT_MULTI_STATEMENTS | PROTO_CLIENT_PLUGIN_AUTH | PROTO_CLIENT_CONNECT_ATTRS |       \
+     PROTO_CLIENT_PLUGIN_AUTH_LENENC_DATA | PROTO_CLIENT_CAN_HANDLE_EXPIRED_PASSWORDS)
 #define BACKEND_CAPS                                                                               \
     (PROTO_CLIENT_FOUND_ROWS | PROTO_CLIENT_LOCAL_FILES | PROTO_CLIENT_IGNORE_SPACE |              \
      PROTO_CLIENT_PROTOCOL_41 | PROTO_CLIENT_TRANSACTIONS | PROTO_CLIENT_MULTI_RESULTS |           \
@@ -173,6 +172,11 @@ static void on_handshake_response(struct session *s, const uint8_t *p, size_t le
 void on_change_user(struct session *s, const uint8_t *p, size_t len, uint8_t seq)
 {
     struct proto_change_user cu;
+    if (s->change_user_failures >= 3) {
+        /* As MariaDB against password guessing (MDEV-3915): three refused per connection. */
+        answer_command(s, seq, PROTO_ER_UNKNOWN_COM_ERROR, "08S01", "Unknown command");
+        return;
+    }
     s->seq = proto_seq_next(seq);
     set_state(s, SS_LOGIN);
     s->login_deadline_ms = s->w->now_ms + s->w->cfg->timeouts.handshake_ms; /* a new login */

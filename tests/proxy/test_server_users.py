@@ -11,7 +11,7 @@ only RINGSQL_IO's), in session and transaction pooling:
     statement), an account for another host 1045; an account of another plugin (unix_socket) 1045 saying why; none marks the backend
     down (a listed user is still served, /metrics says the backend is up);
   - COM_CHANGE_USER (MySQLdb) to a server user and back; to a wrong password or an unknown
-    user: the server's 1045, and the session goes on as it was;
+    user: the server's 1045, and the session goes on as it was; after three refused, 1047;
   - a password changed on the server: the new one gets in, the old one no longer;
   - what the server changes in an account shows at its next login (a REVOKE of a global
     privilege, DROP USER), though the backend connection is a pooled one;
@@ -183,6 +183,16 @@ def c3_change_user(rs):
             tap(who() == "su_plain@%", f"{rs.name}: ... and the session goes on as it was")
         c.change_user("app", "secret")
         tap(who() == "ringsql_test@%", f"{rs.name}: COM_CHANGE_USER back to a listed user")
+        # A third refusal, then none more are tried: "Unknown command", as MariaDB answers
+        # (MDEV-3915, against password guessing), and the session goes on.
+        codes = []
+        for _ in range(2):
+            try:
+                c.change_user("su_plain", "wrong")
+            except MySQLdb.OperationalError as e:
+                codes.append(e.args[0])
+        tap(codes == [1045, 1047] and who() == "ringsql_test@%",
+            f"{rs.name}: COM_CHANGE_USER after three refused: 1047, as the server", f"{codes}")
     finally:
         c.close()
 
